@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The project's one test command (CI runs it through .ci/run).
+#
+#   ./scripts/test.sh [CARGO_TEST_ARGS...]
+#
+# Any arguments go to `cargo test`, e.g. `./scripts/test.sh evaluate` (tests whose
+# name contains "evaluate") or `./scripts/test.sh --test lambda -- --nocapture`.
+#
+# Steps, each under a "==>" banner; the first failure stops the run, non-zero:
+#   1. dev tools: .venv from requirements-dev.txt (moto, cfn-lint, SAM CLI,
+#      cargo-lambda, zig); reinstalled only when that file changes
+#   2. cargo fmt --check
+#   3. cfn-lint template.yaml
+#   4. sam validate (offline SAM transform) and sam validate --lint
+#   5. cargo clippy --all-targets -- -D warnings
+#   6. cargo test, against a moto server the tests start from $MOTO_SERVER
+#      (last, so its summary closes the output)
+#
+# Needs only the Rust toolchain (rustfmt, clippy) and python3 (>= 3.11; another
+# interpreter with PYTHON=...). No AWS account: every AWS_* variable of the
+# calling shell is dropped and dummy credentials are set, so nothing real leaks in.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step_name=""
+step() {
+    step_name="$*"
+    printf '\n==> %s\n' "$step_name"
+}
+on_error() {
+    local status=$?
+    printf '\n==> FAILED (exit %s): %s\n' "$status" "$step_name" >&2
+}
+trap on_error ERR
+
+# --- the environment: hermetic AWS settings --------------------------------
+# Drop the caller's AWS and ALERT settings (profiles, session tokens, endpoint
+# overrides, AWS_LAMBDA_RUNTIME_API, ALERT_RULES, ...), then set dummy ones.
+while IFS= read -r name; do
+    unset "$name"
+done < <(compgen -e | grep -E '^(AWS_|ALERT_)' || true)
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+export AWS_CONFIG_FILE=/dev/null
+export AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export AWS_EC2_METADATA_DISABLED=true
+export SAM_CLI_TELEMETRY=0
+
+# --- 1. dev tools ------------------------------------------------------------
+step "dev tools (.venv from requirements-dev.txt)"
+venv=.venv
+python=${PYTHON:-python3}
+# A venv holds absolute paths (script shebangs): recreate it when it is broken or
+# was made in another directory.
+if ! "$venv/bin/python" -c '' 2>/dev/null || [[ "$(cat "$venv/.location" 2>/dev/null || true)" != "$PWD" ]]; then
+    echo "creating $venv with $("$python" --version 2>&1)"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    echo "$PWD" >"$venv/.location"
+fi
+stamp="$venv/.requirements-dev.sha256"
+wanted=$({ cat requirements-dev.txt; "$venv/bin/python" --version; } | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]]; then
+    echo "installing requirements-dev.txt (takes about a minute the first time)"
+    rm -f "$stamp"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    echo "$wanted" >"$stamp"
+else
+    echo "up to date"
+fi
+export MOTO_SERVER="$PWD/$venv/bin/moto_server"
+
+# --- 2. formatting -------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --check
+
+# --- 3, 4. the SAM template ------------------------------------------------------
+step "cfn-lint template.yaml"
+"$venv/bin/cfn-lint" template.yaml
+
+step "sam validate (SAM transform)"
+"$venv/bin/sam" validate --template template.yaml --region us-east-1
+
+step "sam validate --lint"
+"$venv/bin/sam" validate --lint --template template.yaml --region us-east-1
+
+# --- 5. lints ------------------------------------------------------------------
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+# --- 6. tests --------------------------------------------------------------------
+step "cargo test $*"
+cargo test "$@"

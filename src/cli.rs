@@ -1,0 +1,288 @@
+//! The command line: `check` runs one evaluation exactly as the Lambda does, with the
+//! local AWS credentials or a recording; `validate` checks a rules document.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::fetch::{FetchError, LightsailSource, MetricDatapoint, MetricSource, Query};
+use crate::notify::SnsSink;
+use crate::replay::Recording;
+use crate::rules::{self, RuleSet};
+use crate::run::{self, Report, RunOptions};
+use crate::settings::{self, InputError, Settings};
+
+/// The example rules and recording, built in so that `check` with nothing configured
+/// shows the whole job without an AWS account.
+const EXAMPLE_RULES: &str = include_str!("../examples/rules.yaml");
+const EXAMPLE_RULES_NAME: &str = "examples/rules.yaml (built in)";
+const EXAMPLE_RECORDING: &str = include_str!("../examples/datapoints.json");
+const EXAMPLE_RECORDING_NAME: &str = "examples/datapoints.json (built in)";
+
+/// Exit statuses (SPEC §7).
+const EXIT_RUN_ERROR: u8 = 1;
+const EXIT_INVALID_INPUT: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lightsail-alerts",
+    version,
+    about = "Threshold alerts for Amazon Lightsail instances, evaluated like CloudWatch alarms and published to SNS",
+    after_help = "Run `lightsail-alerts check` with nothing configured to see the built-in example: \
+                  examples/rules.yaml replayed against examples/datapoints.json, nothing published."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one evaluation: fetch datapoints, evaluate every rule, publish the alerts.
+    ///
+    /// Rules come from --rules, else ALERT_RULES_FILE, else ALERT_RULES; with none of
+    /// them, the built-in example runs against its recording as a dry run.
+    /// Exit status: 0 the run completed (alarms or not), 1 a run error (an alert could
+    /// not be published, or every fetch failed), 2 invalid input.
+    Check(CheckArgs),
+    /// Check a rules document: print it with every default filled in (exit 0), or every
+    /// error on stderr (exit 2).
+    Validate {
+        /// The rules document (YAML or JSON); else ALERT_RULES_FILE, else ALERT_RULES.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The rules document (YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// The evaluation time (RFC 3339, e.g. 2026-11-24T13:05:00Z). Default: the
+    /// recording's time with --replay, else now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    at: Option<DateTime<Utc>>,
+    /// Publish nothing; show each alert that would have been published.
+    #[arg(long)]
+    dry_run: bool,
+    /// `text` for people; `json` prints the run report, and nothing else, on stdout.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    /// Take datapoints from a recording instead of Lightsail (format: examples/README.md).
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-11-24T13:05:00Z"))
+}
+
+/// Where a `check` takes its datapoints from.
+enum Source {
+    Lightsail(LightsailSource),
+    Replay(Recording),
+}
+
+impl MetricSource for Source {
+    async fn fetch(&self, query: &Query) -> Result<Vec<MetricDatapoint>, FetchError> {
+        match self {
+            Source::Lightsail(source) => source.fetch(query).await,
+            Source::Replay(recording) => recording.fetch(query).await,
+        }
+    }
+}
+
+/// Parses the arguments and runs the command on a fresh tokio runtime.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(EXIT_RUN_ERROR);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Check(args) => runtime.block_on(check(args)),
+        Command::Validate { rules } => validate(rules.as_deref()),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(EXIT_INVALID_INPUT)
+        }
+    }
+}
+
+fn validate(file: Option<&Path>) -> Result<ExitCode, InputError> {
+    let settings = Settings::from_env()?;
+    let rules = settings.load_rules(None, file)?;
+    let yaml = serde_yaml_ng::to_string(&rules).map_err(|e| InputError::Other(e.to_string()))?;
+    print!("{yaml}");
+    eprintln!("{} rule(s) are valid.", rules.rules.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
+    let settings = Settings::from_env()?;
+    let nothing_configured =
+        args.rules.is_none() && settings.rules_file.is_none() && settings.rules_inline.is_none();
+    let (rules, recording, dry_run) = if nothing_configured {
+        eprintln!(
+            "No rules given (--rules, ALERT_RULES_FILE or ALERT_RULES): running the built-in example, \
+             {EXAMPLE_RULES_NAME} replayed against {}, as a dry run.",
+            args.replay
+                .as_ref()
+                .map_or(EXAMPLE_RECORDING_NAME.to_owned(), |p| p
+                    .display()
+                    .to_string())
+        );
+        let rules = rules::parse(EXAMPLE_RULES, EXAMPLE_RULES_NAME, &settings.fallbacks)?;
+        let recording = match &args.replay {
+            Some(path) => read_recording(path)?,
+            None => Recording::parse(EXAMPLE_RECORDING, EXAMPLE_RECORDING_NAME)
+                .map_err(|e| InputError::Other(e.to_string()))?,
+        };
+        (rules, Some(recording), true)
+    } else {
+        let rules = settings.load_rules(None, args.rules.as_deref())?;
+        let recording = args.replay.as_deref().map(read_recording).transpose()?;
+        (rules, recording, args.dry_run)
+    };
+
+    let at = args
+        .at
+        .or(recording.as_ref().map(|r| r.recorded_at))
+        .unwrap_or_else(Utc::now);
+    let options = RunOptions {
+        at,
+        dry_run,
+        concurrency: settings.max_concurrency,
+    };
+    // The SDK is loaded only when something talks to AWS: a replayed dry run needs no
+    // account, no region and no network.
+    let config = if recording.is_none() || !dry_run {
+        Some(settings::sdk_config().await)
+    } else {
+        None
+    };
+    let source = match (recording, &config) {
+        (Some(recording), _) => Source::Replay(recording),
+        (None, Some(config)) => Source::Lightsail(LightsailSource::new(config.clone())),
+        (None, None) => unreachable!("the SDK config is loaded when there is no recording"),
+    };
+    let mut report = run::evaluate_all(&rules, &source, options).await;
+    if let Some(config) = config.filter(|_| !dry_run) {
+        run::publish(&mut report, &SnsSink::new(config), options.concurrency).await;
+    }
+
+    match args.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| InputError::Other(e.to_string()))?
+        ),
+        Output::Text => print!("{}", render_text(&rules, &report)),
+    }
+    Ok(match report.failure() {
+        Some(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(EXIT_RUN_ERROR)
+        }
+        None => ExitCode::SUCCESS,
+    })
+}
+
+fn read_recording(path: &Path) -> Result<Recording, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError::Other(format!("cannot read the recording {}: {e}", path.display()))
+    })?;
+    Recording::parse(&text, &path.display().to_string())
+        .map_err(|e| InputError::Other(e.to_string()))
+}
+
+/// The report for people: one line per result, then the alerts.
+fn render_text(rules: &RuleSet, report: &Report) -> String {
+    let mut out = String::new();
+    let at = report
+        .evaluated_at
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mode = if report.dry_run {
+        " (dry run: nothing published)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "Evaluated {} rule(s) at {at}{mode}", rules.rules.len());
+    let _ = writeln!(out);
+    let width = |f: fn(&run::RuleResult) -> usize, min: usize| {
+        report.results.iter().map(f).max().unwrap_or(0).max(min)
+    };
+    let (rw, iw, sw) = (
+        width(|r| r.rule.len(), 4),
+        width(|r| r.instance.chars().count(), 8),
+        width(|r| r.state.as_str().len(), 5),
+    );
+    let _ = writeln!(
+        out,
+        "{:rw$}  {:iw$}  {:sw$}  REASON",
+        "RULE", "INSTANCE", "STATE"
+    );
+    for r in &report.results {
+        let detail = r.error.as_deref().unwrap_or(&r.reason);
+        let sent = if r.notified { "  [published]" } else { "" };
+        let _ = writeln!(
+            out,
+            "{:rw$}  {:iw$}  {:sw$}  {detail}{sent}",
+            r.rule,
+            r.instance,
+            r.state.as_str()
+        );
+    }
+    if let Some(alerts) = &report.alerts {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{} alert(s) would be published:", alerts.len());
+        for alert in alerts {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "--- to {}", alert.topic_arn);
+            let _ = writeln!(out, "Subject: {}", alert.subject);
+            let attributes: Vec<String> = alert
+                .attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let _ = writeln!(out, "Attributes: {}", attributes.join(" "));
+            if let Some(group) = &alert.message_group_id {
+                let _ = writeln!(out, "MessageGroupId: {group}");
+            }
+            let _ = writeln!(out);
+            let _ = writeln!(out, "{}", alert.message);
+        }
+    }
+    let _ = writeln!(out);
+    let counts: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} result(s): {}; {} alert(s) published; {} error(s).",
+        report.results.len(),
+        counts.join(", "),
+        report.published,
+        report.errors.len()
+    );
+    out
+}

@@ -1,0 +1,218 @@
+//! The Lambda edge: decoding the invoking event, and the handler. Config and clients are
+//! built once per execution environment, outside the handler.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::fetch::LightsailSource;
+use crate::notify::SnsSink;
+use crate::run::{self, Report, RunOptions};
+use crate::settings::{self, InputError, Settings};
+
+/// What the function was invoked with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// The evaluation time: the schedule's time, never the clock, when there is one.
+    pub at: Option<DateTime<Utc>>,
+    pub rules: Option<Value>,
+    pub dry_run: bool,
+}
+
+/// An EventBridge Scheduler input: only the `Input` arrives, no envelope.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SchedulerInput {
+    #[serde(default)]
+    rules: Option<Value>,
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+const ACCEPTED: &str = "accepted: an EventBridge scheduled event (\"detail-type\": \"Scheduled Event\") or an EventBridge Scheduler input ({} or {\"rules\": {...}, \"at\": \"<RFC 3339 time>\", \"dryRun\": true})";
+
+/// Decodes the invoking event, or says what was received and what is accepted.
+pub fn decode(event: Value) -> Result<Invocation, InputError> {
+    let unsupported =
+        |what: String| InputError::Other(format!("unsupported event: {what}; {ACCEPTED}"));
+    let Value::Object(fields) = &event else {
+        let kind = match event {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => unreachable!(),
+        };
+        return Err(unsupported(format!("received {kind}")));
+    };
+    if let Some(detail_type) = fields.get("detail-type") {
+        let source = fields.get("source").and_then(Value::as_str).unwrap_or("?");
+        if detail_type != "Scheduled Event" {
+            return Err(unsupported(format!(
+                "received an EventBridge event with detail-type {detail_type} from source {source}"
+            )));
+        }
+        let event: EventBridgeEvent = serde_json::from_value(event).map_err(|e| {
+            unsupported(format!(
+                "received a malformed EventBridge scheduled event ({e})"
+            ))
+        })?;
+        let at = event.time.ok_or_else(|| {
+            unsupported("received an EventBridge scheduled event without a `time`".to_owned())
+        })?;
+        return Ok(Invocation {
+            at: Some(at),
+            rules: None,
+            dry_run: false,
+        });
+    }
+    let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+    let input: SchedulerInput = serde_json::from_value(event.clone()).map_err(|e| {
+        unsupported(format!(
+            "received an object with keys [{}] that is not a Scheduler input ({e})",
+            keys.join(", ")
+        ))
+    })?;
+    Ok(Invocation {
+        at: input.at,
+        rules: input.rules,
+        dry_run: input.dry_run,
+    })
+}
+
+/// Built once per execution environment and shared by every invocation.
+struct App {
+    settings: Settings,
+    lightsail: LightsailSource,
+    sns: SnsSink,
+}
+
+/// Why an invocation failed, as the Lambda service records it.
+#[derive(Debug, thiserror::Error)]
+enum HandlerError {
+    #[error("{0}")]
+    Input(#[from] InputError),
+    #[error("{0}")]
+    Run(String),
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(err: HandlerError) -> Self {
+        let error_type = match &err {
+            HandlerError::Input(InputError::Rules(_)) => "InvalidRules",
+            HandlerError::Input(_) => "InvalidInput",
+            HandlerError::Run(_) => "RunFailed",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// Runs the function under the Lambda Runtime API until the environment is shut down.
+pub async fn serve() -> Result<(), lambda_runtime::Error> {
+    let settings = Settings::from_env()
+        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
+    let config = settings::sdk_config().await;
+    let app = App {
+        settings,
+        lightsail: LightsailSource::new(config.clone()),
+        sns: SnsSink::new(config),
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| handle(&app, event))).await
+}
+
+async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    let result = invoke(app, event.payload).await;
+    if let Err(err) = &result {
+        // The runtime does not log a handler error; without this it is lost from the logs.
+        tracing::error!(error = %err, "invocation failed");
+    }
+    result
+}
+
+async fn invoke(app: &App, payload: Value) -> Result<Report, HandlerError> {
+    let invocation = decode(payload)?;
+    let rules = app.settings.load_rules(invocation.rules, None)?;
+    let at = invocation.at.unwrap_or_else(|| {
+        tracing::warn!("the event carries no evaluation time; using the clock (pass \"at\" so retries evaluate the same range)");
+        Utc::now()
+    });
+    let options = RunOptions {
+        at,
+        dry_run: invocation.dry_run,
+        concurrency: app.settings.max_concurrency,
+    };
+    let mut report = run::evaluate_all(&rules, &app.lightsail, options).await;
+    run::publish(&mut report, &app.sns, options.concurrency).await;
+    let counts = format!("{:?}", report.counts());
+    tracing::info!(at = %report.evaluated_at, results = report.results.len(), published = report.published, errors = report.errors.len(), counts, "run finished");
+    match report.failure() {
+        Some(failure) => {
+            // Keep the whole report in the logs: the failed invocation returns no body.
+            tracing::error!(report = %serde_json::to_string(&report).unwrap_or_default(), "run failed");
+            Err(HandlerError::Run(failure))
+        }
+        None => Ok(report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scheduled_events_carry_the_evaluation_time() {
+        let event = json!({
+            "version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-24T13:05:00Z", "region": "us-east-1",
+            "resources": [], "detail": {}
+        });
+        let invocation = decode(event).unwrap();
+        assert_eq!(invocation.at, Some("2026-11-24T13:05:00Z".parse().unwrap()));
+        assert!(!invocation.dry_run && invocation.rules.is_none());
+    }
+
+    #[test]
+    fn scheduler_inputs_may_be_empty_or_carry_rules_time_and_dry_run() {
+        assert_eq!(
+            decode(json!({})).unwrap(),
+            Invocation {
+                at: None,
+                rules: None,
+                dry_run: false
+            }
+        );
+        let invocation =
+            decode(json!({"at": "2026-11-24T13:05:00Z", "dryRun": true, "rules": {"version": 1}}))
+                .unwrap();
+        assert_eq!(invocation.at, Some("2026-11-24T13:05:00Z".parse().unwrap()));
+        assert!(invocation.dry_run);
+        assert_eq!(invocation.rules, Some(json!({"version": 1})));
+    }
+
+    #[test]
+    fn anything_else_is_named_in_the_error() {
+        let err =
+            decode(json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}}))
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("detail-type \"Object Created\" from source aws.s3"),
+            "{err}"
+        );
+        let err = decode(json!({"Records": []})).unwrap_err();
+        assert!(err.to_string().contains("keys [Records]"), "{err}");
+        let err = decode(json!("hello")).unwrap_err();
+        assert!(err.to_string().contains("received a string"), "{err}");
+        let err = decode(json!({"at": "yesterday"})).unwrap_err();
+        assert!(err.to_string().contains("not a Scheduler input"), "{err}");
+    }
+}

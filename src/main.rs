@@ -1,0 +1,68 @@
+//! Entry point: set up logging, then run as a Lambda function (when the Lambda Runtime
+//! API is there) or as the command line.
+
+mod catalog;
+mod cli;
+mod evaluate;
+mod fetch;
+mod lambda;
+mod notify;
+mod replay;
+mod rules;
+mod run;
+mod settings;
+
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    init_tracing(in_lambda);
+    if !in_lambda {
+        return cli::main();
+    }
+    let outcome = tokio::runtime::Runtime::new()
+        .map_err(lambda_runtime::Error::from)
+        .and_then(|runtime| runtime.block_on(lambda::serve()));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr (stdout is the command line's output). JSON when Lambda's
+/// `AWS_LAMBDA_LOG_FORMAT=JSON` asks for it; the level from `RUST_LOG`, else
+/// `AWS_LAMBDA_LOG_LEVEL`, else info in Lambda and warn on the command line.
+fn init_tracing(in_lambda: bool) {
+    let default_level = if in_lambda { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| {
+            let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+                .unwrap_or_default()
+                .to_lowercase();
+            EnvFilter::try_new(if level.is_empty() {
+                default_level
+            } else {
+                &level
+            })
+        })
+        .unwrap_or_else(|_| EnvFilter::new(default_level));
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder
+            .json()
+            .with_current_span(false)
+            .flatten_event(true)
+            .with_target(false)
+            .init();
+    } else {
+        builder.with_ansi(false).without_time().init();
+    }
+}

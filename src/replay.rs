@@ -1,0 +1,244 @@
+//! The offline [`MetricSource`]: datapoints recorded in a file instead of Lightsail, so a
+//! run (the embedded default, or a rules change under review) needs no AWS account.
+//!
+//! The format is documented in `examples/README.md`. Each series holds datapoints in
+//! the shape `GetInstanceMetricData` returns, so `aws lightsail get-instance-metric-data`
+//! output can be pasted in.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::catalog::{MetricName, Statistic, Unit};
+use crate::fetch::{FetchError, MetricDatapoint, MetricSource, Query};
+
+/// A recording: the evaluation time it was made for, and the series it holds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Recording {
+    /// The evaluation time to use when the run names none (`--at`), so the recording
+    /// replays the same way whenever it is run.
+    pub recorded_at: DateTime<Utc>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub series: Vec<Series>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Series {
+    pub instance: String,
+    pub metric: MetricName,
+    /// Serves every region when left out.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The metric's published unit when left out.
+    #[serde(default)]
+    pub unit: Option<Unit>,
+    pub metric_data: Vec<RecordedDatapoint>,
+}
+
+/// One element of `GetInstanceMetricData`'s `metricData`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordedDatapoint {
+    #[serde(deserialize_with = "timestamp")]
+    pub timestamp: DateTime<Utc>,
+    #[serde(default)]
+    pub unit: Option<Unit>,
+    pub average: Option<f64>,
+    pub sum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub minimum: Option<f64>,
+    pub sample_count: Option<f64>,
+}
+
+/// Accepts RFC 3339 text (the AWS CLI's output) or epoch seconds (the API's, often in
+/// exponent form such as `1.7955246E9`).
+fn timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Seconds(f64),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Text(text) => DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| serde::de::Error::custom(format!("timestamp `{text}`: {e}"))),
+        Raw::Seconds(secs) => DateTime::from_timestamp(secs.round() as i64, 0)
+            .ok_or_else(|| serde::de::Error::custom(format!("timestamp {secs} is out of range"))),
+    }
+}
+
+/// Why a recording could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct RecordingError {
+    pub source_name: String,
+    pub message: String,
+}
+
+impl Recording {
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, RecordingError> {
+        serde_json::from_str(text).map_err(|e| RecordingError {
+            source_name: source_name.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn serves(series: &Series, query: &Query) -> bool {
+        series.instance == query.key.instance
+            && series
+                .region
+                .as_deref()
+                .is_none_or(|r| r == query.key.region)
+    }
+}
+
+impl MetricSource for Recording {
+    async fn fetch(&self, query: &Query) -> Result<Vec<MetricDatapoint>, FetchError> {
+        let mut of_instance = self
+            .series
+            .iter()
+            .filter(|s| Self::serves(s, query))
+            .peekable();
+        if of_instance.peek().is_none() {
+            return Err(FetchError::NotFound {
+                region: query.key.region.clone(),
+                instance: query.key.instance.clone(),
+                message: format!(
+                    "The Instance does not exist: {} (not in the recording)",
+                    query.key.instance
+                ),
+            });
+        }
+        let points = of_instance
+            .filter(|s| s.metric == query.key.metric)
+            .flat_map(|s| {
+                let series_unit = s.unit.unwrap_or(s.metric.info().unit);
+                s.metric_data.iter().filter(move |p| {
+                    // Like Lightsail: a unit other than the published one gets no data.
+                    p.unit.unwrap_or(series_unit) == query.key.unit
+                })
+            })
+            .filter(|p| p.timestamp >= query.start && p.timestamp < query.end)
+            .map(|p| MetricDatapoint {
+                timestamp: p.timestamp,
+                values: requested(p, query),
+            })
+            .collect();
+        Ok(points)
+    }
+}
+
+fn requested(point: &RecordedDatapoint, query: &Query) -> BTreeMap<Statistic, f64> {
+    query
+        .statistics
+        .iter()
+        .filter_map(|&statistic| {
+            let value = match statistic {
+                Statistic::Average => point.average,
+                Statistic::Sum => point.sum,
+                Statistic::Maximum => point.maximum,
+                Statistic::Minimum => point.minimum,
+                Statistic::SampleCount => point.sample_count,
+            };
+            Some((statistic, value?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::fetch::QueryKey;
+
+    const RECORDING: &str = r#"{
+      "recordedAt": "2026-11-24T13:05:00Z",
+      "series": [
+        {"instance": "web-1", "metric": "CPUUtilization", "metricData": [
+          {"timestamp": 1.7955246E9, "average": 50.0, "maximum": 90.0, "unit": "Percent"},
+          {"timestamp": "2026-11-24T12:55:00Z", "average": 40.0, "unit": "Percent"},
+          {"timestamp": "2026-11-24T13:05:00Z", "average": 99.0, "unit": "Percent"}
+        ]},
+        {"instance": "web-1", "region": "eu-west-1", "metric": "NetworkIn", "metricData": []}
+      ]
+    }"#;
+
+    fn query(instance: &str, unit: Unit, stats: &[Statistic]) -> Query {
+        Query {
+            key: QueryKey {
+                region: "us-east-1".into(),
+                instance: instance.into(),
+                metric: MetricName::CpuUtilization,
+                period: 300,
+                unit,
+            },
+            statistics: stats.iter().copied().collect::<BTreeSet<_>>(),
+            start: "2026-11-24T12:40:00Z".parse().unwrap(),
+            end: "2026-11-24T13:05:00Z".parse().unwrap(),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn serves_points_in_range_with_the_requested_statistics() {
+        let recording = Recording::parse(RECORDING, "test").unwrap();
+        let points =
+            block_on(recording.fetch(&query("web-1", Unit::Percent, &[Statistic::Average])))
+                .unwrap();
+        // 13:05 is the end of the range (exclusive); 1.7955246E9 is 12:50.
+        let got: Vec<_> = points
+            .iter()
+            .map(|p| (p.timestamp.to_rfc3339(), p.values.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "2026-11-24T12:50:00+00:00".to_owned(),
+                    BTreeMap::from([(Statistic::Average, 50.0)])
+                ),
+                (
+                    "2026-11-24T12:55:00+00:00".to_owned(),
+                    BTreeMap::from([(Statistic::Average, 40.0)])
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn another_unit_gets_no_data_and_an_unknown_instance_is_not_found() {
+        let recording = Recording::parse(RECORDING, "test").unwrap();
+        let points =
+            block_on(recording.fetch(&query("web-1", Unit::Count, &[Statistic::Sum]))).unwrap();
+        assert!(points.is_empty());
+        let err = block_on(recording.fetch(&query("db-9", Unit::Percent, &[Statistic::Average])))
+            .unwrap_err();
+        assert!(matches!(err, FetchError::NotFound { .. }), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = Recording::parse(
+            r#"{"recordedAt": "2026-11-24T13:05:00Z", "series": [], "extra": 1}"#,
+            "rec.json",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("rec.json: unknown field `extra`"),
+            "{err}"
+        );
+    }
+}
