@@ -1,18 +1,9 @@
 //! Entry point: set up logging, then run as a Lambda function (when the Lambda Runtime
 //! API is there) or as the command line.
 
-mod catalog;
-mod cli;
-mod evaluate;
-mod fetch;
-mod lambda;
-mod notify;
-mod replay;
-mod rules;
-mod run;
-mod settings;
-
 use std::process::ExitCode;
+
+use lightsail_alerts::{cli, lambda};
 
 use tracing_subscriber::EnvFilter;
 
