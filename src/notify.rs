@@ -52,7 +52,7 @@ pub fn render(
             ("state", state),
             ("region", rule.region.as_str()),
         ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        .map(|(k, v)| (k.to_owned(), sns_text(v))),
     );
     let (message_group_id, message_deduplication_id) = if topic.is_fifo() {
         let group = fifo_group_id(rule.name.as_str(), instance);
@@ -70,7 +70,7 @@ pub fn render(
     Alert {
         topic_arn: topic.clone(),
         subject: subject(rule, instance, evaluation),
-        message: message(rule, instance, evaluation, evaluated_at),
+        message: sns_text(&message(rule, instance, evaluation, evaluated_at)),
         attributes,
         message_group_id,
         message_deduplication_id,
@@ -107,6 +107,18 @@ pub fn sns_subject(raw: &str) -> String {
     } else {
         format!("{}...", &safe[..MAX_SUBJECT - 3])
     }
+}
+
+/// SNS takes message bodies and attribute values as XML text: a character XML does not
+/// allow (most control characters) fails the whole publish, so it becomes `?`.
+pub fn sns_text(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') => '?',
+            c => c,
+        })
+        .collect()
 }
 
 /// Characters outside ASCII 33..=126 are percent-encoded; `%` too, so the encoding
@@ -328,6 +340,11 @@ mod tests {
         let emoji = format!("[ALARM] r: {} > 1", "😀".repeat(120));
         let s = sns_subject(&emoji);
         assert!(s.is_ascii() && s.len() == 99, "{s}");
+    }
+
+    #[test]
+    fn message_text_keeps_lines_and_unicode_but_not_other_controls() {
+        assert_eq!(sns_text("wéb-1\u{7}\n\tok\u{0}"), "wéb-1?\n\tok?");
     }
 
     #[test]

@@ -1,0 +1,673 @@
+//! Black-box tests of the command line: the compiled binary against a fake Lightsail
+//! speaking its JSON protocol and moto's SNS with a subscribed SQS queue.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::Value;
+use support::command;
+use support::lightsail::FakeLightsail;
+use support::moto::Moto;
+
+/// The evaluation time of every test, and its epoch seconds.
+const AT: &str = "2026-11-24T13:05:00Z";
+const T: i64 = 1_795_525_500;
+/// Start of the period of age `age` for a period of `period` seconds, at `T`.
+fn age(age: i64, period: i64) -> i64 {
+    T - age * period
+}
+
+fn rules_file(dir: &tempfile::TempDir, yaml: &str) -> PathBuf {
+    let path = dir.path().join("rules.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+fn run(cmd: &mut std::process::Command) -> Output {
+    cmd.output().expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not only the JSON report ({e}):\n{}\nstderr:\n{}",
+            stdout(out),
+            stderr(out)
+        )
+    })
+}
+
+fn result<'a>(report: &'a Value, rule: &str, instance: &str) -> &'a Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule && r["instance"] == instance)
+        .unwrap_or_else(|| panic!("no result for {rule}/{instance} in {report:#}"))
+}
+
+/// web-1's burst capacity falls to 18.2 and 12 in the last two periods; web-2 is fine.
+fn burst_fleet(fake: &FakeLightsail) {
+    let web1 = [45.0, 38.5, 25.5, 18.2, 12.0];
+    let web2 = [80.0, 82.0, 85.0, 84.0, 86.0];
+    for (instance, values) in [("web-1", web1), ("web-2", web2)] {
+        let points: Vec<(i64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (age(5 - i as i64, 300), *v))
+            .collect();
+        fake.add_points(instance, "BurstCapacityPercentage", "Percent", &points);
+    }
+}
+
+fn burst_rules(topic: &str, instances: &str) -> String {
+    format!(
+        r#"
+version: 1
+defaults:
+  topicArn: {topic}
+rules:
+  - name: burst-capacity-low
+    description: CPU burst capacity is running out
+    instances: {instances}
+    metric: BurstCapacityPercentage
+    comparison: LessThanThreshold
+    threshold: 20
+    evaluationPeriods: 3
+    datapointsToAlarm: 2
+    severity: critical
+"#
+    )
+}
+
+const SOME_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:lightsail-alerts";
+
+#[test]
+fn the_built_in_example_runs_without_aws_and_shows_alarms_and_oks() {
+    // An endpoint that refuses everything: the example must not need AWS at all.
+    let out = run(command()
+        .arg("check")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("8 result(s): 3 ALARM, 5 OK"), "{text}");
+    assert!(
+        text.contains("Subject: [ALARM] burst-capacity-low: web-1 BurstCapacityPercentage < 20"),
+        "{text}"
+    );
+    assert!(text.contains("dry run: nothing published"), "{text}");
+    assert!(
+        stderr(&out).contains("built-in example"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_built_in_example_as_json_is_only_the_run_report() {
+    let out = run(command().args(["check", "--output", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    assert_eq!(report["evaluatedAt"], AT);
+    assert_eq!(report["dryRun"], true);
+    assert_eq!(report["published"], 0);
+    assert_eq!(report["errors"], serde_json::json!([]));
+    assert_eq!(report["results"].as_array().unwrap().len(), 8);
+    assert_eq!(report["alerts"].as_array().unwrap().len(), 3);
+    let web1 = result(&report, "burst-capacity-low", "web-1");
+    assert_eq!(web1["state"], "ALARM");
+    assert_eq!(web1["rangeEnd"], AT);
+    assert_eq!(web1["notified"], false);
+    let db1 = result(&report, "network-out-high", "db-1");
+    assert_eq!(db1["state"], "OK", "notBreaching with no data at all");
+}
+
+#[test]
+fn validate_prints_the_rules_with_every_default_filled_in() {
+    let out = run(command().args(["validate", "--rules", "examples/rules.yaml"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rules: Value = serde_yaml_ng::from_slice(&out.stdout).unwrap();
+    let status = &rules["rules"][1];
+    assert_eq!(status["name"], "status-check-failed");
+    assert_eq!(status["statistic"], "Sum");
+    assert_eq!(status["unit"], "Count");
+    assert_eq!(status["period"], 60);
+    assert_eq!(status["evaluationPeriods"], 1);
+    assert_eq!(status["datapointsToAlarm"], 1);
+    assert_eq!(status["treatMissingData"], "missing");
+    assert_eq!(status["region"], "us-east-1");
+    assert_eq!(status["topicArn"], SOME_TOPIC);
+}
+
+const BAD_RULES: &str = r#"
+version: 1
+rules:
+  - name: cpu-high
+    instances: [web-1]
+    metric: CPUUtilization
+    unit: Bytes
+    comparison: ">"
+    threshold: 80
+  - name: status
+    instances: [web-1]
+    metric: StatusCheckFailed
+    comparison: GreaterThan
+    treshold: 0
+"#;
+
+#[test]
+fn invalid_rules_stop_the_run_before_any_call_with_every_error_named() {
+    let fake = FakeLightsail::start();
+    fake.add_instance("web-1");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, BAD_RULES);
+    for args in [vec!["check"], vec!["check", "--dry-run"], vec!["validate"]] {
+        let out = run(command()
+            .args(&args)
+            .arg("--rules")
+            .arg(&rules)
+            .env("ALERT_TOPIC_ARN", SOME_TOPIC)
+            .envs(fake.env()));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        for expected in [
+            "rules[0] (cpu-high): unit: `Bytes` is not published for CPUUtilization",
+            "allowed: Percent",
+            "rules[1] (status): comparison: `GreaterThan` is not a valid comparison",
+            "allowed: GreaterThanOrEqualToThreshold",
+            "rules[1] (status): treshold: unknown field `treshold` (did you mean `threshold`?)",
+        ] {
+            assert!(
+                err.contains(expected),
+                "{args:?}: missing {expected:?} in:\n{err}"
+            );
+        }
+        assert!(out.stdout.is_empty(), "{}", stdout(&out));
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}
+
+#[test]
+fn check_fetches_from_lightsail_and_evaluates_like_cloudwatch() {
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, web-2]"));
+    let out = run(command()
+        .args([
+            "check",
+            "--dry-run",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--rules",
+        ])
+        .arg(&rules)
+        .envs(fake.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    let web1 = result(&report, "burst-capacity-low", "web-1");
+    assert_eq!(web1["state"], "ALARM", "{web1:#}");
+    assert_eq!(web1["region"], "us-east-1");
+    assert_eq!(web1["metric"], "BurstCapacityPercentage");
+    assert!(
+        web1["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Threshold Crossed: 2 out of the last 3 datapoints [12.0 (2026-11-24T13:00:00Z), 18.2 (2026-11-24T12:55:00Z), 25.5 (2026-11-24T12:50:00Z)]"),
+        "{web1:#}"
+    );
+    // The fake answers in shuffled order; the report is sorted oldest first.
+    let stamps: Vec<&str> = web1["datapoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["timestamp"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stamps,
+        [
+            "2026-11-24T12:50:00Z",
+            "2026-11-24T12:55:00Z",
+            "2026-11-24T13:00:00Z"
+        ]
+    );
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-2")["state"],
+        "OK"
+    );
+    let alerts = report["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts[0]["subject"],
+        "[ALARM] burst-capacity-low: web-1 BurstCapacityPercentage < 20"
+    );
+
+    // One call per instance, with every required input, over ages 1..=N+2.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    for request in &requests {
+        let body = &request.body;
+        assert_eq!(body["metricName"], "BurstCapacityPercentage");
+        assert_eq!(body["period"], 300);
+        assert_eq!(body["unit"], "Percent");
+        assert_eq!(body["statistics"], serde_json::json!(["Average"]));
+        assert_eq!(body["endTime"].as_f64(), Some(T as f64));
+        assert_eq!(body["startTime"].as_f64(), Some(age(5, 300) as f64));
+        assert_eq!(request.region.as_deref(), Some("us-east-1"));
+    }
+}
+
+#[test]
+fn rules_sharing_an_instance_and_metric_share_one_call() {
+    let fake = FakeLightsail::start();
+    let points: Vec<(i64, f64)> = (1..=7).map(|a| (age(a, 300), 50.0)).collect();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &points);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(
+        &dir,
+        &format!(
+            r#"
+version: 1
+defaults: {{topicArn: "{SOME_TOPIC}"}}
+rules:
+  - {{name: cpu-average, instances: [web-1], metric: CPUUtilization, comparison: ">", threshold: 80, evaluationPeriods: 5}}
+  - {{name: cpu-peak, instances: [web-1], metric: CPUUtilization, statistic: Maximum, comparison: ">", threshold: 95}}
+"#
+        ),
+    );
+    let out = run(command()
+        .args([
+            "check",
+            "--dry-run",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--rules",
+        ])
+        .arg(&rules)
+        .envs(fake.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(
+        requests[0].body["statistics"],
+        serde_json::json!(["Maximum", "Average"])
+    );
+    // The widest range: N = 5, so ages 1..=7.
+    assert_eq!(
+        requests[0].body["startTime"].as_f64(),
+        Some(age(7, 300) as f64)
+    );
+    let report = report(&out);
+    assert_eq!(result(&report, "cpu-average", "web-1")["state"], "OK");
+    assert_eq!(result(&report, "cpu-peak", "web-1")["state"], "OK");
+}
+
+#[test]
+fn an_unknown_instance_is_an_error_result_and_the_others_go_on() {
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, ghost, web-2]"));
+    let out = run(command()
+        .args([
+            "check",
+            "--dry-run",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--rules",
+        ])
+        .arg(&rules)
+        .envs(fake.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    let ghost = result(&report, "burst-capacity-low", "ghost");
+    assert_eq!(ghost["state"], "ERROR");
+    let error = ghost["error"].as_str().unwrap();
+    assert!(
+        error.contains("ghost") && error.contains("not found"),
+        "{error}"
+    );
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-1")["state"],
+        "ALARM"
+    );
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-2")["state"],
+        "OK"
+    );
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["stage"], "fetch");
+    assert_eq!(errors[0]["instance"], "ghost");
+}
+
+#[test]
+fn every_fetch_failing_is_a_run_error() {
+    let fake = FakeLightsail::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[ghost-1, ghost-2]"));
+    let out = run(command()
+        .args([
+            "check",
+            "--dry-run",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--rules",
+        ])
+        .arg(&rules)
+        .envs(fake.env()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("every GetInstanceMetricData call failed"),
+        "{}",
+        stderr(&out)
+    );
+    let report = report(&out);
+    assert_eq!(
+        result(&report, "burst-capacity-low", "ghost-1")["state"],
+        "ERROR"
+    );
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_with_backoff() {
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    fake.throttle("web-1", 2);
+    fake.server_error("web-2", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, web-2]"));
+    let out = run(command()
+        .args([
+            "check",
+            "--dry-run",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--rules",
+        ])
+        .arg(&rules)
+        .envs(fake.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-1")["state"],
+        "ALARM"
+    );
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-2")["state"],
+        "OK"
+    );
+    assert_eq!(fake.calls_for("web-1"), 3);
+    assert_eq!(fake.calls_for("web-2"), 3);
+    let attempts: Vec<Option<u32>> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.instance() == Some("web-1"))
+        .map(|r| r.attempt())
+        .collect();
+    assert_eq!(attempts, [Some(1), Some(2), Some(3)]);
+}
+
+#[test]
+fn a_fault_that_outlasts_the_retries_fails_only_its_instance() {
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    fake.always_fail("web-2", 500);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, web-2]"));
+    let out = run(command()
+        .args([
+            "check",
+            "--dry-run",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--rules",
+        ])
+        .arg(&rules)
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .envs(fake.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-2")["state"],
+        "ERROR"
+    );
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-1")["state"],
+        "ALARM"
+    );
+    assert_eq!(fake.calls_for("web-2"), 2, "AWS_MAX_ATTEMPTS is honoured");
+}
+
+#[test]
+fn alerts_reach_an_sns_subscriber_with_subject_attributes_and_message() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue("alerts");
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(&topic, "[web-1, web-2]"));
+    let out = run(command()
+        .args(["check", "--output", "json", "--at", AT, "--rules"])
+        .arg(&rules)
+        .envs(fake.env())
+        .envs(moto.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    assert_eq!(report["published"], 1);
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-1")["notified"],
+        true
+    );
+    assert_eq!(
+        result(&report, "burst-capacity-low", "web-2")["notified"],
+        false
+    );
+    assert!(
+        report.get("alerts").is_none(),
+        "alerts are listed only in a dry run"
+    );
+
+    let delivered = moto.receive_all(&queue);
+    assert_eq!(delivered.len(), 1, "{delivered:#?}");
+    let alert = &delivered[0];
+    assert_eq!(alert.topic_arn, topic);
+    assert_eq!(
+        alert.subject.as_deref(),
+        Some("[ALARM] burst-capacity-low: web-1 BurstCapacityPercentage < 20")
+    );
+    let attributes: Vec<(&str, &str)> = alert
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        attributes,
+        [
+            ("instance", "web-1"),
+            ("metric", "BurstCapacityPercentage"),
+            ("region", "us-east-1"),
+            ("rule", "burst-capacity-low"),
+            ("severity", "critical"),
+            ("state", "ALARM"),
+        ]
+    );
+    for expected in [
+        "Threshold Crossed: 2 out of the last 3 datapoints",
+        "CPU burst capacity is running out",
+        "https://lightsail.aws.amazon.com/ls/webapp/us-east-1/instances/web-1/metrics",
+        "2026-11-24T13:00:00Z  12 Percent  breaching",
+    ] {
+        assert!(
+            alert.message.contains(expected),
+            "{expected:?} not in:\n{}",
+            alert.message
+        );
+    }
+}
+
+#[test]
+fn alerts_are_published_in_the_region_of_the_topic_arn() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue_in("eu-west-1", "alerts-eu");
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(&topic, "[web-1]"));
+    let out = run(command()
+        .args(["check", "--output", "json", "--at", AT, "--rules"])
+        .arg(&rules)
+        .env("AWS_REGION", "us-east-1")
+        .envs(fake.env())
+        .envs(moto.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report(&out)["published"], 1);
+    assert_eq!(moto.receive_all(&queue).len(), 1);
+    // The instance's region is the rule's, not the topic's.
+    assert_eq!(fake.requests()[0].region.as_deref(), Some("us-east-1"));
+}
+
+#[test]
+fn an_alert_that_cannot_be_published_fails_the_run() {
+    let Some(moto) = Moto::start() else { return };
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
+    let rules = rules_file(&dir, &burst_rules(missing, "[web-1, web-2]"));
+    let out = run(command()
+        .args(["check", "--output", "json", "--at", AT, "--rules"])
+        .arg(&rules)
+        .envs(fake.env())
+        .envs(moto.env()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not be published"),
+        "{}",
+        stderr(&out)
+    );
+    let report = report(&out);
+    assert_eq!(report["published"], 0);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["stage"], "publish");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains(missing),
+        "{errors:#?}"
+    );
+    // The alert itself is in the log, so it is not lost.
+    assert!(
+        stderr(&out).contains("[ALARM] burst-capacity-low: web-1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn fifo_topics_get_group_and_dedup_ids_so_a_repeated_run_alerts_once() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue("alerts.fifo");
+    let fake = FakeLightsail::start();
+    burst_fleet(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(&topic, "[web-1, web-2]"));
+    for _ in 0..2 {
+        let out = run(command()
+            .args(["check", "--output", "json", "--at", AT, "--rules"])
+            .arg(&rules)
+            .envs(fake.env())
+            .envs(moto.env()));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(report(&out)["published"], 1);
+    }
+    let delivered = moto.receive_all(&queue);
+    assert_eq!(
+        delivered.len(),
+        1,
+        "the second run's alert is a duplicate: {delivered:#?}"
+    );
+    assert_eq!(
+        delivered[0].message_group_id.as_deref(),
+        Some("burst-capacity-low#web-1")
+    );
+    let dedup = delivered[0].message_deduplication_id.as_deref().unwrap();
+    assert_eq!(dedup.len(), 64);
+    assert!(dedup.bytes().all(|b| b.is_ascii_hexdigit()), "{dedup}");
+}
+
+#[test]
+fn any_instance_name_makes_a_subject_sns_accepts() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue("alerts-names");
+    // Lightsail itself only allows ASCII names; a recording allows anything.
+    let long = format!("web-{}", "x".repeat(120));
+    let dir = tempfile::tempdir().unwrap();
+    let series: Vec<Value> = ["wéb-ü1", long.as_str()]
+        .iter()
+        .map(|name| {
+            serde_json::json!({"instance": name, "metric": "StatusCheckFailed",
+                "metricData": [{"timestamp": age(1, 60), "sum": 1.0, "unit": "Count"}]})
+        })
+        .collect();
+    let recording = dir.path().join("recording.json");
+    std::fs::write(
+        &recording,
+        serde_json::json!({"recordedAt": AT, "series": series}).to_string(),
+    )
+    .unwrap();
+    let rules = rules_file(
+        &dir,
+        &format!(
+            "version: 1\nrules:\n  - name: status\n    topicArn: {topic}\n    instances: [wéb-ü1, {long}]\n    metric: StatusCheckFailed\n    comparison: \">\"\n    threshold: 0\n"
+        ),
+    );
+    let out = run(command()
+        .args(["check", "--output", "json", "--rules"])
+        .arg(&rules)
+        .arg("--replay")
+        .arg(&recording)
+        .envs(moto.env()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report(&out)["published"], 2, "{:#}", report(&out));
+    let delivered = moto.receive_all(&queue);
+    assert_eq!(delivered.len(), 2);
+    let short = delivered
+        .iter()
+        .find(|d| d.attributes["instance"] == "wéb-ü1")
+        .expect("the attribute keeps the name as it is");
+    assert_eq!(
+        short.subject.as_deref(),
+        Some("[ALARM] status: w?b-?1 StatusCheckFailed > 0")
+    );
+    let truncated = delivered
+        .iter()
+        .find(|d| d.attributes["instance"] == long)
+        .unwrap()
+        .subject
+        .clone()
+        .unwrap();
+    assert_eq!(truncated.len(), 99);
+    assert!(truncated.starts_with("[ALARM] status: web-xxx") && truncated.ends_with("..."));
+}

@@ -1,0 +1,169 @@
+//! Shared test support: the binary under test in a hermetic environment, and the fakes it talks to.
+//!
+//! - [`lightsail::FakeLightsail`]: Lightsail's awsJson1.1 `GetInstanceMetricData`, with faults.
+//! - [`runtime::FakeRuntime`]: the AWS Lambda Runtime API, so the binary runs as a Lambda.
+//! - [`moto::Moto`]: moto's server for SNS and SQS (later DynamoDB and S3).
+//!
+//! Every tests/*.rs is its own crate and uses only some of these helpers.
+#![allow(dead_code)]
+
+mod http;
+pub mod lightsail;
+pub mod moto;
+pub mod runtime;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Variables of the parent environment that the binary still gets: what a shell
+/// needs to find programs and a home, and what coverage or backtrace tooling reads.
+const KEPT_VARS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "RUST_BACKTRACE",
+    "LLVM_PROFILE_FILE",
+];
+
+/// The compiled `lightsail-alerts` binary that Cargo built for these integration tests.
+pub fn binary() -> PathBuf {
+    // `option_env!` rather than `env!` so this file also compiles in a crate without that
+    // binary (the fakes' own self-tests); there, calling this is the error.
+    match option_env!("CARGO_BIN_EXE_lightsail-alerts") {
+        Some(path) => PathBuf::from(path),
+        None => panic!(
+            "CARGO_BIN_EXE_lightsail-alerts is not set: this crate does not build the lightsail-alerts binary"
+        ),
+    }
+}
+
+/// A `Command` for the binary with a clean, hermetic environment.
+///
+/// Nothing of the parent's environment leaks in but [`KEPT_VARS`]: no `AWS_*` (profile,
+/// region, endpoints, credentials, Lambda variables) and no `ALERT_*`. The SDK gets dummy
+/// static credentials, `us-east-1`, no IMDS and no shared config or credentials files, so
+/// it never reaches for a real account. Add endpoints with `.envs(fake.env())`.
+pub fn command() -> Command {
+    hermetic(Command::new(binary()))
+}
+
+/// Gives any command the environment [`command`] gives the binary.
+pub fn hermetic(mut cmd: Command) -> Command {
+    cmd.env_clear();
+    for name in KEPT_VARS {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    let missing = std::env::temp_dir().join("lightsail-alerts-tests-no-such-aws-file");
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &missing)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &missing)
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+/// A child process that is killed (and reaped) when dropped, with its output drained on
+/// background threads so a chatty child never blocks on a full pipe.
+///
+/// For the Lambda mode, where the binary polls the runtime API forever:
+/// `let lambda = Spawned::start(command().envs(runtime.lambda_env()));` then
+/// `runtime.wait_outcomes(..)`, then `lambda.stop()` for its logs.
+pub struct Spawned {
+    child: Child,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+/// What a [`Spawned`] child printed, and how it ended (`None`: it was killed by us).
+#[derive(Debug)]
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Spawned {
+    /// Spawns `cmd` with stdin closed and stdout/stderr captured.
+    pub fn start(cmd: &mut Command) -> Spawned {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+        Spawned {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the child has exited by itself (without consuming it).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits up to `timeout` for the child to exit by itself; kills it if it did not.
+    pub fn wait(mut self, timeout: Duration) -> Finished {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.finish()
+    }
+
+    /// Kills the child (if still running) and returns what it printed.
+    pub fn stop(mut self) -> Finished {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Finished {
+        let code = match self.child.try_wait() {
+            Ok(Some(status)) => status.code(),
+            _ => {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                None
+            }
+        };
+        let join = |h: Option<JoinHandle<String>>| {
+            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+        };
+        Finished {
+            code,
+            stdout: join(self.stdout.take()),
+            stderr: join(self.stderr.take()),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
