@@ -91,7 +91,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Where a `check` takes its datapoints from.
 enum Source {
-    Lightsail(LightsailSource),
+    Lightsail(Box<LightsailSource>),
     Replay(Recording),
 }
 
@@ -181,7 +181,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     };
     let source = match (recording, &config) {
         (Some(recording), _) => Source::Replay(recording),
-        (None, Some(config)) => Source::Lightsail(LightsailSource::new(config.clone())),
+        (None, Some(config)) => Source::Lightsail(Box::new(LightsailSource::new(config.clone()))),
         (None, None) => unreachable!("the SDK config is loaded when there is no recording"),
     };
     let mut report = run::evaluate_all(&rules, &source, options).await;
