@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::sync::Mutex;
 
 use aws_sdk_lightsail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lightsail::primitives::DateTime as SdkDateTime;
@@ -15,6 +14,7 @@ use tracing::Instrument;
 use crate::catalog::{MAX_DATAPOINTS_PER_CALL, MetricName, Statistic, Unit};
 use crate::evaluate;
 use crate::rules::Rule;
+use crate::settings::RegionalClients;
 
 /// What makes two rules share one `GetInstanceMetricData` call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -143,38 +143,27 @@ pub async fn fetch_all<S: MetricSource>(
         .await
 }
 
-/// Lightsail through the AWS SDK: one client per region, built on first use from the
-/// shared config and kept for the life of the process.
+/// Lightsail through the AWS SDK, with a client per region.
 pub struct LightsailSource {
-    config: aws_config::SdkConfig,
-    clients: Mutex<HashMap<String, aws_sdk_lightsail::Client>>,
+    clients: RegionalClients<aws_sdk_lightsail::Client>,
 }
 
 impl LightsailSource {
     pub fn new(config: aws_config::SdkConfig) -> Self {
         Self {
-            config,
-            clients: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn client(&self, region: &str) -> aws_sdk_lightsail::Client {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let config = aws_sdk_lightsail::config::Builder::from(&self.config)
+            clients: RegionalClients::new(config, |config, region| {
+                let config = aws_sdk_lightsail::config::Builder::from(config)
                     .region(aws_sdk_lightsail::config::Region::new(region.to_owned()))
                     .build();
                 aws_sdk_lightsail::Client::from_conf(config)
-            })
-            .clone()
+            }),
+        }
     }
 }
 
 impl MetricSource for LightsailSource {
     async fn fetch(&self, query: &Query) -> Result<Vec<MetricDatapoint>, FetchError> {
-        let client = self.client(&query.key.region);
+        let client = self.clients.get(&query.key.region);
         let statistics: Vec<MetricStatistic> = query
             .statistics
             .iter()

@@ -1,9 +1,8 @@
 //! Rendering alerts (SPEC §5) and publishing them to SNS through an [`AlertSink`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
-use std::sync::Mutex;
 
 use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -14,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::evaluate::Evaluation;
 use crate::rules::{Rule, TopicArn};
+use crate::settings::RegionalClients;
 
 /// SNS rejects subjects of 100 characters or more.
 const MAX_SUBJECT: usize = 99;
@@ -264,29 +264,19 @@ pub trait AlertSink: Sync {
 
 /// SNS through the AWS SDK, in the region named by each topic's ARN.
 pub struct SnsSink {
-    config: aws_config::SdkConfig,
-    clients: Mutex<HashMap<String, aws_sdk_sns::Client>>,
+    clients: RegionalClients<aws_sdk_sns::Client>,
 }
 
 impl SnsSink {
     pub fn new(config: aws_config::SdkConfig) -> Self {
         Self {
-            config,
-            clients: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn client(&self, region: &str) -> aws_sdk_sns::Client {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let config = aws_sdk_sns::config::Builder::from(&self.config)
+            clients: RegionalClients::new(config, |config, region| {
+                let config = aws_sdk_sns::config::Builder::from(config)
                     .region(aws_sdk_sns::config::Region::new(region.to_owned()))
                     .build();
                 aws_sdk_sns::Client::from_conf(config)
-            })
-            .clone()
+            }),
+        }
     }
 }
 
@@ -298,7 +288,8 @@ impl AlertSink for SnsSink {
         };
         // A topic may live in another region than the function.
         let mut request = self
-            .client(alert.topic_arn.region())
+            .clients
+            .get(alert.topic_arn.region())
             .publish()
             .topic_arn(alert.topic_arn.as_str())
             .subject(&alert.subject)

@@ -94,8 +94,13 @@ impl Settings {
         event_rules: Option<serde_json::Value>,
         explicit: Option<&std::path::Path>,
     ) -> Result<RuleSet, InputError> {
-        if let Some(value) = event_rules {
-            return Ok(rules::from_value(value, "event.rules", &self.fallbacks)?);
+        match event_rules {
+            // A document may also come as YAML or JSON text inside the event.
+            Some(serde_json::Value::String(text)) => {
+                return Ok(rules::parse(&text, "event.rules", &self.fallbacks)?);
+            }
+            Some(value) => return Ok(rules::from_value(value, "event.rules", &self.fallbacks)?),
+            None => {}
         }
         let file = match (explicit, &self.rules_file, &self.rules_inline) {
             (Some(path), _, _) => Some(path.to_path_buf()),
@@ -143,4 +148,34 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
             loader.retry_config(RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS));
     }
     loader.load().await
+}
+
+/// SDK clients of one service, one per region, each built on first use from the shared
+/// config and kept for the life of the process ("config is expensive, clients are
+/// cheap", but not free: each holds its own connection pool).
+pub struct RegionalClients<C> {
+    config: aws_config::SdkConfig,
+    build: fn(&aws_config::SdkConfig, &str) -> C,
+    clients: std::sync::Mutex<std::collections::HashMap<String, C>>,
+}
+
+impl<C: Clone> RegionalClients<C> {
+    pub fn new(
+        config: aws_config::SdkConfig,
+        build: fn(&aws_config::SdkConfig, &str) -> C,
+    ) -> Self {
+        Self {
+            config,
+            build,
+            clients: Default::default(),
+        }
+    }
+
+    pub fn get(&self, region: &str) -> C {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| (self.build)(&self.config, region))
+            .clone()
+    }
 }

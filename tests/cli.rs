@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
@@ -27,6 +27,22 @@ fn rules_file(dir: &tempfile::TempDir, yaml: &str) -> PathBuf {
 
 fn run(cmd: &mut std::process::Command) -> Output {
     cmd.output().expect("the binary runs")
+}
+
+/// `check --output json --at AT --rules FILE` with `args` and the endpoints in `endpoints`
+/// (and any `vars`).
+fn check(
+    rules: &Path,
+    args: &[&str],
+    endpoints: &[(String, String)],
+    vars: &[(&str, &str)],
+) -> Output {
+    run(command()
+        .args(["check", "--output", "json", "--at", AT, "--rules"])
+        .arg(rules)
+        .args(args)
+        .envs(endpoints.iter().cloned())
+        .envs(vars.iter().copied()))
 }
 
 fn stdout(out: &Output) -> String {
@@ -56,8 +72,11 @@ fn result<'a>(report: &'a Value, rule: &str, instance: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no result for {rule}/{instance} in {report:#}"))
 }
 
-/// web-1's burst capacity falls to 18.2 and 12 in the last two periods; web-2 is fine.
-fn burst_fleet(fake: &FakeLightsail) {
+/// A fake Lightsail where web-1's burst capacity falls to 18.2 and 12 in the last two
+/// periods and web-2's is fine, and a rules file alerting on it for `instances` to
+/// `topic`. Keep the directory alive as long as the file is used.
+fn burst_fleet(topic: &str, instances: &str) -> (FakeLightsail, tempfile::TempDir, PathBuf) {
+    let fake = FakeLightsail::start();
     let web1 = [45.0, 38.5, 25.5, 18.2, 12.0];
     let web2 = [80.0, 82.0, 85.0, 84.0, 86.0];
     for (instance, values) in [("web-1", web1), ("web-2", web2)] {
@@ -68,6 +87,9 @@ fn burst_fleet(fake: &FakeLightsail) {
             .collect();
         fake.add_points(instance, "BurstCapacityPercentage", "Percent", &points);
     }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(&dir, &burst_rules(topic, instances));
+    (fake, dir, rules)
 }
 
 fn burst_rules(topic: &str, instances: &str) -> String {
@@ -199,22 +221,8 @@ fn invalid_rules_stop_the_run_before_any_call_with_every_error_named() {
 
 #[test]
 fn check_fetches_from_lightsail_and_evaluates_like_cloudwatch() {
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
-    let dir = tempfile::tempdir().unwrap();
-    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, web-2]"));
-    let out = run(command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&rules)
-        .envs(fake.env()));
+    let (fake, _dir, rules) = burst_fleet(SOME_TOPIC, "[web-1, web-2]");
+    let out = check(&rules, &["--dry-run"], &fake.env(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = report(&out);
     let web1 = result(&report, "burst-capacity-low", "web-1");
@@ -287,18 +295,7 @@ rules:
 "#
         ),
     );
-    let out = run(command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&rules)
-        .envs(fake.env()));
+    let out = check(&rules, &["--dry-run"], &fake.env(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let requests = fake.requests();
     assert_eq!(requests.len(), 1, "{requests:#?}");
@@ -318,22 +315,8 @@ rules:
 
 #[test]
 fn an_unknown_instance_is_an_error_result_and_the_others_go_on() {
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
-    let dir = tempfile::tempdir().unwrap();
-    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, ghost, web-2]"));
-    let out = run(command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&rules)
-        .envs(fake.env()));
+    let (fake, _dir, rules) = burst_fleet(SOME_TOPIC, "[web-1, ghost, web-2]");
+    let out = check(&rules, &["--dry-run"], &fake.env(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = report(&out);
     let ghost = result(&report, "burst-capacity-low", "ghost");
@@ -362,18 +345,7 @@ fn every_fetch_failing_is_a_run_error() {
     let fake = FakeLightsail::start();
     let dir = tempfile::tempdir().unwrap();
     let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[ghost-1, ghost-2]"));
-    let out = run(command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&rules)
-        .envs(fake.env()));
+    let out = check(&rules, &["--dry-run"], &fake.env(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("every GetInstanceMetricData call failed"),
@@ -389,24 +361,10 @@ fn every_fetch_failing_is_a_run_error() {
 
 #[test]
 fn throttling_and_server_errors_are_retried_with_backoff() {
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
+    let (fake, _dir, rules) = burst_fleet(SOME_TOPIC, "[web-1, web-2]");
     fake.throttle("web-1", 2);
     fake.server_error("web-2", 2);
-    let dir = tempfile::tempdir().unwrap();
-    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, web-2]"));
-    let out = run(command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&rules)
-        .envs(fake.env()));
+    let out = check(&rules, &["--dry-run"], &fake.env(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = report(&out);
     assert_eq!(
@@ -430,24 +388,14 @@ fn throttling_and_server_errors_are_retried_with_backoff() {
 
 #[test]
 fn a_fault_that_outlasts_the_retries_fails_only_its_instance() {
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
+    let (fake, _dir, rules) = burst_fleet(SOME_TOPIC, "[web-1, web-2]");
     fake.always_fail("web-2", 500);
-    let dir = tempfile::tempdir().unwrap();
-    let rules = rules_file(&dir, &burst_rules(SOME_TOPIC, "[web-1, web-2]"));
-    let out = run(command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&rules)
-        .env("AWS_MAX_ATTEMPTS", "2")
-        .envs(fake.env()));
+    let out = check(
+        &rules,
+        &["--dry-run"],
+        &fake.env(),
+        &[("AWS_MAX_ATTEMPTS", "2")],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = report(&out);
     assert_eq!(
@@ -465,15 +413,8 @@ fn a_fault_that_outlasts_the_retries_fails_only_its_instance() {
 fn alerts_reach_an_sns_subscriber_with_subject_attributes_and_message() {
     let Some(moto) = Moto::start() else { return };
     let (topic, queue) = moto.topic_with_queue("alerts");
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
-    let dir = tempfile::tempdir().unwrap();
-    let rules = rules_file(&dir, &burst_rules(&topic, "[web-1, web-2]"));
-    let out = run(command()
-        .args(["check", "--output", "json", "--at", AT, "--rules"])
-        .arg(&rules)
-        .envs(fake.env())
-        .envs(moto.env()));
+    let (fake, _dir, rules) = burst_fleet(&topic, "[web-1, web-2]");
+    let out = check(&rules, &[], &[fake.env(), moto.env()].concat(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = report(&out);
     assert_eq!(report["published"], 1);
@@ -532,16 +473,13 @@ fn alerts_reach_an_sns_subscriber_with_subject_attributes_and_message() {
 fn alerts_are_published_in_the_region_of_the_topic_arn() {
     let Some(moto) = Moto::start() else { return };
     let (topic, queue) = moto.topic_with_queue_in("eu-west-1", "alerts-eu");
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
-    let dir = tempfile::tempdir().unwrap();
-    let rules = rules_file(&dir, &burst_rules(&topic, "[web-1]"));
-    let out = run(command()
-        .args(["check", "--output", "json", "--at", AT, "--rules"])
-        .arg(&rules)
-        .env("AWS_REGION", "us-east-1")
-        .envs(fake.env())
-        .envs(moto.env()));
+    let (fake, _dir, rules) = burst_fleet(&topic, "[web-1]");
+    let out = check(
+        &rules,
+        &[],
+        &[fake.env(), moto.env()].concat(),
+        &[("AWS_REGION", "us-east-1")],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(&out)["published"], 1);
     assert_eq!(moto.receive_all(&queue).len(), 1);
@@ -552,16 +490,9 @@ fn alerts_are_published_in_the_region_of_the_topic_arn() {
 #[test]
 fn an_alert_that_cannot_be_published_fails_the_run() {
     let Some(moto) = Moto::start() else { return };
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
-    let dir = tempfile::tempdir().unwrap();
     let missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
-    let rules = rules_file(&dir, &burst_rules(missing, "[web-1, web-2]"));
-    let out = run(command()
-        .args(["check", "--output", "json", "--at", AT, "--rules"])
-        .arg(&rules)
-        .envs(fake.env())
-        .envs(moto.env()));
+    let (fake, _dir, rules) = burst_fleet(missing, "[web-1, web-2]");
+    let out = check(&rules, &[], &[fake.env(), moto.env()].concat(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("could not be published"),
@@ -589,16 +520,9 @@ fn an_alert_that_cannot_be_published_fails_the_run() {
 fn fifo_topics_get_group_and_dedup_ids_so_a_repeated_run_alerts_once() {
     let Some(moto) = Moto::start() else { return };
     let (topic, queue) = moto.topic_with_queue("alerts.fifo");
-    let fake = FakeLightsail::start();
-    burst_fleet(&fake);
-    let dir = tempfile::tempdir().unwrap();
-    let rules = rules_file(&dir, &burst_rules(&topic, "[web-1, web-2]"));
+    let (fake, _dir, rules) = burst_fleet(&topic, "[web-1, web-2]");
     for _ in 0..2 {
-        let out = run(command()
-            .args(["check", "--output", "json", "--at", AT, "--rules"])
-            .arg(&rules)
-            .envs(fake.env())
-            .envs(moto.env()));
+        let out = check(&rules, &[], &[fake.env(), moto.env()].concat(), &[]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(report(&out)["published"], 1);
     }
