@@ -179,3 +179,62 @@ impl<C: Clone> RegionalClients<C> {
             .clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "version: 1\nrules:\n  - {name: r, instances: [web-1], metric: CPUUtilization, comparison: '>', threshold: 80}\n";
+
+    fn settings() -> Settings {
+        Settings {
+            fallbacks: Fallbacks {
+                region: Some("us-east-1".into()),
+                topic_arn: Some("arn:aws:sns:us-east-1:123456789012:alerts".into()),
+            },
+            max_concurrency: DEFAULT_CONCURRENCY,
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn event_rules_may_be_a_document_or_its_text_and_win_over_the_environment() {
+        let mut settings = settings();
+        settings.rules_inline = Some("not: rules".into());
+        let value: serde_json::Value = serde_yaml_ng::from_str(DOC).unwrap();
+        let from_value = settings.load_rules(Some(value), None).unwrap();
+        let from_text = settings
+            .load_rules(Some(serde_json::Value::String(DOC.into())), None)
+            .unwrap();
+        assert_eq!(from_value, from_text);
+        assert_eq!(from_value.rules[0].name.as_str(), "r");
+        let err = settings
+            .load_rules(Some(serde_json::json!({"version": 2})), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("event.rules"), "{err}");
+    }
+
+    #[test]
+    fn the_environment_must_name_one_source_of_rules() {
+        let mut settings = settings();
+        assert!(matches!(
+            settings.load_rules(None, None),
+            Err(InputError::NoRules)
+        ));
+        settings.rules_inline = Some(DOC.into());
+        assert_eq!(settings.load_rules(None, None).unwrap().rules.len(), 1);
+        settings.rules_file = Some("rules.yaml".into());
+        assert!(matches!(
+            settings.load_rules(None, None),
+            Err(InputError::TwoRuleSources)
+        ));
+        let err = settings
+            .load_rules(None, Some(std::path::Path::new("/no/such/rules.yaml")))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot read the rules file /no/such/rules.yaml"),
+            "{err}"
+        );
+    }
+}

@@ -595,3 +595,44 @@ fn any_instance_name_makes_a_subject_sns_accepts() {
     assert_eq!(truncated.len(), 99);
     assert!(truncated.starts_with("[ALARM] status: web-xxx") && truncated.ends_with("..."));
 }
+
+#[test]
+fn calls_in_flight_are_bounded_by_alert_max_concurrency() {
+    let fake = FakeLightsail::start();
+    let names: Vec<String> = (1..=6).map(|i| format!("web-{i}")).collect();
+    for name in &names {
+        fake.add_points(name, "StatusCheckFailed", "Count", &[(age(1, 60), 0.0)]);
+        fake.delay(name, std::time::Duration::from_millis(300));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_file(
+        &dir,
+        &format!(
+            "version: 1\nrules:\n  - {{name: status, topicArn: \"{SOME_TOPIC}\", instances: [{}], metric: StatusCheckFailed, comparison: \">\", threshold: 0}}\n",
+            names.join(", ")
+        ),
+    );
+    let out = check(
+        &rules,
+        &["--dry-run"],
+        &fake.env(),
+        &[("ALERT_MAX_CONCURRENCY", "2")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fake.requests().len(), 6);
+    assert_eq!(fake.max_in_flight(), 2, "two at a time, and never more");
+
+    let out = check(
+        &rules,
+        &["--dry-run"],
+        &fake.env(),
+        &[("ALERT_MAX_CONCURRENCY", "none")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("ALERT_MAX_CONCURRENCY=\"none\" is invalid: a whole number from 1 to 256"),
+        "{}",
+        stderr(&out)
+    );
+}
