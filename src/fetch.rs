@@ -214,7 +214,9 @@ where
 {
     let region = query.key.region.clone();
     let instance = query.key.instance.clone();
-    if err.code() == Some("NotFoundException") {
+    // Lightsail's error bodies carry `code: "NotFound"` besides `__type`; without an
+    // `x-amzn-ErrorType` header the SDK reports that code instead of the exception name.
+    if matches!(err.code(), Some("NotFoundException" | "NotFound")) {
         let message = err.message().unwrap_or("no such instance").to_owned();
         return FetchError::NotFound {
             region,

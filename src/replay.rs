@@ -5,7 +5,7 @@
 //! the shape `GetInstanceMetricData` returns, so `aws lightsail get-instance-metric-data`
 //! output can be pasted in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -23,6 +23,9 @@ pub struct Recording {
     #[serde(default)]
     pub description: Option<String>,
     pub series: Vec<Series>,
+    /// Positions in `series` by instance name, so a query does not scan every series.
+    #[serde(skip)]
+    by_instance: HashMap<String, Vec<usize>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,28 +85,34 @@ pub struct RecordingError {
 
 impl Recording {
     pub fn parse(text: &str, source_name: &str) -> Result<Self, RecordingError> {
-        serde_json::from_str(text).map_err(|e| RecordingError {
+        let mut recording: Recording = serde_json::from_str(text).map_err(|e| RecordingError {
             source_name: source_name.to_owned(),
             message: e.to_string(),
-        })
+        })?;
+        for (position, series) in recording.series.iter().enumerate() {
+            recording
+                .by_instance
+                .entry(series.instance.clone())
+                .or_default()
+                .push(position);
+        }
+        Ok(recording)
     }
 
-    fn serves(series: &Series, query: &Query) -> bool {
-        series.instance == query.key.instance
-            && series
-                .region
-                .as_deref()
-                .is_none_or(|r| r == query.key.region)
+    /// The series recorded for the query's instance in the query's region.
+    fn of_instance<'a>(&'a self, query: &'a Query) -> impl Iterator<Item = &'a Series> + 'a {
+        self.by_instance
+            .get(&query.key.instance)
+            .into_iter()
+            .flatten()
+            .map(|&position| &self.series[position])
+            .filter(|s| s.region.as_deref().is_none_or(|r| r == query.key.region))
     }
 }
 
 impl MetricSource for Recording {
     async fn fetch(&self, query: &Query) -> Result<Vec<MetricDatapoint>, FetchError> {
-        let mut of_instance = self
-            .series
-            .iter()
-            .filter(|s| Self::serves(s, query))
-            .peekable();
+        let mut of_instance = self.of_instance(query).peekable();
         if of_instance.peek().is_none() {
             return Err(FetchError::NotFound {
                 region: query.key.region.clone(),

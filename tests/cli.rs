@@ -636,3 +636,22 @@ fn calls_in_flight_are_bounded_by_alert_max_concurrency() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_unknown_instance_is_recognised_whichever_error_code_the_sdk_reports() {
+    let (fake, _dir, rules) = burst_fleet(SOME_TOPIC, "[web-1, ghost]");
+    // Without x-amzn-ErrorType the SDK takes the body's `code: "NotFound"`.
+    fake.without_error_type_header();
+    let out = check(&rules, &["--dry-run"], &fake.env(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
+    let ghost = result(&report, "burst-capacity-low", "ghost");
+    assert_eq!(ghost["state"], "ERROR");
+    assert!(
+        ghost["error"]
+            .as_str()
+            .unwrap()
+            .contains("`ghost` was not found in us-east-1"),
+        "{ghost:#}"
+    );
+}

@@ -1,0 +1,855 @@
+//! Self-tests of the test fakes, so the other suites can trust them: the real AWS SDK against FakeLightsail, raw HTTP against FakeRuntime, the SDK against moto.
+
+mod support;
+
+use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_lightsail::operation::get_instance_metric_data::GetInstanceMetricDataError;
+use aws_sdk_lightsail::primitives::DateTime;
+use aws_sdk_lightsail::types::{InstanceMetricName, MetricStatistic, MetricUnit};
+use aws_sdk_sns::types::MessageAttributeValue;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::lightsail::{Datapoint, FakeLightsail, java_double};
+use support::moto::Moto;
+use support::runtime::{FakeRuntime, Outcome};
+use support::{Spawned, hermetic};
+
+const T0: i64 = 1_764_000_000; // 2025-11-24T16:00:00Z, a multiple of 300
+
+fn lightsail_client(url: &str, region: &str) -> aws_sdk_lightsail::Client {
+    let config = aws_sdk_lightsail::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .endpoint_url(url)
+        .build();
+    aws_sdk_lightsail::Client::from_conf(config)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The SDK's answer, its error boxed (SDK errors are large) and reduced to the service error.
+type MetricResult = Result<
+    aws_sdk_lightsail::operation::get_instance_metric_data::GetInstanceMetricDataOutput,
+    Box<GetInstanceMetricDataError>,
+>;
+
+fn get_cpu(
+    client: &aws_sdk_lightsail::Client,
+    instance: &str,
+    start: i64,
+    end: i64,
+    period: i32,
+) -> MetricResult {
+    runtime()
+        .block_on(
+            client
+                .get_instance_metric_data()
+                .instance_name(instance)
+                .metric_name(InstanceMetricName::CpuUtilization)
+                .period(period)
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end))
+                .unit(MetricUnit::Percent)
+                .statistics(MetricStatistic::Average)
+                .statistics(MetricStatistic::Maximum)
+                .send(),
+        )
+        .map_err(|e| Box::new(e.into_service_error()))
+}
+
+/// A raw HTTP/1.1 exchange: (status, headers and body as text).
+fn raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    (status, answer)
+}
+
+fn body_of(answer: &str) -> &str {
+    answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("")
+}
+
+fn lightsail_raw(fake: &FakeLightsail, body: &Value) -> (u16, String) {
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    raw(
+        &addr,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", "Lightsail_20161128.GetInstanceMetricData"),
+        ],
+        &body.to_string(),
+    )
+}
+
+fn valid_input() -> Value {
+    json!({
+        "instanceName": "web-1", "metricName": "CPUUtilization", "period": 300,
+        "startTime": T0, "endTime": T0 + 1500, "unit": "Percent", "statistics": ["Average"]
+    })
+}
+
+#[test]
+fn java_double_matches_java() {
+    assert_eq!(java_double(1_764_000_300.0), "1.7640003E9");
+    assert_eq!(java_double(1_764_000_000.0), "1.764E9");
+    assert_eq!(java_double(1_000_000_000.0), "1.0E9");
+    assert_eq!(java_double(1_764_012_345.0), "1.764012345E9");
+}
+
+#[test]
+fn sdk_reads_shuffled_exponent_form_datapoints() {
+    let fake = FakeLightsail::start();
+    let points: Vec<(i64, f64)> = (0..5).map(|i| (T0 + 300 * i, 10.0 + i as f64)).collect();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &points);
+
+    let client = lightsail_client(&fake.url(), "eu-west-3");
+    let output = get_cpu(&client, "web-1", T0, T0 + 1500, 300).expect("datapoints");
+    assert_eq!(
+        output.metric_name(),
+        Some(&InstanceMetricName::CpuUtilization)
+    );
+    let data = output.metric_data();
+    assert_eq!(data.len(), 5);
+    let mut seen: Vec<(i64, f64)> = data
+        .iter()
+        .map(|d| {
+            assert_eq!(d.maximum(), d.average());
+            assert_eq!(d.sum(), None, "only the requested statistics");
+            assert_eq!(d.unit(), Some(&MetricUnit::Percent));
+            (d.timestamp().unwrap().secs(), d.average().unwrap())
+        })
+        .collect();
+    let order: Vec<i64> = seen.iter().map(|p| p.0).collect();
+    assert!(
+        !order.windows(2).all(|w| w[0] <= w[1]),
+        "not in ascending order: {order:?}"
+    );
+    seen.sort_by_key(|p| p.0);
+    assert_eq!(seen, points);
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].region.as_deref(), Some("eu-west-3"));
+    assert_eq!(requests[0].service.as_deref(), Some("lightsail"));
+    assert_eq!(
+        requests[0].target.as_deref(),
+        Some("Lightsail_20161128.GetInstanceMetricData")
+    );
+    assert_eq!(requests[0].instance(), Some("web-1"));
+    assert_eq!(requests[0].body["startTime"], json!(T0));
+    assert_eq!(requests[0].attempt(), Some(1));
+    assert_eq!(fake.calls_for("web-1"), 1);
+
+    // The wire form: exponent timestamps that serde_json reads too.
+    let (status, answer) = lightsail_raw(&fake, &valid_input());
+    assert_eq!(status, 200, "{answer}");
+    let body = body_of(&answer);
+    assert!(body.contains("\"timestamp\":1.7640003E9"), "{body}");
+    let parsed: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(parsed["metricData"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        parsed["metricData"][0].as_object().unwrap().len(),
+        3,
+        "timestamp, average, unit: {body}"
+    );
+}
+
+#[test]
+fn range_unit_and_period_semantics() {
+    let fake = FakeLightsail::start();
+    let points: Vec<(i64, f64)> = (0..6).map(|i| (T0 + 300 * i, i as f64)).collect();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &points);
+    let client = lightsail_client(&fake.url(), "us-east-1");
+    let stamps = |r: MetricResult| {
+        let mut t: Vec<i64> = r
+            .unwrap()
+            .metric_data()
+            .iter()
+            .map(|d| d.timestamp().unwrap().secs())
+            .collect();
+        t.sort();
+        t
+    };
+
+    // start inclusive, end exclusive
+    assert_eq!(
+        stamps(get_cpu(&client, "web-1", T0 + 300, T0 + 900, 300)),
+        vec![T0 + 300, T0 + 600]
+    );
+    // 600 s buckets combine two native points: average 0.5, maximum 1
+    let output = get_cpu(&client, "web-1", T0, T0 + 1800, 600).unwrap();
+    let mut buckets: Vec<(i64, f64, f64)> = output
+        .metric_data()
+        .iter()
+        .map(|d| {
+            (
+                d.timestamp().unwrap().secs(),
+                d.average().unwrap(),
+                d.maximum().unwrap(),
+            )
+        })
+        .collect();
+    buckets.sort_by_key(|b| b.0);
+    assert_eq!(
+        buckets,
+        vec![(T0, 0.5, 1.0), (T0 + 600, 2.5, 3.0), (T0 + 1200, 4.5, 5.0)]
+    );
+    // below the native period: the native points come back
+    assert_eq!(
+        stamps(get_cpu(&client, "web-1", T0, T0 + 600, 60)),
+        vec![T0, T0 + 300]
+    );
+
+    // a unit that is not the published one: 200 and no data
+    let mut other_unit = valid_input();
+    other_unit["unit"] = json!("Count");
+    let (status, answer) = lightsail_raw(&fake, &other_unit);
+    assert_eq!(
+        (status, body_of(&answer)),
+        (200, r#"{"metricName":"CPUUtilization","metricData":[]}"#)
+    );
+
+    // a known instance without that metric: no data either
+    let mut other_metric = valid_input();
+    other_metric["metricName"] = json!("NetworkIn");
+    other_metric["unit"] = json!("Bytes");
+    let (status, answer) = lightsail_raw(&fake, &other_metric);
+    assert_eq!(
+        (status, body_of(&answer)),
+        (200, r#"{"metricName":"NetworkIn","metricData":[]}"#)
+    );
+
+    // richer datapoints keep their statistics
+    fake.add_datapoints(
+        "db-1",
+        "NetworkIn",
+        "Bytes",
+        &[Datapoint {
+            timestamp: T0,
+            average: 2.0,
+            sum: 10.0,
+            maximum: 4.0,
+            minimum: 1.0,
+            sample_count: 5.0,
+        }],
+    );
+    let mut network = other_metric.clone();
+    network["instanceName"] = json!("db-1");
+    network["statistics"] = json!(["Sum", "SampleCount", "Minimum"]);
+    let (_, answer) = lightsail_raw(&fake, &network);
+    assert_eq!(
+        body_of(&answer),
+        r#"{"metricName":"NetworkIn","metricData":[{"timestamp":1.764E9,"sum":10.0,"sampleCount":5.0,"minimum":1.0,"unit":"Bytes"}]}"#
+    );
+}
+
+#[test]
+fn validation_errors_are_invalid_input() {
+    let fake = FakeLightsail::start();
+    fake.add_instance("web-1");
+    let check = |mutate: &dyn Fn(&mut Value), expect: &str| {
+        let mut input = valid_input();
+        mutate(&mut input);
+        let (status, answer) = lightsail_raw(&fake, &input);
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer.contains("x-amzn-ErrorType: InvalidInputException:"),
+            "{answer}"
+        );
+        let body: Value = serde_json::from_str(body_of(&answer)).unwrap();
+        assert_eq!(body["__type"], "InvalidInputException");
+        assert!(body["message"].as_str().unwrap().contains(expect), "{body}");
+    };
+    for field in [
+        "instanceName",
+        "metricName",
+        "period",
+        "startTime",
+        "endTime",
+        "unit",
+        "statistics",
+    ] {
+        check(&|v| drop(v.as_object_mut().unwrap().remove(field)), field);
+    }
+    check(&|v| v["period"] = json!(30), "period 30");
+    check(&|v| v["period"] = json!(86460), "period 86460");
+    check(&|v| v["period"] = json!(90), "period 90");
+    check(&|v| v["endTime"] = json!(T0), "less than");
+    check(
+        &|v| {
+            v["period"] = json!(60);
+            v["endTime"] = json!(T0 + 60 * 1441);
+        },
+        "1441 datapoints",
+    );
+    check(&|v| v["unit"] = json!("Percents"), "unit");
+    check(&|v| v["statistics"] = json!(["p99"]), "statistics");
+    check(
+        &|v| v["metricName"] = json!("MemoryUtilization"),
+        "metricName",
+    );
+
+    // exactly 1440 periods, and fractional epoch seconds, are fine
+    let mut input = valid_input();
+    input["period"] = json!(60);
+    input["startTime"] = json!(T0 as f64 + 0.5);
+    input["endTime"] = json!(T0 as f64 + 0.5 + 86400.0);
+    assert_eq!(lightsail_raw(&fake, &input).0, 200);
+
+    // another operation
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    let (status, answer) = raw(
+        &addr,
+        "POST",
+        "/",
+        &[("X-Amz-Target", "Lightsail_20161128.GetInstances")],
+        "{}",
+    );
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer.contains("UnknownOperationException"), "{answer}");
+}
+
+#[test]
+fn unknown_instance_is_a_typed_not_found() {
+    let fake = FakeLightsail::start();
+    let client = lightsail_client(&fake.url(), "us-east-1");
+    let service = get_cpu(&client, "ghost-1", T0, T0 + 1500, 300).unwrap_err();
+    assert!(service.is_not_found_exception(), "{service:?}");
+    let GetInstanceMetricDataError::NotFoundException(not_found) = &*service else {
+        unreachable!()
+    };
+    assert_eq!(
+        not_found.message(),
+        Some("The Instance does not exist: ghost-1")
+    );
+    assert_eq!(not_found.code(), Some("NotFound"));
+    assert_eq!(fake.calls_for("ghost-1"), 1, "not retried");
+
+    // Without x-amzn-ErrorType the SDK takes the body's `code`: an unmodeled "NotFound".
+    fake.without_error_type_header();
+    let service = get_cpu(&client, "ghost-1", T0, T0 + 1500, 300).unwrap_err();
+    assert!(!service.is_not_found_exception());
+    use aws_sdk_lightsail::error::ProvideErrorMetadata;
+    assert_eq!(service.code(), Some("NotFound"), "{service:?}");
+}
+
+#[test]
+fn throttled_and_failed_calls_are_retried_by_the_sdk() {
+    let fake = FakeLightsail::start();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &[(T0, 1.0)]);
+    fake.add_points("web-2", "CPUUtilization", "Percent", &[(T0, 2.0)]);
+    fake.throttle("web-1", 2);
+    fake.server_error("web-2", 2);
+    let client = lightsail_client(&fake.url(), "us-east-1");
+
+    let started = Instant::now();
+    let output = get_cpu(&client, "web-1", T0, T0 + 300, 300).expect("the third attempt succeeds");
+    assert_eq!(output.metric_data()[0].average(), Some(1.0));
+    let output = get_cpu(&client, "web-2", T0, T0 + 300, 300).expect("the third attempt succeeds");
+    assert_eq!(output.metric_data()[0].average(), Some(2.0));
+    eprintln!("4 retries took {:?}", started.elapsed());
+
+    let requests = fake.requests();
+    let web1: Vec<_> = requests
+        .iter()
+        .filter(|r| r.instance() == Some("web-1"))
+        .collect();
+    assert_eq!(
+        web1.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [400, 400, 200]
+    );
+    assert_eq!(
+        web1.iter().map(|r| r.attempt()).collect::<Vec<_>>(),
+        [Some(1), Some(2), Some(3)]
+    );
+    assert_eq!(web1[0].error.as_deref(), Some("ThrottlingException"));
+    let web2: Vec<u16> = requests
+        .iter()
+        .filter(|r| r.instance() == Some("web-2"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(web2, [500, 500, 200]);
+
+    // 3 throttles exhaust the default 3 attempts: the SDK's error is the throttling one.
+    fake.throttle("web-1", 3);
+    let error = get_cpu(&client, "web-1", T0, T0 + 300, 300).unwrap_err();
+    use aws_sdk_lightsail::error::ProvideErrorMetadata;
+    assert_eq!(error.code(), Some("ThrottlingException"));
+    assert_eq!(error.message(), Some("Rate exceeded"));
+
+    // A permanent 403 is not retried.
+    fake.always_fail("web-2", 403);
+    let error = get_cpu(&client, "web-2", T0, T0 + 300, 300).unwrap_err();
+    assert!(error.is_access_denied_exception(), "{error:?}");
+    assert_eq!(fake.calls_for("web-2"), 4);
+    fake.clear_faults("web-2");
+    assert!(get_cpu(&client, "web-2", T0, T0 + 300, 300).is_ok());
+    // A permanent 500 is retried until attempts run out, and stays a ServiceException.
+    fake.always_fail("web-2", 500);
+    let error = get_cpu(&client, "web-2", T0, T0 + 300, 300).unwrap_err();
+    assert!(error.is_service_exception(), "{error:?}");
+    assert_eq!(fake.calls_for("web-2"), 8);
+}
+
+#[test]
+fn delays_show_concurrency() {
+    let fake = FakeLightsail::start();
+    for name in ["a-1", "a-2", "a-3"] {
+        fake.add_points(name, "CPUUtilization", "Percent", &[(T0, 1.0)]);
+        fake.delay(name, Duration::from_millis(300));
+    }
+    let client = lightsail_client(&fake.url(), "us-east-1");
+    let started = Instant::now();
+    runtime().block_on(async {
+        let calls = ["a-1", "a-2", "a-3"].map(|name| {
+            client
+                .get_instance_metric_data()
+                .instance_name(name)
+                .metric_name(InstanceMetricName::CpuUtilization)
+                .period(300)
+                .start_time(DateTime::from_secs(T0))
+                .end_time(DateTime::from_secs(T0 + 300))
+                .unit(MetricUnit::Percent)
+                .statistics(MetricStatistic::Average)
+                .send()
+        });
+        let [a, b, c] = calls;
+        let (a, b, c) = tokio::join!(a, b, c);
+        a.unwrap();
+        b.unwrap();
+        c.unwrap();
+    });
+    assert!(
+        started.elapsed() < Duration::from_millis(850),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.max_in_flight(), 3);
+}
+
+#[test]
+fn runtime_serves_events_and_records_outcomes() {
+    let events = vec![
+        json!({"detail-type": "Scheduled Event", "time": "2026-11-24T13:05:00Z"}),
+        json!({}),
+    ];
+    let runtime = FakeRuntime::start(events.clone());
+    let addr = runtime.addr();
+    let ids = runtime.request_ids().to_vec();
+
+    let (status, answer) = raw(&addr, "GET", "/2018-06-01/runtime/invocation/next", &[], "");
+    assert_eq!(status, 200, "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(
+        lower.contains(&format!("lambda-runtime-aws-request-id: {}", ids[0])),
+        "{answer}"
+    );
+    assert!(lower.contains("lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:lightsail-alerts"));
+    assert!(lower.contains("lambda-runtime-trace-id: root=1-"));
+    let deadline: u128 = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("lambda-runtime-deadline-ms: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    assert!(
+        deadline > now + 50_000 && deadline <= now + 60_000,
+        "{deadline} vs {now}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(body_of(&answer)).unwrap(),
+        events[0]
+    );
+
+    let path = format!("/2018-06-01/runtime/invocation/{}/response", ids[0]);
+    let (status, answer) = raw(
+        &addr,
+        "POST",
+        &path,
+        &[("Content-Type", "application/json")],
+        r#"{"published":1}"#,
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(body_of(&answer), r#"{"status":"OK"}"#);
+
+    // the second event fails
+    let (_, answer) = raw(&addr, "GET", "/2018-06-01/runtime/invocation/next", &[], "");
+    assert!(answer.contains(&ids[1]));
+    let path = format!("/2018-06-01/runtime/invocation/{}/error", ids[1]);
+    let error = r#"{"errorType":"RulesError","errorMessage":"bad rules"}"#;
+    let (status, _) = raw(
+        &addr,
+        "POST",
+        &path,
+        &[("Lambda-Runtime-Function-Error-Type", "unhandled")],
+        error,
+    );
+    assert_eq!(status, 202);
+
+    let outcomes = runtime.wait_outcomes(2, Duration::from_secs(5));
+    assert_eq!(
+        outcomes,
+        vec![
+            Outcome::Response {
+                request_id: ids[0].clone(),
+                body: json!({"published": 1})
+            },
+            Outcome::Error {
+                request_id: ids[1].clone(),
+                error_type: Some("unhandled".to_owned()),
+                body: json!({"errorType": "RulesError", "errorMessage": "bad rules"})
+            },
+        ]
+    );
+
+    // a second answer is refused and noted
+    let path = format!("/2018-06-01/runtime/invocation/{}/response", ids[0]);
+    assert_eq!(raw(&addr, "POST", &path, &[], "{}").0, 400);
+    assert_eq!(runtime.protocol_errors().len(), 1);
+
+    // no event left: /next is held open
+    let poll_addr = addr.clone();
+    let poll = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(&poll_addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let request = format!(
+            "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: {poll_addr}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut buf = [0u8; 64];
+        stream.read(&mut buf).map(|n| n > 0).unwrap_or(false)
+    });
+    assert!(
+        !poll.join().unwrap(),
+        "a poll with no event left must not be answered"
+    );
+    assert_eq!(runtime.next_calls(), 3);
+
+    let env = runtime.lambda_env();
+    for key in [
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "_HANDLER",
+        "AWS_LAMBDA_LOG_FORMAT",
+    ] {
+        assert!(env.iter().any(|(k, _)| k == key), "{key}");
+    }
+    assert!(env.contains(&("AWS_LAMBDA_RUNTIME_API".to_owned(), addr)));
+}
+
+#[test]
+fn runtime_wait_reports_what_arrived_on_timeout() {
+    let runtime = FakeRuntime::start(vec![json!({})]);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.wait_outcomes(1, Duration::from_millis(200))
+    }));
+    let message = *result.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.contains("timed out") && message.contains("events not handed out: 1"),
+        "{message}"
+    );
+
+    let (status, _) = raw(
+        &runtime.addr(),
+        "POST",
+        "/2018-06-01/runtime/init/error",
+        &[("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")],
+        r#"{"errorMessage":"no rules"}"#,
+    );
+    assert_eq!(status, 202);
+    let init = runtime.wait_init_error(Duration::from_secs(1));
+    assert_eq!(init.error_type.as_deref(), Some("Runtime.InitError"));
+}
+
+#[test]
+fn hermetic_env_and_spawned_child() {
+    let finished = Spawned::start(
+        hermetic(Command::new("env"))
+            .env("AWS_ENDPOINT_URL_SNS", "http://x")
+            .env("EXTRA", "1"),
+    )
+    .wait(Duration::from_secs(10));
+    assert_eq!(finished.code, Some(0));
+    let mut vars: Vec<&str> = finished
+        .stdout
+        .lines()
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    vars.sort();
+    for expected in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "RUST_LOG",
+        "PATH",
+        "AWS_ENDPOINT_URL_SNS",
+        "EXTRA",
+    ] {
+        assert!(vars.contains(&expected), "{expected} missing from {vars:?}");
+    }
+    assert!(
+        !vars
+            .iter()
+            .any(|v| v.starts_with("ALERT_") || *v == "AWS_PROFILE" || *v == "CARGO"),
+        "{vars:?}"
+    );
+
+    let running =
+        Spawned::start(Command::new("sh").args(["-c", "echo out; echo err >&2; exec sleep 30"]));
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let finished = running.stop();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        (
+            finished.code,
+            finished.stdout.as_str(),
+            finished.stderr.as_str()
+        ),
+        (None, "out\n", "err\n")
+    );
+}
+
+#[test]
+fn moto_delivers_sns_to_sqs_with_attributes() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic_arn, queue_url) = moto.topic_with_queue("alerts");
+    assert_eq!(topic_arn, "arn:aws:sns:us-east-1:123456789012:alerts");
+    let sns = moto.sns("us-east-1");
+    let attribute = |v: &str| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .unwrap()
+    };
+    moto.block_on(
+        sns.publish()
+            .topic_arn(&topic_arn)
+            .subject("[ALARM] cpu-high: web-1 CPUUtilization > 80")
+            .message("CPU is high")
+            .message_attributes("severity", attribute("critical"))
+            .message_attributes("instance", attribute("web-1"))
+            .send(),
+    )
+    .unwrap();
+    let delivered = moto.receive_all(&queue_url);
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    let d = &delivered[0];
+    assert_eq!(
+        d.subject.as_deref(),
+        Some("[ALARM] cpu-high: web-1 CPUUtilization > 80")
+    );
+    assert_eq!(d.message, "CPU is high");
+    assert_eq!(d.topic_arn, topic_arn);
+    assert_eq!(
+        d.attributes.get("severity").map(String::as_str),
+        Some("critical")
+    );
+    assert_eq!(
+        d.attributes.get("instance").map(String::as_str),
+        Some("web-1")
+    );
+    assert_eq!(d.message_group_id, None);
+    assert!(moto.receive_all(&queue_url).is_empty(), "drained");
+
+    let env = moto.env();
+    assert!(env.contains(&("AWS_ENDPOINT_URL_SNS".to_owned(), moto.url())));
+    assert_eq!(env.len(), 4);
+
+    // a subject of 101 characters is refused, 100 accepted
+    let long = "x".repeat(101);
+    let refused = moto.block_on(
+        sns.publish()
+            .topic_arn(&topic_arn)
+            .subject(&long)
+            .message("m")
+            .send(),
+    );
+    eprintln!(
+        "101-char subject: {:?}",
+        refused
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())
+    );
+    assert!(refused.is_err());
+    moto.block_on(
+        sns.publish()
+            .topic_arn(&topic_arn)
+            .subject("x".repeat(100))
+            .message("m")
+            .send(),
+    )
+    .unwrap();
+    let control = moto.block_on(
+        sns.publish()
+            .topic_arn(&topic_arn)
+            .subject("a\nb é")
+            .message("m")
+            .send(),
+    );
+    eprintln!(
+        "subject with a newline and non-ASCII accepted by moto: {}",
+        control.is_ok()
+    );
+}
+
+#[test]
+fn moto_fifo_passes_group_and_dedups_in_the_queue() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic_arn, queue_url) = moto.topic_with_queue("alerts.fifo");
+    let sns = moto.sns("us-east-1");
+    let publish = |group: &str, dedup: &str, message: &str| {
+        moto.block_on(
+            sns.publish()
+                .topic_arn(&topic_arn)
+                .subject("[ALARM] s")
+                .message(message)
+                .message_group_id(group)
+                .message_deduplication_id(dedup)
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("{}", aws_sdk_sns::error::DisplayErrorContext(e)));
+    };
+    publish("cpu-high#web-1", "d1", "first");
+    publish("cpu-high#web-1", "d1", "duplicate");
+    publish("cpu-high#web-2", "d2", "other");
+    // FIFO topics require both ids
+    let missing_group = moto.block_on(
+        sns.publish()
+            .topic_arn(&topic_arn)
+            .message("m")
+            .message_deduplication_id("x")
+            .send(),
+    );
+    assert!(missing_group.is_err());
+    let missing_dedup = moto.block_on(
+        sns.publish()
+            .topic_arn(&topic_arn)
+            .message("m")
+            .message_group_id("g")
+            .send(),
+    );
+    assert!(missing_dedup.is_err());
+
+    let mut delivered = moto.receive_all(&queue_url);
+    delivered.sort_by(|a, b| a.message.cmp(&b.message));
+    let summary: Vec<(&str, Option<&str>, Option<&str>)> = delivered
+        .iter()
+        .map(|d| {
+            (
+                d.message.as_str(),
+                d.message_group_id.as_deref(),
+                d.message_deduplication_id.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("first", Some("cpu-high#web-1"), Some("d1")),
+            ("other", Some("cpu-high#web-2"), Some("d2"))
+        ]
+    );
+
+    // moto deduplicates only against messages still queued: after draining, d1 comes again.
+    publish("cpu-high#web-1", "d1", "again");
+    let again = moto.receive_all(&queue_url);
+    eprintln!("republished d1 after draining: {} delivered", again.len());
+    assert_eq!(again.len(), 1);
+}
+
+#[test]
+fn moto_publish_uses_the_region_of_the_client() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic_arn, queue_url) = moto.topic_with_queue_in("us-west-2", "west");
+    assert_eq!(topic_arn, "arn:aws:sns:us-west-2:123456789012:west");
+
+    let wrong = moto.block_on(
+        moto.sns("us-east-1")
+            .publish()
+            .topic_arn(&topic_arn)
+            .message("from east")
+            .send(),
+    );
+    let error = wrong.expect_err("a us-east-1 client cannot publish to a us-west-2 topic");
+    eprintln!(
+        "cross-region publish: {}",
+        aws_sdk_sns::error::DisplayErrorContext(&error)
+    );
+    use aws_sdk_sns::error::ProvideErrorMetadata;
+    eprintln!("code: {:?}, message: {:?}", error.code(), error.message());
+
+    moto.block_on(
+        moto.sns("us-west-2")
+            .publish()
+            .topic_arn(&topic_arn)
+            .message("from west")
+            .send(),
+    )
+    .unwrap();
+    let delivered = moto.receive_all(&queue_url);
+    assert_eq!(
+        delivered
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect::<Vec<_>>(),
+        ["from west"]
+    );
+
+    moto.reset();
+    let gone = moto.block_on(
+        moto.sns("us-west-2")
+            .publish()
+            .topic_arn(&topic_arn)
+            .message("m")
+            .send(),
+    );
+    assert!(gone.is_err(), "reset forgets topics");
+}
