@@ -140,6 +140,17 @@ api_names! {
     }
 }
 
+api_names! {
+    /// How an alert is rendered for one topic (SPEC §9): `text` for people, `json` for
+    /// machines (the versioned alert document), `chat` for Amazon Q Developer in chat
+    /// applications (Slack, Microsoft Teams).
+    "format", Format {
+        Text = "text",
+        Json = "json",
+        Chat = "chat",
+    }
+}
+
 /// What the catalog says of one metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricInfo {

@@ -255,7 +255,7 @@ fn render_text(rules: &RuleSet, report: &Report) -> String {
         let _ = writeln!(out, "{} alert(s) would be published:", alerts.len());
         for alert in alerts {
             let _ = writeln!(out);
-            let _ = writeln!(out, "--- to {}", alert.topic_arn);
+            let _ = writeln!(out, "--- to {} (format {})", alert.topic_arn, alert.format);
             let _ = writeln!(out, "Subject: {}", alert.subject);
             let attributes: Vec<String> = alert
                 .attributes

@@ -6,12 +6,14 @@ use std::future::Future;
 
 use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sns::types::MessageAttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::catalog::Format;
 use crate::evaluate::Evaluation;
+use crate::format::{self, AlertFacts};
 use crate::rules::{Rule, TopicArn};
 use crate::settings::RegionalClients;
 
@@ -19,12 +21,16 @@ use crate::settings::RegionalClients;
 const MAX_SUBJECT: usize = 99;
 /// SNS FIFO `MessageGroupId` and `MessageDeduplicationId` limit.
 const MAX_FIFO_ID: usize = 128;
+/// SNS refuses a publish whose message and attributes together exceed 256 KiB.
+pub const MAX_MESSAGE_BYTES: usize = 262_144;
 
 /// One SNS `Publish`, fully rendered. In a dry run it goes into the report instead.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub topic_arn: TopicArn,
+    /// How `message` is rendered for this topic.
+    pub format: Format,
     pub subject: String,
     pub message: String,
     pub attributes: BTreeMap<String, String>,
@@ -34,62 +40,76 @@ pub struct Alert {
     pub message_deduplication_id: Option<String>,
 }
 
-/// Renders the alert for one rule, instance and evaluation.
+/// Renders the alerts for one rule, instance and evaluation: one per target of the rule,
+/// each in its target's format, with the same subject, attributes and ids.
 pub fn render(
     rule: &Rule,
     instance: &str,
     evaluation: &Evaluation,
     evaluated_at: DateTime<Utc>,
-) -> Alert {
+) -> Vec<Alert> {
     let state = evaluation.state.as_str();
-    let topic = &rule.topic_arn;
-    let attributes = BTreeMap::from(
-        [
-            ("severity", rule.severity.as_str()),
-            ("rule", rule.name.as_str()),
-            ("instance", instance),
-            ("metric", rule.metric.as_str()),
-            ("state", state),
-            ("region", rule.region.as_str()),
-        ]
-        .map(|(k, v)| (k.to_owned(), sns_text(v))),
-    );
-    let (message_group_id, message_deduplication_id) = if topic.is_fifo() {
-        let group = fifo_group_id(rule.name.as_str(), instance);
-        let dedup = hex_sha256(&[
-            rule.name.as_str(),
-            &rule.region,
-            instance,
-            state,
-            &rfc3339(evaluation.range_end),
-        ]);
-        (Some(group), Some(dedup))
-    } else {
-        (None, None)
-    };
-    Alert {
-        topic_arn: topic.clone(),
-        subject: subject(rule, instance, evaluation),
-        message: sns_text(&message(rule, instance, evaluation, evaluated_at)),
-        attributes,
-        message_group_id,
-        message_deduplication_id,
-    }
-}
-
-/// `[ALARM] <rule>: <instance> <metric> <op> <threshold>`, made safe for SNS: ASCII only,
-/// no control characters, at most 99 characters.
-fn subject(rule: &Rule, instance: &str, evaluation: &Evaluation) -> String {
-    let raw = format!(
-        "[{}] {}: {} {} {} {}",
-        evaluation.state.as_str(),
-        rule.name,
+    // Also the FIFO deduplication id: the same alert, retried, is the same message.
+    let id = hex_sha256(&[
+        rule.name.as_str(),
+        &rule.region,
         instance,
-        rule.metric,
-        rule.comparison.symbol(),
-        rule.threshold,
-    );
-    sns_subject(&raw)
+        state,
+        &format::rfc3339(evaluation.range_end),
+    ]);
+    let subject = sns_subject(&format::headline(rule, instance, evaluation.state));
+    let facts = AlertFacts {
+        rule,
+        instance,
+        evaluation,
+        evaluated_at,
+        previous_state: None,
+        id: &id,
+    };
+    rule.targets
+        .iter()
+        .map(|target| {
+            let attributes: BTreeMap<String, String> = [
+                ("severity", rule.severity.as_str()),
+                ("rule", rule.name.as_str()),
+                ("instance", instance),
+                ("metric", rule.metric.as_str()),
+                ("state", state),
+                ("region", rule.region.as_str()),
+                ("format", target.format.as_str()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), sns_text(v)))
+            .collect();
+            // The subject and the attributes (name, type, value) count against the limit
+            // too; counting them all leaves a margin.
+            let overhead = subject.len()
+                + attributes
+                    .iter()
+                    .map(|(k, v)| k.len() + "String".len() + v.len())
+                    .sum::<usize>();
+            let limit = MAX_MESSAGE_BYTES.saturating_sub(overhead);
+            // `sns_text` only ever replaces a character by a shorter one: still in the limit.
+            let message = sns_text(&format::message(target.format, &facts, limit));
+            let (message_group_id, message_deduplication_id) = if target.topic_arn.is_fifo() {
+                (
+                    Some(fifo_group_id(rule.name.as_str(), instance)),
+                    Some(id.clone()),
+                )
+            } else {
+                (None, None)
+            };
+            Alert {
+                topic_arn: target.topic_arn.clone(),
+                format: target.format,
+                subject: subject.clone(),
+                message,
+                attributes,
+                message_group_id,
+                message_deduplication_id,
+            }
+        })
+        .collect()
 }
 
 /// Replaces what SNS refuses in a subject and truncates with `...`.
@@ -148,104 +168,6 @@ fn hex_sha256(parts: &[&str]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// What may not stand as is in one URL path segment.
-const PATH_SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
-
-/// The Lightsail console page with the instance's metric graphs.
-pub fn console_url(region: &str, instance: &str) -> String {
-    format!(
-        "https://lightsail.aws.amazon.com/ls/webapp/{}/instances/{}/metrics",
-        utf8_percent_encode(region, PATH_SEGMENT),
-        utf8_percent_encode(instance, PATH_SEGMENT),
-    )
-}
-
-fn message(
-    rule: &Rule,
-    instance: &str,
-    evaluation: &Evaluation,
-    evaluated_at: DateTime<Utc>,
-) -> String {
-    let state = evaluation.state.as_str();
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "{state}: rule \"{}\" on instance \"{instance}\" ({})",
-        rule.name, rule.region
-    );
-    let _ = writeln!(m);
-    let _ = writeln!(m, "Rule:        {}", rule.name);
-    if let Some(description) = &rule.description {
-        let _ = writeln!(m, "Description: {description}");
-    }
-    let _ = writeln!(m, "Instance:    {instance}");
-    let _ = writeln!(m, "Region:      {}", rule.region);
-    let _ = writeln!(m, "State:       {state}");
-    let _ = writeln!(m, "Severity:    {}", rule.severity);
-    let _ = writeln!(
-        m,
-        "Condition:   {} {} {} {} for {} of {} period(s) of {} s; missing data treated as {}",
-        rule.metric,
-        rule.statistic,
-        rule.comparison.symbol(),
-        rule.threshold,
-        rule.datapoints_to_alarm,
-        rule.evaluation_periods,
-        rule.period,
-        rule.treat_missing_data,
-    );
-    let _ = writeln!(
-        m,
-        "Evaluated:   {} (most recent complete period ended {})",
-        rfc3339(evaluated_at),
-        rfc3339(evaluation.range_end)
-    );
-    let _ = writeln!(m, "Reason:      {}", evaluation.reason);
-    let _ = writeln!(m);
-    if evaluation.datapoints.is_empty() {
-        let _ = writeln!(m, "Datapoints:  none");
-    } else {
-        let _ = writeln!(
-            m,
-            "Datapoints ({} {}, oldest first):",
-            rule.metric, rule.statistic
-        );
-        for point in &evaluation.datapoints {
-            let mark = if rule.comparison.breaches(point.value, rule.threshold) {
-                "  breaching"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                m,
-                "  {}  {} {}{mark}",
-                rfc3339(point.timestamp),
-                point.value,
-                rule.unit
-            );
-        }
-    }
-    let _ = writeln!(m);
-    let _ = writeln!(m, "Metrics:     {}", console_url(&rule.region, instance));
-    let _ = write!(m, "Sent by lightsail-alerts.");
-    m
 }
 
 /// Why an alert could not be published.
@@ -317,6 +239,330 @@ impl AlertSink for SnsSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluate::{self, AlarmState, Datapoint};
+    use crate::rules::{self, Fallbacks};
+
+    /// The rule and evaluation every golden file is rendered from.
+    const GOLDEN_RULES: &str = r#"
+version: 1
+rules:
+  - name: burst-capacity-low
+    description: CPU burst capacity is running out
+    instances: [web-1]
+    metric: BurstCapacityPercentage
+    comparison: LessThanThreshold
+    threshold: 20
+    evaluationPeriods: 3
+    datapointsToAlarm: 2
+    severity: critical
+    region: us-east-1
+    notify:
+      - {topicArn: "arn:aws:sns:us-east-1:123456789012:ops-mail"}
+      - {topicArn: "arn:aws:sns:us-east-1:123456789012:machines", format: json}
+      - {topicArn: "arn:aws:sns:us-east-1:123456789012:slack", format: chat}
+"#;
+
+    fn golden_rule() -> Rule {
+        let rules = rules::parse(GOLDEN_RULES, "golden", &Fallbacks::default()).unwrap();
+        rules.rules.into_iter().next().unwrap()
+    }
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-24T13:05:00Z".parse().unwrap()
+    }
+
+    fn golden_evaluation(rule: &Rule) -> Evaluation {
+        let t = at();
+        let points: Vec<Datapoint> = [45.0, 38.5, 25.5, 18.2, 12.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| Datapoint {
+                timestamp: t - chrono::TimeDelta::seconds(300 * (5 - i as i64)),
+                value,
+            })
+            .collect();
+        evaluate::evaluate(&rule.criteria(), &points, t, None)
+    }
+
+    fn golden_alerts() -> Vec<Alert> {
+        let rule = golden_rule();
+        let evaluation = golden_evaluation(&rule);
+        assert_eq!(evaluation.state, AlarmState::Alarm);
+        render(&rule, "web-1", &evaluation, at())
+    }
+
+    /// Compares `actual` with the golden file at `path` (from the crate root; its text is
+    /// `expected`). When the output changes on purpose, `UPDATE_GOLDEN=1 cargo test golden`
+    /// rewrites the files; review the diff before committing it.
+    fn golden(path: &str, expected: &str, actual: &str) {
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+            std::fs::write(file, actual).unwrap();
+            return;
+        }
+        assert!(
+            actual == expected,
+            "{path} differs from the rendered alert (UPDATE_GOLDEN=1 cargo test golden \
+             rewrites it if the change is intended):\n--- rendered\n{actual}\n--- golden\n{expected}"
+        );
+    }
+
+    #[test]
+    fn golden_text_alert() {
+        let alerts = golden_alerts();
+        assert_eq!(alerts[0].format, Format::Text);
+        golden(
+            "tests/golden/alert.text.txt",
+            include_str!("../tests/golden/alert.text.txt"),
+            &alerts[0].message,
+        );
+    }
+
+    #[test]
+    fn golden_json_alert() {
+        let alerts = golden_alerts();
+        assert_eq!(alerts[1].format, Format::Json);
+        golden(
+            "tests/golden/alert.json.json",
+            include_str!("../tests/golden/alert.json.json"),
+            &alerts[1].message,
+        );
+        // The documented example is the same alert, so it cannot drift from the code.
+        golden(
+            "examples/alert.json",
+            include_str!("../examples/alert.json"),
+            &format!("{}\n", alerts[1].message),
+        );
+    }
+
+    #[test]
+    fn golden_chat_alert() {
+        let alerts = golden_alerts();
+        assert_eq!(alerts[2].format, Format::Chat);
+        golden(
+            "tests/golden/alert.chat.json",
+            include_str!("../tests/golden/alert.chat.json"),
+            &alerts[2].message,
+        );
+    }
+
+    #[test]
+    fn every_target_gets_its_format_with_the_same_subject_and_attributes() {
+        let alerts = golden_alerts();
+        let topics: Vec<(&str, Format)> = alerts
+            .iter()
+            .map(|a| (a.topic_arn.name(), a.format))
+            .collect();
+        assert_eq!(
+            topics,
+            [
+                ("ops-mail", Format::Text),
+                ("machines", Format::Json),
+                ("slack", Format::Chat)
+            ]
+        );
+        for alert in &alerts {
+            assert_eq!(
+                alert.subject,
+                "[ALARM] burst-capacity-low: web-1 BurstCapacityPercentage < 20"
+            );
+            assert_eq!(alert.attributes["format"], alert.format.as_str());
+            assert_eq!(alert.attributes["severity"], "critical");
+            assert_eq!(alert.attributes.len(), 7);
+        }
+    }
+
+    /// The fields `schemas/alert-v1.schema.json` requires, with their JSON types.
+    const JSON_REQUIRED: &[(&str, &str)] = &[
+        ("version", "string"),
+        ("source", "string"),
+        ("id", "string"),
+        ("state", "string"),
+        ("previousState", "null"),
+        ("rule", "string"),
+        ("description", "string"),
+        ("severity", "string"),
+        ("instance", "string"),
+        ("region", "string"),
+        ("metric", "string"),
+        ("statistic", "string"),
+        ("unit", "string"),
+        ("period", "integer"),
+        ("comparison", "string"),
+        ("threshold", "number"),
+        ("evaluationPeriods", "integer"),
+        ("datapointsToAlarm", "integer"),
+        ("treatMissingData", "string"),
+        ("reason", "string"),
+        ("datapoints", "array"),
+        ("datapointsOmitted", "integer"),
+        ("evaluatedAt", "string"),
+        ("rangeEnd", "string"),
+        ("consoleUrl", "string"),
+    ];
+
+    fn json_type(value: &serde_json::Value) -> &'static str {
+        match value {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "boolean",
+            serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            serde_json::Value::Number(_) => "number",
+            serde_json::Value::String(_) => "string",
+            serde_json::Value::Array(_) => "array",
+            serde_json::Value::Object(_) => "object",
+        }
+    }
+
+    #[test]
+    fn the_json_document_has_every_documented_field_and_nothing_else() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../schemas/alert-v1.schema.json")).unwrap();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let documented: Vec<&str> = JSON_REQUIRED.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            required, documented,
+            "the schema and this test list the same fields"
+        );
+        let example: serde_json::Value =
+            serde_json::from_str(include_str!("../examples/alert.json")).unwrap();
+
+        let alerts = golden_alerts();
+        let document: serde_json::Value = serde_json::from_str(&alerts[1].message).unwrap();
+        for doc in [&document, &example] {
+            let object = doc.as_object().unwrap();
+            for (field, kind) in JSON_REQUIRED {
+                let value = object.get(*field).unwrap_or_else(|| panic!("no {field}"));
+                assert_eq!(json_type(value), *kind, "{field}: {value}");
+                let property = &schema["properties"][*field];
+                assert!(property.is_object(), "{field} is documented in the schema");
+            }
+            assert_eq!(object.len(), JSON_REQUIRED.len(), "no undocumented field");
+            for point in doc["datapoints"].as_array().unwrap() {
+                assert_eq!(json_type(&point["timestamp"]), "string");
+                assert!(point["value"].is_number() && point["breaching"].is_boolean());
+            }
+        }
+        assert_eq!(document["version"], crate::format::JSON_VERSION);
+        assert_eq!(document["source"], "lightsail-alerts");
+        assert_eq!(document["state"], "ALARM");
+        assert_eq!(document["threshold"], 20.0);
+        assert_eq!(document["datapoints"].as_array().unwrap().len(), 3);
+        assert_eq!(document["id"].as_str().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn the_chat_notification_follows_the_amazon_q_developer_schema() {
+        let alerts = golden_alerts();
+        let chat: serde_json::Value = serde_json::from_str(&alerts[2].message).unwrap();
+        assert_eq!(chat["version"], "1.0");
+        assert_eq!(chat["source"], "custom");
+        assert_eq!(chat["content"]["textType"], "client-markdown");
+        assert_eq!(
+            chat["metadata"]["threadId"],
+            "burst-capacity-low#us-east-1#web-1"
+        );
+        for key in ["title", "description"] {
+            assert!(chat["content"][key].is_string(), "{key}");
+        }
+        for key in ["nextSteps", "keywords"] {
+            assert!(chat["content"][key].is_array(), "{key}");
+        }
+        let document: serde_json::Value = serde_json::from_str(&alerts[1].message).unwrap();
+        assert_eq!(
+            chat["id"], document["id"],
+            "one alert, one id in every format"
+        );
+    }
+
+    #[test]
+    fn every_format_fits_in_256_kb_by_dropping_the_oldest_datapoints() {
+        let rule = golden_rule();
+        let end = at();
+        let count = 20_000;
+        let datapoints: Vec<Datapoint> = (0..count)
+            .map(|i| Datapoint {
+                timestamp: end - chrono::TimeDelta::seconds(60 * (count - i)),
+                value: 10.0 + i as f64 / 1000.0,
+            })
+            .collect();
+        let evaluation = Evaluation {
+            state: AlarmState::Alarm,
+            reason: "Threshold Crossed: many datapoints".to_owned(),
+            datapoints: datapoints.clone(),
+            range_end: end,
+        };
+        let newest = "29.999";
+        let oldest = crate::format::rfc3339(datapoints[0].timestamp);
+        for alert in render(&rule, "web-1", &evaluation, end) {
+            let size = alert.message.len()
+                + alert.subject.len()
+                + alert
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| k.len() + 6 + v.len())
+                    .sum::<usize>();
+            assert!(size <= MAX_MESSAGE_BYTES, "{}: {size}", alert.format);
+            assert!(
+                size > MAX_MESSAGE_BYTES * 9 / 10 || alert.format == Format::Chat,
+                "{}: only what must go is dropped ({size})",
+                alert.format
+            );
+            assert!(
+                alert.message.contains(newest),
+                "{}: the newest datapoint is kept",
+                alert.format
+            );
+            assert!(
+                !alert.message.contains(&oldest),
+                "{}: the oldest is dropped",
+                alert.format
+            );
+            match alert.format {
+                Format::Text => assert!(
+                    alert
+                        .message
+                        .contains("older datapoint(s) omitted to fit the 256 KB SNS message limit"),
+                    "{}",
+                    &alert.message[..600]
+                ),
+                Format::Json => {
+                    let doc: serde_json::Value = serde_json::from_str(&alert.message).unwrap();
+                    let kept = doc["datapoints"].as_array().unwrap().len();
+                    let omitted = doc["datapointsOmitted"].as_u64().unwrap() as usize;
+                    assert!(kept > 0 && omitted > 0);
+                    assert_eq!(kept + omitted, count as usize);
+                }
+                Format::Chat => {
+                    let doc: serde_json::Value = serde_json::from_str(&alert.message).unwrap();
+                    assert!(
+                        doc["content"]["description"]
+                            .as_str()
+                            .unwrap()
+                            .contains("19990 older datapoint(s) not shown")
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn texts_too_long_even_without_datapoints_are_shortened() {
+        let mut rule = golden_rule();
+        rule.description = Some("é".repeat(200_000));
+        let evaluation = golden_evaluation(&rule);
+        for alert in render(&rule, "web-1", &evaluation, at()) {
+            assert!(alert.message.len() < MAX_MESSAGE_BYTES, "{}", alert.format);
+            assert!(alert.message.contains("é..."), "{}", alert.format);
+            if alert.format != Format::Text {
+                serde_json::from_str::<serde_json::Value>(&alert.message).unwrap();
+            }
+        }
+    }
 
     #[test]
     fn subjects_are_ascii_without_controls_and_at_most_99_characters() {
@@ -351,13 +597,5 @@ mod tests {
     fn dedup_hashes_keep_their_parts_apart() {
         assert_ne!(hex_sha256(&["ab", "c"]), hex_sha256(&["a", "bc"]));
         assert_eq!(hex_sha256(&["a"]), hex_sha256(&["a"]));
-    }
-
-    #[test]
-    fn console_links_escape_instance_names() {
-        assert_eq!(
-            console_url("us-east-1", "web 1"),
-            "https://lightsail.aws.amazon.com/ls/webapp/us-east-1/instances/web%201/metrics"
-        );
     }
 }

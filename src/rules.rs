@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::catalog::{
-    Comparison, MAX_EVALUATION_SECONDS, MAX_PERIOD, MIN_PERIOD, MetricName, Severity, Statistic,
-    TreatMissingData, Unit, UnknownName,
+    Comparison, Format, MAX_EVALUATION_SECONDS, MAX_PERIOD, MIN_PERIOD, MetricName, Severity,
+    Statistic, TreatMissingData, Unit, UnknownName,
 };
 use crate::evaluate::Criteria;
 
@@ -49,7 +49,29 @@ pub struct Rule {
     pub treat_missing_data: TreatMissingData,
     pub severity: Severity,
     pub region: String,
+    /// Where the alerts go and in which format: the rule's `notify`, else its `topicArn`
+    /// (format `text`), else the same from `defaults`, else `ALERT_TOPIC_ARN`. Never empty,
+    /// no topic twice. Serialised as `notify`, so `validate` shows every target.
+    #[serde(rename = "notify")]
+    pub targets: Vec<Target>,
+}
+
+/// One topic a rule's alerts are published to, and the format they are rendered in there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
     pub topic_arn: TopicArn,
+    pub format: Format,
+}
+
+impl Target {
+    /// The target a bare `topicArn` (or `ALERT_TOPIC_ARN`) stands for.
+    pub fn text(topic_arn: TopicArn) -> Self {
+        Target {
+            topic_arn,
+            format: Format::Text,
+        }
+    }
 }
 
 /// A rule name: 1..=64 of `[A-Za-z0-9_.-]`.
@@ -87,7 +109,7 @@ pub struct ValidationErrors(pub Vec<ValidationError>);
 pub struct InvalidValue(String);
 
 const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "rules"];
-const DEFAULTS_FIELDS: &[&str] = &["region", "topicArn", "severity"];
+const DEFAULTS_FIELDS: &[&str] = &["region", "topicArn", "severity", "notify"];
 const RULE_FIELDS: &[&str] = &[
     "name",
     "description",
@@ -104,7 +126,11 @@ const RULE_FIELDS: &[&str] = &[
     "severity",
     "region",
     "topicArn",
+    "notify",
 ];
+const NOTIFY_FIELDS: &[&str] = &["topicArn", "format"];
+const NOTIFY_ALLOWED: &str = "expected a list like [{topicArn: arn:aws:sns:...:alerts, format: json}] \
+     (format: text, json or chat; default text)";
 const SUPPORTED_VERSION: i128 = 1;
 const MAX_RULE_NAME: usize = 64;
 const MAX_TOPIC_NAME: usize = 256;
@@ -371,7 +397,8 @@ impl<T> Field<T> {
 /// `defaults:` as far as it is valid.
 struct Defaults {
     region: Field<String>,
-    topic_arn: Field<TopicArn>,
+    /// From `defaults.notify`, else `defaults.topicArn` as one `text` target.
+    targets: Field<Vec<Target>>,
     severity: Field<Severity>,
 }
 
@@ -531,17 +558,17 @@ fn validate(
     );
 
     let defaults = match doc.field(map, "defaults", |v| {
-        mapping(v, "a mapping of region, topicArn, severity")
+        mapping(v, "a mapping of region, topicArn, severity, notify")
     }) {
         Field::Valid(defaults) => check_defaults(defaults, source, doc.errors),
         Field::Absent => Defaults {
             region: Field::Absent,
-            topic_arn: Field::Absent,
+            targets: Field::Absent,
             severity: Field::Absent,
         },
         Field::Invalid => Defaults {
             region: Field::Invalid,
-            topic_arn: Field::Invalid,
+            targets: Field::Invalid,
             severity: Field::Invalid,
         },
     };
@@ -587,9 +614,12 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
         typos: HashSet::new(),
     };
     let unknown = scope.find_unknown(map, DEFAULTS_FIELDS);
+    let region = scope.field(map, "region", |v| check_region(string(v)?));
+    let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
+    let notify = check_notify(&mut scope, map);
     let defaults = Defaults {
-        region: scope.field(map, "region", |v| check_region(string(v)?)),
-        topic_arn: scope.field(map, "topicArn", |v| check_topic_arn(string(v)?)),
+        region,
+        targets: targets(&mut scope, map, topic_arn, notify),
         severity: scope.field(map, "severity", parse_name::<Severity>),
     };
     scope.report_unknown(unknown);
@@ -731,12 +761,14 @@ fn check_rule(
         REGION_REQUIRED,
     );
     let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
-    let topic_arn = scope.inherit(
+    let notify = check_notify(&mut scope, map);
+    let own = targets(&mut scope, map, topic_arn, notify);
+    let targets = scope.inherit(
         "topicArn",
-        topic_arn,
-        &defaults.topic_arn,
+        own,
+        &defaults.targets,
         ("ALERT_TOPIC_ARN", fallbacks.topic_arn.as_deref()),
-        check_topic_arn,
+        |arn| check_topic_arn(arn).map(|arn| vec![Target::text(arn)]),
         TOPIC_REQUIRED,
     );
     let description = description.optional();
@@ -757,8 +789,134 @@ fn check_rule(
         treat_missing_data: treat_missing_data?,
         severity: severity?,
         region: region?,
-        topic_arn: topic_arn?,
+        targets: targets?,
     })
+}
+
+/// The targets a rule (or `defaults`) sets itself: `notify`, or `topicArn` as one `text`
+/// target. Both at once is an error: which one should win is not obvious to a reader.
+fn targets(
+    scope: &mut Scope<'_>,
+    map: &Mapping,
+    topic_arn: Field<TopicArn>,
+    notify: Field<Vec<Target>>,
+) -> Field<Vec<Target>> {
+    let present = |key: &str| !matches!(map.get(key), None | Some(Value::Null));
+    if present("topicArn") && present("notify") {
+        scope.error(
+            "notify",
+            "`topicArn` and `notify` are both set; use one: `notify` alone (list the topic \
+             there too: {topicArn: <arn>, format: text}), or `topicArn` alone for one `text` \
+             target",
+        );
+        return Field::Invalid;
+    }
+    match (topic_arn, notify) {
+        (Field::Valid(arn), _) => Field::Valid(vec![Target::text(arn)]),
+        (Field::Invalid, _) => Field::Invalid,
+        (Field::Absent, notify) => notify,
+    }
+}
+
+/// `notify: [{topicArn, format}]`: a non-empty list, each entry a valid topic ARN and an
+/// allowed format, no unknown keys, no topic twice. Every problem of every entry is
+/// reported.
+fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<Target>> {
+    let list = scope.field(map, "notify", |v| match v {
+        Value::Sequence(list) if list.is_empty() => {
+            Err(format!("must list at least one target; {NOTIFY_ALLOWED}"))
+        }
+        Value::Sequence(list) => Ok(list),
+        other => Err(format!("{NOTIFY_ALLOWED}, got {}", describe(other))),
+    });
+    let list = match list {
+        Field::Valid(list) => list,
+        Field::Absent => return Field::Absent,
+        Field::Invalid => return Field::Invalid,
+    };
+    let mut targets: Vec<Target> = Vec::with_capacity(list.len());
+    let mut first_seen: HashMap<TopicArn, usize> = HashMap::new();
+    let mut valid = true;
+    for (index, item) in list.iter().enumerate() {
+        let at = format!("notify[{index}]");
+        let entry = match mapping(item, "a mapping of topicArn and format") {
+            Ok(entry) => entry,
+            Err(message) => {
+                scope.error(&at, message);
+                valid = false;
+                continue;
+            }
+        };
+        let mut typos = HashSet::new();
+        for key in entry.keys() {
+            if key.as_str().is_some_and(|k| NOTIFY_FIELDS.contains(&k)) {
+                continue;
+            }
+            let key = key_text(key);
+            let suggestion = closest(&key, NOTIFY_FIELDS.iter().copied());
+            let hint = suggestion
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            typos.extend(suggestion);
+            scope.error(
+                &format!("{at}.{key}"),
+                format!(
+                    "unknown field `{key}`{hint}; allowed: {}",
+                    NOTIFY_FIELDS.join(", ")
+                ),
+            );
+            valid = false;
+        }
+        let topic_arn = match lookup(entry, "topicArn", |v| check_topic_arn(string(v)?)) {
+            Ok(Some(arn)) => Some(arn),
+            Ok(None) => {
+                // A misspelt `topicArn` is already reported, with the suggestion.
+                if !typos.contains("topicArn") {
+                    scope.error(
+                        &format!("{at}.topicArn"),
+                        "required; the ARN of the SNS topic to publish to",
+                    );
+                }
+                None
+            }
+            Err(message) => {
+                scope.error(&format!("{at}.topicArn"), message);
+                None
+            }
+        };
+        let format = match lookup(entry, "format", parse_name::<Format>) {
+            Ok(format) => Some(format.unwrap_or(Format::Text)),
+            Err(message) => {
+                scope.error(&format!("{at}.format"), message);
+                None
+            }
+        };
+        let (Some(topic_arn), Some(format)) = (topic_arn, format) else {
+            valid = false;
+            continue;
+        };
+        match first_seen.get(&topic_arn) {
+            Some(first) => {
+                scope.error(
+                    &format!("{at}.topicArn"),
+                    format!(
+                        "`{topic_arn}` is already the topic of notify[{first}]; list each topic \
+                         once, in one format"
+                    ),
+                );
+                valid = false;
+            }
+            None => {
+                first_seen.insert(topic_arn.clone(), index);
+                targets.push(Target { topic_arn, format });
+            }
+        }
+    }
+    if valid {
+        Field::Valid(targets)
+    } else {
+        Field::Invalid
+    }
 }
 
 fn check_instances(list: &[Value], scope: &mut Scope<'_>) -> Option<Vec<String>> {
@@ -1162,7 +1320,7 @@ rules:
                         treat_missing_data: TreatMissingData::Missing,
                         severity: Severity::Critical,
                         region: "us-east-1".to_owned(),
-                        topic_arn: topic.clone(),
+                        targets: vec![Target::text(topic.clone())],
                     },
                     Rule {
                         name: rule("status-check-failed"),
@@ -1179,7 +1337,7 @@ rules:
                         treat_missing_data: TreatMissingData::Missing,
                         severity: Severity::Warning,
                         region: "us-east-1".to_owned(),
-                        topic_arn: topic,
+                        targets: vec![Target::text(topic)],
                     },
                 ],
             }
@@ -1205,7 +1363,7 @@ rules:
                 "treatMissingData": "missing",
                 "severity": "warning",
                 "region": "us-east-1",
-                "topicArn": TOPIC,
+                "notify": [{"topicArn": TOPIC, "format": "text"}],
             })
         );
         let json = serde_json::to_string(&rules).unwrap();
@@ -1472,7 +1630,7 @@ rules:
                 &[("colour", Some("red"))],
                 "rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
                  instances, metric, statistic, unit, period, comparison, threshold, \
-                 evaluationPeriods, datapointsToAlarm, treatMissingData, severity, region, topicArn",
+                 evaluationPeriods, datapointsToAlarm, treatMissingData, severity, region, topicArn, notify",
             ),
             // A misspelt required field is one error, not also "threshold: required".
             (
@@ -1480,21 +1638,21 @@ rules:
                 "rules[0] (cpu-high): treshold: unknown field `treshold` (did you mean `threshold`?); \
                  allowed: name, description, instances, metric, statistic, unit, period, comparison, \
                  threshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, region, \
-                 topicArn",
+                 topicArn, notify",
             ),
             (
                 &[("evaluation_periods", Some("3"))],
                 "rules[0] (cpu-high): evaluation_periods: unknown field `evaluation_periods` (did you \
                  mean `evaluationPeriods`?); allowed: name, description, instances, metric, statistic, \
                  unit, period, comparison, threshold, evaluationPeriods, datapointsToAlarm, \
-                 treatMissingData, severity, region, topicArn",
+                 treatMissingData, severity, region, topicArn, notify",
             ),
             (
                 &[("Unit", Some("Percent"))],
                 "rules[0] (cpu-high): Unit: unknown field `Unit` (did you mean `unit`?); allowed: \
                  name, description, instances, metric, statistic, unit, period, comparison, \
                  threshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
-                 region, topicArn",
+                 region, topicArn, notify",
             ),
         ];
         for (changes, expected) in cases {
@@ -1564,7 +1722,7 @@ rules:
             (
                 &format!("version: 1\ndefaults: us-east-1\nrules: [{rule}]"),
                 &[
-                    "defaults: expected a mapping of region, topicArn, severity, got the string \"us-east-1\"",
+                    "defaults: expected a mapping of region, topicArn, severity, notify, got the string \"us-east-1\"",
                 ],
             ),
             (
@@ -1606,7 +1764,7 @@ rules:
                 ),
                 &[
                     "defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
-                   topicArn, severity",
+                   topicArn, severity, notify",
                 ],
             ),
             (
@@ -1689,7 +1847,7 @@ rules:
             "rules.yaml: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
              `threshold`?); allowed: name, description, instances, metric, statistic, unit, period, \
              comparison, threshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
-             region, topicArn",
+             region, topicArn, notify",
             "rules.yaml: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \
              must be unique",
             "rules.yaml: rules[2] (cpu-high): comparison: `gt` is not a valid comparison; allowed: \
@@ -1742,7 +1900,7 @@ rules:
             rules
                 .rules
                 .iter()
-                .map(|r| (r.region.clone(), r.topic_arn.to_string()))
+                .map(|r| (r.region.clone(), r.targets[0].topic_arn.to_string()))
                 .collect()
         };
         let own = (
@@ -1961,6 +2119,162 @@ rules:
                 )
             );
         }
+    }
+
+    const OPS: &str = "arn:aws:sns:us-east-1:123456789012:ops";
+    const MACHINES: &str = "arn:aws:sns:eu-west-1:123456789012:machines.fifo";
+    const CHAT: &str = "arn:aws:sns:us-east-1:123456789012:chat";
+
+    fn target(arn: &str, format: Format) -> Target {
+        Target {
+            topic_arn: arn.parse().unwrap(),
+            format,
+        }
+    }
+
+    #[test]
+    fn notify_lists_the_targets_and_their_formats() {
+        let notify = format!(
+            "[{{topicArn: {OPS}}}, {{topicArn: '{MACHINES}', format: json}}, \
+             {{topicArn: {CHAT}, format: chat}}]"
+        );
+        // The rule's `notify` wins over `defaults.topicArn`.
+        let rules = parse(&one_rule(&[("notify", Some(&notify))]), SOURCE, &none()).unwrap();
+        assert_eq!(
+            rules.rules[0].targets,
+            [
+                target(OPS, Format::Text),
+                target(MACHINES, Format::Json),
+                target(CHAT, Format::Chat),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&rules.rules[0]).unwrap()["notify"],
+            serde_json::json!([
+                {"topicArn": OPS, "format": "text"},
+                {"topicArn": MACHINES, "format": "json"},
+                {"topicArn": CHAT, "format": "chat"},
+            ])
+        );
+    }
+
+    #[test]
+    fn defaults_notify_serves_rules_without_a_target_of_their_own() {
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  notify: [{{topicArn: {OPS}, format: chat}}]\n\
+             rules:\n\
+             - {{name: a, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1}}\n\
+             - {{name: b, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1, topicArn: {CHAT}}}\n"
+        );
+        let rules = parse(&doc, SOURCE, &fallbacks("us-east-1", MACHINES)).unwrap();
+        assert_eq!(rules.rules[0].targets, [target(OPS, Format::Chat)]);
+        assert_eq!(rules.rules[1].targets, [target(CHAT, Format::Text)]);
+    }
+
+    #[test]
+    fn each_notify_error_names_the_entry_the_field_and_what_is_allowed() {
+        let cases: &[(&str, Changes, &str)] = &[
+            (
+                "both",
+                &[
+                    ("topicArn", Some(OPS)),
+                    ("notify", Some(&format!("[{{topicArn: {CHAT}}}]"))),
+                ],
+                "notify: `topicArn` and `notify` are both set; use one: `notify` alone (list the \
+                 topic there too: {topicArn: <arn>, format: text}), or `topicArn` alone for one \
+                 `text` target",
+            ),
+            (
+                "empty",
+                &[("notify", Some("[]"))],
+                "notify: must list at least one target; expected a list like [{topicArn: \
+                 arn:aws:sns:...:alerts, format: json}] (format: text, json or chat; default text)",
+            ),
+            (
+                "not a list",
+                &[("notify", Some(OPS))],
+                "notify: expected a list like [{topicArn: arn:aws:sns:...:alerts, format: json}] \
+                 (format: text, json or chat; default text), got the string \
+                 \"arn:aws:sns:us-east-1:123456789012:ops\"",
+            ),
+            (
+                "entry not a mapping",
+                &[("notify", Some(&format!("[{OPS}]")))],
+                "notify[0]: expected a mapping of topicArn and format, got the string \
+                 \"arn:aws:sns:us-east-1:123456789012:ops\"",
+            ),
+            (
+                "bad arn",
+                &[(
+                    "notify",
+                    Some("[{topicArn: 'arn:aws:sqs:us-east-1:123456789012:q'}]"),
+                )],
+                "notify[0].topicArn: `arn:aws:sqs:us-east-1:123456789012:q` is not an SNS topic ARN \
+                 (the service is `sqs`, not `sns`); expected arn:aws:sns:<region>:<12-digit \
+                 account>:<topic name>",
+            ),
+            (
+                "bad format",
+                &[(
+                    "notify",
+                    Some(&format!("[{{topicArn: {OPS}, format: html}}]")),
+                )],
+                "notify[0].format: `html` is not a valid format; allowed: text, json, chat",
+            ),
+            (
+                "format typo",
+                &[(
+                    "notify",
+                    Some(&format!("[{{topicArn: {OPS}, fromat: json}}]")),
+                )],
+                "notify[0].fromat: unknown field `fromat` (did you mean `format`?); allowed: \
+                 topicArn, format",
+            ),
+            (
+                "missing arn",
+                &[("notify", Some("[{format: json}]"))],
+                "notify[0].topicArn: required; the ARN of the SNS topic to publish to",
+            ),
+            // A misspelt topicArn is one error, not also "required".
+            (
+                "arn typo",
+                &[("notify", Some(&format!("[{{topicarn: {OPS}}}]")))],
+                "notify[0].topicarn: unknown field `topicarn` (did you mean `topicArn`?); allowed: \
+                 topicArn, format",
+            ),
+            (
+                "duplicate",
+                &[(
+                    "notify",
+                    Some(&format!(
+                        "[{{topicArn: {OPS}}}, {{topicArn: {OPS}, format: json}}]"
+                    )),
+                )],
+                "notify[1].topicArn: `arn:aws:sns:us-east-1:123456789012:ops` is already the topic \
+                 of notify[0]; list each topic once, in one format",
+            ),
+        ];
+        for (case, changes, expected) in cases {
+            let doc = one_rule(changes);
+            assert_eq!(
+                error_lines(&doc, &none()),
+                [format!("{SOURCE}: rules[0] (cpu-high): {expected}")],
+                "{case}; document:\n{doc}"
+            );
+        }
+
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {OPS}\n  notify: [{{topicArn: {CHAT}}}]\n\
+             rules:\n- {{name: a, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1}}\n"
+        );
+        let lines = error_lines(&doc, &none());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with(
+                "rules.yaml: defaults.notify: `topicArn` and `notify` are both set; use one:"
+            ),
+            "{lines:?}"
+        );
     }
 
     #[test]

@@ -164,7 +164,12 @@ pub async fn evaluate_all<S: MetricSource>(
             let result = evaluate_one(rule, instance, &fetched, t);
             match &result {
                 Ok(evaluation) if evaluation.state == AlarmState::Alarm => {
-                    alerts.push((results.len(), notify::render(rule, instance, evaluation, t)));
+                    let index = results.len();
+                    alerts.extend(
+                        notify::render(rule, instance, evaluation, t)
+                            .into_iter()
+                            .map(|alert| (index, alert)),
+                    );
                 }
                 Ok(_) => {}
                 Err(err) => errors.push(RunError {
