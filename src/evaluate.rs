@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::catalog::{Comparison, TreatMissingData};
 
 /// The state of an alarm, spelled as CloudWatch spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum AlarmState {
     #[serde(rename = "OK")]
     Ok,

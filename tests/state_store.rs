@@ -1,0 +1,209 @@
+//! The alarm state store's behaviour suite (`state::conformance`) on DynamoDB, against
+//! moto's server: the same cases the unit tests run on the in-memory store.
+
+mod support;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use lightsail_alerts::evaluate::AlarmState;
+use lightsail_alerts::state::{DynamoStore, LEASE, StateStore, StoreError, conformance};
+use support::moto::{Moto, REGION};
+
+const TABLE: &str = "lightsail-alerts-state";
+
+/// The SDK config the function would load, pointed at moto's DynamoDB endpoint.
+fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
+    let endpoint = moto
+        .env()
+        .into_iter()
+        .find(|(name, _)| name == "AWS_ENDPOINT_URL_DYNAMODB")
+        .map(|(_, url)| url)
+        .expect("moto serves DynamoDB");
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "moto",
+        )))
+        .endpoint_url(endpoint)
+        .build()
+}
+
+/// Creates the table as template.yaml does (`pk` S, on-demand) and a store on it.
+fn store(moto: &Moto) -> DynamoStore {
+    let config = sdk_config(moto);
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let request = client
+        .create_table()
+        .table_name(TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("a complete attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("a complete key schema"),
+        )
+        .billing_mode(BillingMode::PayPerRequest);
+    moto.block_on(request.send())
+        .unwrap_or_else(|e| panic!("CreateTable {TABLE}: {}", DisplayErrorContext(&e)));
+    DynamoStore::from_config(&config, TABLE)
+}
+
+#[test]
+fn dynamo_store_passes_the_behaviour_suite() {
+    let Some(moto) = Moto::start() else { return };
+    let store = store(&moto);
+    for case in conformance::CASES {
+        eprintln!("conformance case {case}");
+        moto.block_on(conformance::run(&store, case));
+    }
+}
+
+/// What the other cases cannot see through the trait: the attributes in the table.
+#[test]
+fn items_hold_the_documented_attributes() {
+    let Some(moto) = Moto::start() else { return };
+    let store = store(&moto);
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&moto));
+    let key = "cpu#us-east-1#web-1";
+    let get = || {
+        let item = moto
+            .block_on(
+                client
+                    .get_item()
+                    .table_name(TABLE)
+                    .key("pk", AttributeValue::S(key.into()))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("GetItem: {}", DisplayErrorContext(&e)))
+            .item
+            .unwrap_or_default();
+        let mut names: Vec<String> = item.keys().cloned().collect();
+        names.sort();
+        (item, names)
+    };
+
+    let before = conformance::state(AlarmState::Ok, 0, 1);
+    assert!(
+        moto.block_on(store.record(key, None, conformance::at(0), &before))
+            .unwrap()
+    );
+    let (item, names) = get();
+    assert_eq!(
+        names,
+        ["changedAt", "pk", "rangeEnd", "reason", "state", "version"]
+    );
+    assert_eq!(item["state"], AttributeValue::S("OK".into()));
+    assert_eq!(
+        item["rangeEnd"],
+        AttributeValue::S("2026-11-24T13:00:00Z".into())
+    );
+    assert_eq!(item["version"], AttributeValue::N("1".into()));
+
+    let now = conformance::at(5);
+    let pending = conformance::state(AlarmState::Alarm, 5, 2);
+    assert!(
+        moto.block_on(store.claim(key, Some(1), "run-a", now, now + LEASE, &pending))
+            .unwrap()
+    );
+    let (item, names) = get();
+    assert_eq!(
+        names,
+        [
+            "changedAt",
+            "claimExpiresAt",
+            "claimToken",
+            "pendingRangeEnd",
+            "pendingState",
+            "pk",
+            "rangeEnd",
+            "reason",
+            "state",
+            "version"
+        ]
+    );
+    assert_eq!(item["state"], AttributeValue::S("OK".into()));
+    assert_eq!(item["pendingState"], AttributeValue::S("ALARM".into()));
+    assert_eq!(
+        item["claimExpiresAt"],
+        AttributeValue::N((now + LEASE).timestamp().to_string())
+    );
+
+    let confirmed = lightsail_alerts::transition::Stored {
+        notified_at: Some(now),
+        ..pending
+    };
+    moto.block_on(store.confirm(key, "run-a", &confirmed))
+        .unwrap();
+    let (item, names) = get();
+    assert_eq!(
+        names,
+        [
+            "changedAt",
+            "notifiedAt",
+            "pk",
+            "rangeEnd",
+            "reason",
+            "state",
+            "version"
+        ]
+    );
+    assert_eq!(item["state"], AttributeValue::S("ALARM".into()));
+    assert_eq!(item["version"], AttributeValue::N("2".into()));
+}
+
+#[test]
+fn a_malformed_item_names_the_table_and_the_key() {
+    let Some(moto) = Moto::start() else { return };
+    let store = store(&moto);
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&moto));
+    let key = "cpu#us-east-1#edited";
+    moto.block_on(
+        client
+            .put_item()
+            .table_name(TABLE)
+            .item("pk", AttributeValue::S(key.into()))
+            .item("state", AttributeValue::S("BROKEN".into()))
+            .item("version", AttributeValue::N("1".into()))
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("PutItem: {}", DisplayErrorContext(&e)));
+    let error = moto
+        .block_on(store.load(&[key.to_owned()]))
+        .expect_err("a malformed item is an error");
+    assert!(matches!(error, StoreError::Malformed { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(TABLE) && message.contains(key) && message.contains("BROKEN"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_missing_table_is_an_error_naming_it() {
+    let Some(moto) = Moto::start() else { return };
+    let store = DynamoStore::from_config(&sdk_config(&moto), "no-such-table");
+    let key = "cpu#us-east-1#web-1".to_owned();
+    let error = moto
+        .block_on(store.load(std::slice::from_ref(&key)))
+        .expect_err("no table");
+    let message = error.to_string();
+    assert!(
+        matches!(error, StoreError::Call { .. })
+            && message.contains("no-such-table")
+            && message.contains(&key),
+        "{message}"
+    );
+}
