@@ -13,6 +13,7 @@ use lightsail_alerts::fetch;
 use lightsail_alerts::replay::Recording;
 use lightsail_alerts::rules::{self, Fallbacks};
 use lightsail_alerts::run::{self, RunOptions};
+use lightsail_alerts::state::MemoryStore;
 
 const AT: &str = "2026-11-24T13:05:00Z";
 
@@ -121,9 +122,19 @@ fn main() {
         });
         let plan = time(budget, || fetch::plan(&ruleset.rules, at));
         let run = time(budget, || {
-            runtime.block_on(run::evaluate_all(&ruleset, &recording, options))
+            runtime.block_on(run::evaluate_all(
+                &ruleset,
+                &recording,
+                None::<&MemoryStore>,
+                options,
+            ))
         });
-        let report = runtime.block_on(run::evaluate_all(&ruleset, &recording, options));
+        let report = runtime.block_on(run::evaluate_all(
+            &ruleset,
+            &recording,
+            None::<&MemoryStore>,
+            options,
+        ));
         let results = report.results.len();
         assert_eq!(results, instances * 4);
         assert_eq!(report.alerts.as_ref().unwrap().len(), instances.div_ceil(3));

@@ -14,6 +14,7 @@ use crate::replay::Recording;
 use crate::rules::{self, RuleSet};
 use crate::run::{self, Report, RunOptions};
 use crate::settings::{self, InputError, Settings};
+use crate::state::DynamoStore;
 
 /// The example rules and recording, built in so that `check` with nothing configured
 /// shows the whole job without an AWS account.
@@ -172,21 +173,38 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         dry_run,
         concurrency: settings.max_concurrency,
     };
-    // The SDK is loaded only when something talks to AWS: a replayed dry run needs no
-    // account, no region and no network.
-    let config = if recording.is_none() || !dry_run {
+    // The SDK is loaded only when something talks to AWS: a replayed dry run without a
+    // state table needs no account, no region and no network.
+    let state_table = settings
+        .state_table
+        .as_deref()
+        .filter(|_| !nothing_configured);
+    let config = if recording.is_none() || !dry_run || state_table.is_some() {
         Some(settings::sdk_config().await)
     } else {
         None
     };
-    let source = match (recording, &config) {
-        (Some(recording), _) => Source::Replay(recording),
-        (None, Some(config)) => Source::Lightsail(Box::new(LightsailSource::new(config.clone()))),
-        (None, None) => unreachable!("the SDK config is loaded when there is no recording"),
+    let store = match (state_table, &config) {
+        (Some(table), Some(config)) => Some(DynamoStore::from_config(config, table)),
+        _ => None,
     };
-    let mut report = run::evaluate_all(&rules, &source, options).await;
+    let source = match recording {
+        Some(recording) => Source::Replay(recording),
+        None => Source::Lightsail(Box::new(LightsailSource::new(
+            config
+                .clone()
+                .expect("the SDK config is loaded when there is no recording"),
+        ))),
+    };
+    let mut report = run::evaluate_all(&rules, &source, store.as_ref(), options).await;
     if let Some(config) = config.filter(|_| !dry_run) {
-        run::publish(&mut report, &SnsSink::new(config), options.concurrency).await;
+        run::publish(
+            &mut report,
+            &SnsSink::new(config),
+            store.as_ref(),
+            options.concurrency,
+        )
+        .await;
     }
 
     match args.output {

@@ -31,8 +31,12 @@ pub struct AlertFacts<'a> {
     pub instance: &'a str,
     pub evaluation: &'a Evaluation,
     pub evaluated_at: DateTime<Utc>,
-    /// The state before this evaluation; `None` until an alarm state store exists.
+    /// The stored state before this evaluation; `None` without a state store, or for
+    /// the first evaluation ever stored.
     pub previous_state: Option<AlarmState>,
+    /// Set when this is a reminder of a persisting ALARM (`renotifyMinutes`): since when
+    /// the alarm has lasted.
+    pub reminder_since: Option<DateTime<Utc>>,
     /// A stable id of (rule, region, instance, state, range end): the same alert has the
     /// same id in every format and every retry.
     pub id: &'a str,
@@ -191,6 +195,23 @@ fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let _ = writeln!(m, "Instance:    {instance}");
     let _ = writeln!(m, "Region:      {}", rule.region);
     let _ = writeln!(m, "State:       {state}");
+    match (facts.reminder_since, facts.previous_state) {
+        (Some(since), _) => {
+            let minutes = (evaluated_at - since).num_minutes();
+            let _ = writeln!(
+                m,
+                "Reminder:    still in {state}, since {} ({minutes} min)",
+                rfc3339(since)
+            );
+        }
+        (None, Some(AlarmState::Alarm)) if evaluation.state == AlarmState::Ok => {
+            let _ = writeln!(m, "Previous:    ALARM (recovered)");
+        }
+        (None, Some(previous)) => {
+            let _ = writeln!(m, "Previous:    {previous}");
+        }
+        (None, None) => {}
+    }
     let _ = writeln!(m, "Severity:    {}", rule.severity);
     let _ = writeln!(m, "Condition:   {}", condition(rule));
     let _ = writeln!(
@@ -285,6 +306,7 @@ fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         evaluated_at,
         previous_state,
         id,
+        ..
     } = *facts;
     let document = JsonAlert {
         version: JSON_VERSION,

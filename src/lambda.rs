@@ -11,6 +11,7 @@ use crate::fetch::LightsailSource;
 use crate::notify::SnsSink;
 use crate::run::{self, Report, RunOptions};
 use crate::settings::{self, InputError, Settings};
+use crate::state::DynamoStore;
 
 /// What the function was invoked with.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +91,7 @@ struct App {
     settings: Settings,
     lightsail: LightsailSource,
     sns: SnsSink,
+    state: Option<DynamoStore>,
 }
 
 /// Why an invocation failed, as the Lambda service records it.
@@ -120,10 +122,15 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
     let config = settings::sdk_config().await;
+    let state = settings
+        .state_table
+        .as_deref()
+        .map(|table| DynamoStore::from_config(&config, table));
     let app = App {
         settings,
         lightsail: LightsailSource::new(config.clone()),
         sns: SnsSink::new(config),
+        state,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| handle(&app, event))).await
 }
@@ -149,8 +156,9 @@ async fn invoke(app: &App, payload: Value) -> Result<Report, HandlerError> {
         dry_run: invocation.dry_run,
         concurrency: app.settings.max_concurrency,
     };
-    let mut report = run::evaluate_all(&rules, &app.lightsail, options).await;
-    run::publish(&mut report, &app.sns, options.concurrency).await;
+    let state = app.state.as_ref();
+    let mut report = run::evaluate_all(&rules, &app.lightsail, state, options).await;
+    run::publish(&mut report, &app.sns, state, options.concurrency).await;
     let counts = format!("{:?}", report.counts());
     tracing::info!(at = %report.evaluated_at, results = report.results.len(), published = report.published, errors = report.errors.len(), counts, "run finished");
     match report.failure() {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Format;
-use crate::evaluate::Evaluation;
+use crate::evaluate::{AlarmState, Evaluation};
 use crate::format::{self, AlertFacts};
 use crate::rules::{Rule, TopicArn};
 use crate::settings::RegionalClients;
@@ -40,6 +40,14 @@ pub struct Alert {
     pub message_deduplication_id: Option<String>,
 }
 
+/// What kind of notice an alert is, beyond its state: what the state was before (with a
+/// state store), and whether it is a reminder of a persisting ALARM.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Notice {
+    pub previous_state: Option<AlarmState>,
+    pub reminder_since: Option<DateTime<Utc>>,
+}
+
 /// Renders the alerts for one rule, instance and evaluation: one per target of the rule,
 /// each in its target's format, with the same subject, attributes and ids.
 pub fn render(
@@ -47,9 +55,12 @@ pub fn render(
     instance: &str,
     evaluation: &Evaluation,
     evaluated_at: DateTime<Utc>,
+    notice: Notice,
 ) -> Vec<Alert> {
     let state = evaluation.state.as_str();
     // Also the FIFO deduplication id: the same alert, retried, is the same message.
+    // A reminder always covers a newer range than the notice before it, so it gets its
+    // own id without a part of its own.
     let id = hex_sha256(&[
         rule.name.as_str(),
         &rule.region,
@@ -57,13 +68,18 @@ pub fn render(
         state,
         &format::rfc3339(evaluation.range_end),
     ]);
-    let subject = sns_subject(&format::headline(rule, instance, evaluation.state));
+    let mut headline = format::headline(rule, instance, evaluation.state);
+    if notice.reminder_since.is_some() {
+        headline.push_str(" (reminder)");
+    }
+    let subject = sns_subject(&headline);
     let facts = AlertFacts {
         rule,
         instance,
         evaluation,
         evaluated_at,
-        previous_state: None,
+        previous_state: notice.previous_state,
+        reminder_since: notice.reminder_since,
         id: &id,
     };
     rule.targets
@@ -288,7 +304,7 @@ rules:
         let rule = golden_rule();
         let evaluation = golden_evaluation(&rule);
         assert_eq!(evaluation.state, AlarmState::Alarm);
-        render(&rule, "web-1", &evaluation, at())
+        render(&rule, "web-1", &evaluation, at(), Notice::default())
     }
 
     /// Compares `actual` with the golden file at `path` (from the crate root; its text is
@@ -498,7 +514,7 @@ rules:
         };
         let newest = "29.999";
         let oldest = crate::format::rfc3339(datapoints[0].timestamp);
-        for alert in render(&rule, "web-1", &evaluation, end) {
+        for alert in render(&rule, "web-1", &evaluation, end, Notice::default()) {
             let size = alert.message.len()
                 + alert.subject.len()
                 + alert
@@ -555,7 +571,7 @@ rules:
         let mut rule = golden_rule();
         rule.description = Some("é".repeat(200_000));
         let evaluation = golden_evaluation(&rule);
-        for alert in render(&rule, "web-1", &evaluation, at()) {
+        for alert in render(&rule, "web-1", &evaluation, at(), Notice::default()) {
             assert!(alert.message.len() < MAX_MESSAGE_BYTES, "{}", alert.format);
             assert!(alert.message.contains("é..."), "{}", alert.format);
             if alert.format != Format::Text {

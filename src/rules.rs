@@ -1,7 +1,7 @@
 //! The rules document (SPEC §3): parse YAML or JSON, validate every field, fill the
 //! defaults from the catalog, and report every error of a document at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -12,7 +12,8 @@ use crate::catalog::{
     Comparison, Format, MAX_EVALUATION_SECONDS, MAX_PERIOD, MIN_PERIOD, MetricName, Severity,
     Statistic, TreatMissingData, Unit, UnknownName,
 };
-use crate::evaluate::Criteria;
+use crate::evaluate::{AlarmState, Criteria};
+use crate::transition::{Policy, recovery_threshold_is_safe};
 
 /// Values the document may leave out and the environment supplies
 /// (`AWS_REGION`, `ALERT_TOPIC_ARN`). Read at the edge, passed in here.
@@ -44,10 +45,19 @@ pub struct Rule {
     pub period: u32,
     pub comparison: Comparison,
     pub threshold: f64,
+    /// The threshold while in ALARM (hysteresis, SPEC §9); validated to lie strictly on
+    /// the non-breaching side of `threshold`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_threshold: Option<f64>,
     pub evaluation_periods: u32,
     pub datapoints_to_alarm: u32,
     pub treat_missing_data: TreatMissingData,
     pub severity: Severity,
+    /// The states whose transitions are notified; default `[ALARM, OK]`. Serialised as
+    /// CloudWatch spells them.
+    pub notify_on: BTreeSet<AlarmState>,
+    /// Re-send a persisting ALARM after this many minutes; 0 = never (the default).
+    pub renotify_minutes: u32,
     pub region: String,
     /// Where the alerts go and in which format: the rule's `notify`, else its `topicArn`
     /// (format `text`), else the same from `defaults`, else `ALERT_TOPIC_ARN`. Never empty,
@@ -109,7 +119,16 @@ pub struct ValidationErrors(pub Vec<ValidationError>);
 pub struct InvalidValue(String);
 
 const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "rules"];
-const DEFAULTS_FIELDS: &[&str] = &["region", "topicArn", "severity", "notify"];
+// `recoveryThreshold` is per rule only: it is tied to the rule's own threshold and
+// comparison, so one value for every rule would be wrong for most of them.
+const DEFAULTS_FIELDS: &[&str] = &[
+    "region",
+    "topicArn",
+    "severity",
+    "notify",
+    "notifyOn",
+    "renotifyMinutes",
+];
 const RULE_FIELDS: &[&str] = &[
     "name",
     "description",
@@ -120,10 +139,13 @@ const RULE_FIELDS: &[&str] = &[
     "period",
     "comparison",
     "threshold",
+    "recoveryThreshold",
     "evaluationPeriods",
     "datapointsToAlarm",
     "treatMissingData",
     "severity",
+    "notifyOn",
+    "renotifyMinutes",
     "region",
     "topicArn",
     "notify",
@@ -131,6 +153,14 @@ const RULE_FIELDS: &[&str] = &[
 const NOTIFY_FIELDS: &[&str] = &["topicArn", "format"];
 const NOTIFY_ALLOWED: &str = "expected a list like [{topicArn: arn:aws:sns:...:alerts, format: json}] \
      (format: text, json or chat; default text)";
+const STATES: [AlarmState; 3] = [
+    AlarmState::Alarm,
+    AlarmState::Ok,
+    AlarmState::InsufficientData,
+];
+const NOTIFY_ON_ALLOWED: &str = "ALARM, OK, INSUFFICIENT_DATA";
+/// `renotifyMinutes` at most: a week.
+const MAX_RENOTIFY_MINUTES: u32 = 10_080;
 const SUPPORTED_VERSION: i128 = 1;
 const MAX_RULE_NAME: usize = 64;
 const MAX_TOPIC_NAME: usize = 256;
@@ -182,6 +212,14 @@ impl Rule {
             evaluation_periods: self.evaluation_periods,
             datapoints_to_alarm: self.datapoints_to_alarm,
             treat_missing_data: self.treat_missing_data,
+        }
+    }
+
+    /// What the transition logic needs of this rule: `notifyOn` and `renotifyMinutes`.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            notify_on: self.notify_on.clone(),
+            renotify_minutes: self.renotify_minutes,
         }
     }
 }
@@ -385,6 +423,19 @@ impl<T> Field<T> {
         }
     }
 
+    /// The rule's own value, else the one from `defaults`, else `fallback`.
+    fn or_default(self, defaults: &Field<T>, fallback: T) -> Option<T>
+    where
+        T: Clone,
+    {
+        match (self, defaults) {
+            (Field::Valid(value), _) => Some(value),
+            (Field::Absent, Field::Valid(value)) => Some(value.clone()),
+            (Field::Absent, Field::Absent) => Some(fallback),
+            (Field::Invalid, _) | (Field::Absent, Field::Invalid) => None,
+        }
+    }
+
     fn or_else(self, default: impl FnOnce() -> Option<T>) -> Option<T> {
         match self {
             Field::Valid(value) => Some(value),
@@ -400,6 +451,29 @@ struct Defaults {
     /// From `defaults.notify`, else `defaults.topicArn` as one `text` target.
     targets: Field<Vec<Target>>,
     severity: Field<Severity>,
+    notify_on: Field<BTreeSet<AlarmState>>,
+    renotify_minutes: Field<u32>,
+}
+
+impl Defaults {
+    /// Every field `Absent` (no `defaults:`), or every field `Invalid` (`defaults:` is
+    /// not a mapping, already reported, so no rule reports a missing value again).
+    fn uniform(invalid: bool) -> Self {
+        fn field<T>(invalid: bool) -> Field<T> {
+            if invalid {
+                Field::Invalid
+            } else {
+                Field::Absent
+            }
+        }
+        Defaults {
+            region: field(invalid),
+            targets: field(invalid),
+            severity: field(invalid),
+            notify_on: field(invalid),
+            renotify_minutes: field(invalid),
+        }
+    }
 }
 
 /// A key that is not an allowed field, kept until the known fields are checked so a
@@ -558,19 +632,14 @@ fn validate(
     );
 
     let defaults = match doc.field(map, "defaults", |v| {
-        mapping(v, "a mapping of region, topicArn, severity, notify")
+        mapping(
+            v,
+            "a mapping of region, topicArn, severity, notify, notifyOn, renotifyMinutes",
+        )
     }) {
         Field::Valid(defaults) => check_defaults(defaults, source, doc.errors),
-        Field::Absent => Defaults {
-            region: Field::Absent,
-            targets: Field::Absent,
-            severity: Field::Absent,
-        },
-        Field::Invalid => Defaults {
-            region: Field::Invalid,
-            targets: Field::Invalid,
-            severity: Field::Invalid,
-        },
+        Field::Absent => Defaults::uniform(false),
+        Field::Invalid => Defaults::uniform(true),
     };
 
     let list = doc.field(map, "rules", |v| match v {
@@ -617,10 +686,23 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
     let region = scope.field(map, "region", |v| check_region(string(v)?));
     let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
     let notify = check_notify(&mut scope, map);
+    let targets = targets(&mut scope, map, topic_arn, notify);
+    let severity = scope.field(map, "severity", parse_name::<Severity>);
+    let notify_on = check_notify_on(&mut scope, map);
+    let mut renotify_minutes = scope.field(map, "renotifyMinutes", check_renotify_minutes);
+    if let (Field::Valid(notify_on), Field::Valid(minutes)) = (&notify_on, &renotify_minutes)
+        && let Err(message) = check_reminders(notify_on, *minutes, "")
+    {
+        scope.error("renotifyMinutes", message);
+        // Reported once here, not again in every rule that inherits both.
+        renotify_minutes = Field::Invalid;
+    }
     let defaults = Defaults {
         region,
-        targets: targets(&mut scope, map, topic_arn, notify),
-        severity: scope.field(map, "severity", parse_name::<Severity>),
+        targets,
+        severity,
+        notify_on,
+        renotify_minutes,
     };
     scope.report_unknown(unknown);
     defaults
@@ -728,6 +810,22 @@ fn check_rule(
     );
     let threshold = scope.field(map, "threshold", finite_number);
     let threshold = scope.required(threshold, "threshold", "a finite number");
+    let recovery_threshold = match scope.field(map, "recoveryThreshold", finite_number) {
+        Field::Valid(recovery) => match (comparison, threshold) {
+            (Some(comparison), Some(threshold)) => {
+                match check_recovery_threshold(comparison, threshold, recovery) {
+                    Ok(()) => Field::Valid(recovery),
+                    Err(message) => {
+                        scope.error("recoveryThreshold", message);
+                        Field::Invalid
+                    }
+                }
+            }
+            // Cannot be checked; the comparison or threshold error is already recorded.
+            _ => Field::Invalid,
+        },
+        other => other,
+    };
 
     let evaluation_periods = scope
         .field(map, "evaluationPeriods", |v| {
@@ -743,13 +841,36 @@ fn check_rule(
         .field(map, "treatMissingData", parse_name::<TreatMissingData>)
         .or_else(|| Some(TreatMissingData::Missing));
 
-    let severity = match scope.field(map, "severity", parse_name::<Severity>) {
-        Field::Absent => match &defaults.severity {
-            Field::Valid(severity) => Some(*severity),
-            Field::Invalid => None,
-            Field::Absent => Some(Severity::Warning),
-        },
-        own => own.or_else(|| None),
+    let severity = scope.field(map, "severity", parse_name::<Severity>);
+    let severity = severity.or_default(&defaults.severity, Severity::Warning);
+    let notify_on = check_notify_on(&mut scope, map);
+    let renotify_minutes = scope.field(map, "renotifyMinutes", check_renotify_minutes);
+    let own = (
+        matches!(notify_on, Field::Valid(_)),
+        matches!(renotify_minutes, Field::Valid(_)),
+    );
+    let policy = Policy::default();
+    let notify_on = notify_on.or_default(&defaults.notify_on, policy.notify_on);
+    let renotify_minutes =
+        renotify_minutes.or_default(&defaults.renotify_minutes, policy.renotify_minutes);
+    // Only a combination this rule made: one `defaults` made is reported there.
+    let (notify_on, renotify_minutes) = match (notify_on, renotify_minutes, own) {
+        (Some(states), Some(minutes), (own_states, own_minutes)) if own_states || own_minutes => {
+            let inherited = if own_minutes { "" } else { " (from defaults)" };
+            match check_reminders(&states, minutes, inherited) {
+                Ok(()) => (Some(states), Some(minutes)),
+                Err(message) => {
+                    let field = if own_minutes {
+                        "renotifyMinutes"
+                    } else {
+                        "notifyOn"
+                    };
+                    scope.error(field, message);
+                    (None, None)
+                }
+            }
+        }
+        (states, minutes, _) => (states, minutes),
     };
     let region = scope.field(map, "region", |v| check_region(string(v)?));
     let region = scope.inherit(
@@ -784,10 +905,13 @@ fn check_rule(
         period: period?,
         comparison: comparison?,
         threshold: threshold?,
+        recovery_threshold: recovery_threshold.optional()?,
         evaluation_periods: evaluation_periods?,
         datapoints_to_alarm: datapoints_to_alarm?,
         treat_missing_data: treat_missing_data?,
         severity: severity?,
+        notify_on: notify_on?,
+        renotify_minutes: renotify_minutes?,
         region: region?,
         targets: targets?,
     })
@@ -917,6 +1041,137 @@ fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<Target>> {
     } else {
         Field::Invalid
     }
+}
+
+/// `notifyOn: [ALARM, OK]`: a non-empty list of alarm states, each once.
+fn check_notify_on(scope: &mut Scope<'_>, map: &Mapping) -> Field<BTreeSet<AlarmState>> {
+    let list = scope.field(map, "notifyOn", |v| match v {
+        Value::Sequence(list) if list.is_empty() => Err(format!(
+            "must list at least one state; allowed: {NOTIFY_ON_ALLOWED} (default [ALARM, OK])"
+        )),
+        Value::Sequence(list) => Ok(list),
+        other => Err(format!(
+            "expected a list of states like [ALARM, OK], got {}; allowed: {NOTIFY_ON_ALLOWED}",
+            describe(other)
+        )),
+    });
+    let list = match list {
+        Field::Valid(list) => list,
+        Field::Absent => return Field::Absent,
+        Field::Invalid => return Field::Invalid,
+    };
+    let mut states = BTreeSet::new();
+    let mut first_seen: HashMap<AlarmState, usize> = HashMap::new();
+    let mut valid = true;
+    for (index, item) in list.iter().enumerate() {
+        let field = format!("notifyOn[{index}]");
+        match check_state(item) {
+            Ok(state) => match first_seen.get(&state) {
+                Some(first) => {
+                    scope.error(
+                        &field,
+                        format!("`{state}` is listed twice (also notifyOn[{first}])"),
+                    );
+                    valid = false;
+                }
+                None => {
+                    first_seen.insert(state, index);
+                    states.insert(state);
+                }
+            },
+            Err(message) => {
+                scope.error(&field, message);
+                valid = false;
+            }
+        }
+    }
+    if valid {
+        Field::Valid(states)
+    } else {
+        Field::Invalid
+    }
+}
+
+fn check_state(value: &Value) -> Result<AlarmState, String> {
+    let name = string(value)?;
+    STATES
+        .into_iter()
+        .find(|state| state.as_str() == name)
+        .ok_or_else(|| {
+            with_suggestion(
+                format!("`{name}` is not a valid state; allowed: {NOTIFY_ON_ALLOWED}"),
+                name,
+                STATES.map(AlarmState::as_str),
+            )
+        })
+}
+
+fn check_renotify_minutes(value: &Value) -> Result<u32, String> {
+    let allowed = format!(
+        "allowed: a whole number of minutes from 0 (never) to {MAX_RENOTIFY_MINUTES} (a week)"
+    );
+    let minutes = whole_number(value, &format!("a whole number of minutes; {allowed}"))?;
+    u32::try_from(minutes)
+        .ok()
+        .filter(|&m| m <= MAX_RENOTIFY_MINUTES)
+        .ok_or_else(|| format!("`{minutes}` is not allowed; {allowed}"))
+}
+
+/// A reminder repeats the ALARM notice, so `renotifyMinutes` needs ALARM in `notifyOn`.
+/// `inherited` says where `renotifyMinutes` came from when the rule did not set it.
+fn check_reminders(
+    notify_on: &BTreeSet<AlarmState>,
+    renotify_minutes: u32,
+    inherited: &str,
+) -> Result<(), String> {
+    if renotify_minutes == 0 || notify_on.contains(&AlarmState::Alarm) {
+        return Ok(());
+    }
+    let states: Vec<&str> = notify_on.iter().map(|s| s.as_str()).collect();
+    Err(format!(
+        "renotifyMinutes {renotify_minutes}{inherited} would never send a reminder: a reminder \
+         repeats the ALARM notice, and notifyOn [{}] leaves ALARM out; add ALARM to notifyOn, or \
+         set renotifyMinutes to 0",
+        states.join(", ")
+    ))
+}
+
+/// `recoveryThreshold` must make returning to OK harder, never easier: strictly on the
+/// non-breaching side of `threshold`.
+fn check_recovery_threshold(
+    comparison: Comparison,
+    threshold: f64,
+    recovery: f64,
+) -> Result<(), String> {
+    if recovery_threshold_is_safe(comparison, threshold, recovery) {
+        return Ok(());
+    }
+    // A round step of the threshold's own magnitude: 20 -> 30, 80 -> 70, 0.5 -> 0.6.
+    let step = if threshold == 0.0 {
+        1.0
+    } else {
+        10f64.powf(threshold.abs().log10().floor())
+    };
+    let (side, example) = match comparison {
+        Comparison::GreaterThanOrEqualToThreshold | Comparison::GreaterThanThreshold => {
+            ("below", threshold - step)
+        }
+        Comparison::LessThanThreshold | Comparison::LessThanOrEqualToThreshold => {
+            ("above", threshold + step)
+        }
+    };
+    let problem = if recovery == threshold {
+        format!("`{recovery}` is threshold {threshold} itself, so it would change nothing")
+    } else {
+        format!(
+            "`{recovery}` is on the breaching side of threshold {threshold} (values {} {threshold} \
+             breach)",
+            comparison.symbol()
+        )
+    };
+    Err(format!(
+        "{problem}; use a value {side} {threshold}, e.g. {example}"
+    ))
 }
 
 fn check_instances(list: &[Value], scope: &mut Scope<'_>) -> Option<Vec<String>> {
@@ -1315,10 +1570,13 @@ rules:
                         period: 300,
                         comparison: Comparison::LessThanThreshold,
                         threshold: 20.0,
+                        recovery_threshold: None,
                         evaluation_periods: 3,
                         datapoints_to_alarm: 2,
                         treat_missing_data: TreatMissingData::Missing,
                         severity: Severity::Critical,
+                        notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
+                        renotify_minutes: 0,
                         region: "us-east-1".to_owned(),
                         targets: vec![Target::text(topic.clone())],
                     },
@@ -1332,10 +1590,13 @@ rules:
                         period: 60,
                         comparison: Comparison::GreaterThanThreshold,
                         threshold: 0.0,
+                        recovery_threshold: None,
                         evaluation_periods: 1,
                         datapoints_to_alarm: 1,
                         treat_missing_data: TreatMissingData::Missing,
                         severity: Severity::Warning,
+                        notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
+                        renotify_minutes: 0,
                         region: "us-east-1".to_owned(),
                         targets: vec![Target::text(topic)],
                     },
@@ -1362,6 +1623,8 @@ rules:
                 "datapointsToAlarm": 1,
                 "treatMissingData": "missing",
                 "severity": "warning",
+                "notifyOn": ["OK", "ALARM"],
+                "renotifyMinutes": 0,
                 "region": "us-east-1",
                 "notify": [{"topicArn": TOPIC, "format": "text"}],
             })
@@ -1630,29 +1893,31 @@ rules:
                 &[("colour", Some("red"))],
                 "rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
                  instances, metric, statistic, unit, period, comparison, threshold, \
-                 evaluationPeriods, datapointsToAlarm, treatMissingData, severity, region, topicArn, notify",
+                 recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
+                 notifyOn, renotifyMinutes, region, topicArn, notify",
             ),
             // A misspelt required field is one error, not also "threshold: required".
             (
                 &[("threshold", None), ("treshold", Some("80"))],
                 "rules[0] (cpu-high): treshold: unknown field `treshold` (did you mean `threshold`?); \
                  allowed: name, description, instances, metric, statistic, unit, period, comparison, \
-                 threshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, region, \
-                 topicArn, notify",
+                 threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
+                 severity, notifyOn, renotifyMinutes, region, topicArn, notify",
             ),
             (
                 &[("evaluation_periods", Some("3"))],
                 "rules[0] (cpu-high): evaluation_periods: unknown field `evaluation_periods` (did you \
                  mean `evaluationPeriods`?); allowed: name, description, instances, metric, statistic, \
-                 unit, period, comparison, threshold, evaluationPeriods, datapointsToAlarm, \
-                 treatMissingData, severity, region, topicArn, notify",
+                 unit, period, comparison, threshold, recoveryThreshold, evaluationPeriods, \
+                 datapointsToAlarm, treatMissingData, severity, notifyOn, renotifyMinutes, region, \
+                 topicArn, notify",
             ),
             (
                 &[("Unit", Some("Percent"))],
                 "rules[0] (cpu-high): Unit: unknown field `Unit` (did you mean `unit`?); allowed: \
                  name, description, instances, metric, statistic, unit, period, comparison, \
-                 threshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
-                 region, topicArn, notify",
+                 threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
+                 severity, notifyOn, renotifyMinutes, region, topicArn, notify",
             ),
         ];
         for (changes, expected) in cases {
@@ -1722,7 +1987,8 @@ rules:
             (
                 &format!("version: 1\ndefaults: us-east-1\nrules: [{rule}]"),
                 &[
-                    "defaults: expected a mapping of region, topicArn, severity, notify, got the string \"us-east-1\"",
+                    "defaults: expected a mapping of region, topicArn, severity, notify, notifyOn, \
+                     renotifyMinutes, got the string \"us-east-1\"",
                 ],
             ),
             (
@@ -1764,7 +2030,7 @@ rules:
                 ),
                 &[
                     "defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
-                   topicArn, severity, notify",
+                   topicArn, severity, notify, notifyOn, renotifyMinutes",
                 ],
             ),
             (
@@ -1846,8 +2112,8 @@ rules:
              `defaults.region` in the document, or the AWS_REGION environment variable",
             "rules.yaml: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
              `threshold`?); allowed: name, description, instances, metric, statistic, unit, period, \
-             comparison, threshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
-             region, topicArn, notify",
+             comparison, threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, \
+             treatMissingData, severity, notifyOn, renotifyMinutes, region, topicArn, notify",
             "rules.yaml: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \
              must be unique",
             "rules.yaml: rules[2] (cpu-high): comparison: `gt` is not a valid comparison; allowed: \
@@ -2274,6 +2540,290 @@ rules:
                 "rules.yaml: defaults.notify: `topicArn` and `notify` are both set; use one:"
             ),
             "{lines:?}"
+        );
+    }
+
+    fn states(list: &[AlarmState]) -> BTreeSet<AlarmState> {
+        list.iter().copied().collect()
+    }
+
+    #[test]
+    fn notification_policy_defaults_to_transitions_into_alarm_and_ok() {
+        let rules = parse(&one_rule(&[]), SOURCE, &none()).unwrap();
+        let rule = &rules.rules[0];
+        assert_eq!(rule.notify_on, states(&[AlarmState::Alarm, AlarmState::Ok]));
+        assert_eq!(rule.renotify_minutes, 0);
+        assert_eq!(rule.recovery_threshold, None);
+        assert_eq!(rule.policy(), Policy::default());
+        let json = serde_json::to_value(rule).unwrap();
+        assert_eq!(json["notifyOn"], serde_json::json!(["OK", "ALARM"]));
+        assert_eq!(json["renotifyMinutes"], 0);
+        assert!(json.get("recoveryThreshold").is_none(), "{json}");
+    }
+
+    #[test]
+    fn notify_on_renotify_minutes_and_recovery_threshold_are_read() {
+        let doc = one_rule(&[
+            ("notifyOn", Some("[INSUFFICIENT_DATA, ALARM, OK]")),
+            ("renotifyMinutes", Some("60")),
+            ("recoveryThreshold", Some("70")),
+        ]);
+        let rules = parse(&doc, SOURCE, &none()).unwrap();
+        let rule = &rules.rules[0];
+        let all = states(&[
+            AlarmState::Alarm,
+            AlarmState::Ok,
+            AlarmState::InsufficientData,
+        ]);
+        assert_eq!(rule.notify_on, all);
+        assert_eq!(rule.renotify_minutes, 60);
+        assert_eq!(rule.recovery_threshold, Some(70.0));
+        assert_eq!(
+            rule.policy(),
+            Policy {
+                notify_on: all,
+                renotify_minutes: 60
+            }
+        );
+        let json = serde_json::to_value(rule).unwrap();
+        assert_eq!(
+            json["notifyOn"],
+            serde_json::json!(["OK", "ALARM", "INSUFFICIENT_DATA"])
+        );
+        assert_eq!(json["renotifyMinutes"], 60);
+        assert_eq!(json["recoveryThreshold"], 70.0);
+
+        // The bounds, and the safe side for each comparison.
+        for (changes, recovery) in [
+            (&[("renotifyMinutes", Some("10080"))][..], None),
+            (&[("notifyOn", Some("[OK]"))][..], None),
+            (
+                &[
+                    ("comparison", Some("'<'")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("30")),
+                ][..],
+                Some(30.0),
+            ),
+            (
+                &[
+                    ("comparison", Some("'<='")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("20.5")),
+                ][..],
+                Some(20.5),
+            ),
+            (
+                &[
+                    ("comparison", Some("'>='")),
+                    ("threshold", Some("80")),
+                    ("recoveryThreshold", Some("79.9")),
+                ][..],
+                Some(79.9),
+            ),
+        ] {
+            let rules = parse(&one_rule(changes), SOURCE, &none()).unwrap();
+            assert_eq!(rules.rules[0].recovery_threshold, recovery, "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn notification_policy_comes_from_defaults_unless_the_rule_sets_it() {
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  notifyOn: [ALARM]\n  renotifyMinutes: 30\n\
+             rules:\n\
+             - {{name: a, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1}}\n\
+             - {{name: b, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1, \
+                 notifyOn: [ALARM, OK, INSUFFICIENT_DATA], renotifyMinutes: 0}}\n\
+             - {{name: c, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1, \
+                 notifyOn: [OK], renotifyMinutes: 0}}\n"
+        );
+        let rules = parse(&doc, SOURCE, &none()).unwrap();
+        assert_eq!(
+            rules.rules[0].policy(),
+            Policy {
+                notify_on: states(&[AlarmState::Alarm]),
+                renotify_minutes: 30
+            }
+        );
+        assert_eq!(rules.rules[1].notify_on.len(), 3);
+        assert_eq!(rules.rules[1].renotify_minutes, 0);
+        assert_eq!(rules.rules[2].notify_on, states(&[AlarmState::Ok]));
+    }
+
+    #[test]
+    fn each_notification_policy_error_names_the_field_and_what_is_allowed() {
+        let cases: &[(Changes, &str)] = &[
+            (
+                &[("notifyOn", Some("[]"))],
+                "notifyOn: must list at least one state; allowed: ALARM, OK, INSUFFICIENT_DATA \
+                 (default [ALARM, OK])",
+            ),
+            (
+                &[("notifyOn", Some("ALARM"))],
+                "notifyOn: expected a list of states like [ALARM, OK], got the string \"ALARM\"; \
+                 allowed: ALARM, OK, INSUFFICIENT_DATA",
+            ),
+            (
+                &[("notifyOn", Some("[ALARM, alarm]"))],
+                "notifyOn[1]: `alarm` is not a valid state; allowed: ALARM, OK, INSUFFICIENT_DATA; \
+                 did you mean `ALARM`?",
+            ),
+            (
+                &[("notifyOn", Some("[INSUFFICIENT]"))],
+                "notifyOn[0]: `INSUFFICIENT` is not a valid state; allowed: ALARM, OK, \
+                 INSUFFICIENT_DATA",
+            ),
+            (
+                &[("notifyOn", Some("[OK, 1]"))],
+                "notifyOn[1]: expected a string, got the number 1",
+            ),
+            (
+                &[("notifyOn", Some("[ALARM, OK, ALARM]"))],
+                "notifyOn[2]: `ALARM` is listed twice (also notifyOn[0])",
+            ),
+            (
+                &[("renotifyMinutes", Some("-1"))],
+                "renotifyMinutes: `-1` is not allowed; allowed: a whole number of minutes from 0 \
+                 (never) to 10080 (a week)",
+            ),
+            (
+                &[("renotifyMinutes", Some("10081"))],
+                "renotifyMinutes: `10081` is not allowed; allowed: a whole number of minutes from 0 \
+                 (never) to 10080 (a week)",
+            ),
+            (
+                &[("renotifyMinutes", Some("1.5"))],
+                "renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
+                 minutes from 0 (never) to 10080 (a week), got the number 1.5",
+            ),
+            (
+                &[("renotifyMinutes", Some("'60'"))],
+                "renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
+                 minutes from 0 (never) to 10080 (a week), got the string \"60\"",
+            ),
+            (
+                &[
+                    ("notifyOn", Some("[OK, INSUFFICIENT_DATA]")),
+                    ("renotifyMinutes", Some("60")),
+                ],
+                "renotifyMinutes: renotifyMinutes 60 would never send a reminder: a reminder repeats \
+                 the ALARM notice, and notifyOn [OK, INSUFFICIENT_DATA] leaves ALARM out; add ALARM \
+                 to notifyOn, or set renotifyMinutes to 0",
+            ),
+            (
+                &[
+                    ("comparison", Some("LessThanThreshold")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("10")),
+                ],
+                "recoveryThreshold: `10` is on the breaching side of threshold 20 (values < 20 \
+                 breach); use a value above 20, e.g. 30",
+            ),
+            (
+                &[
+                    ("comparison", Some("LessThanOrEqualToThreshold")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("20")),
+                ],
+                "recoveryThreshold: `20` is threshold 20 itself, so it would change nothing; use a \
+                 value above 20, e.g. 30",
+            ),
+            (
+                &[("recoveryThreshold", Some("90"))],
+                "recoveryThreshold: `90` is on the breaching side of threshold 80 (values > 80 \
+                 breach); use a value below 80, e.g. 70",
+            ),
+            (
+                &[
+                    ("comparison", Some("'>'")),
+                    ("threshold", Some("0")),
+                    ("recoveryThreshold", Some("0.5")),
+                ],
+                "recoveryThreshold: `0.5` is on the breaching side of threshold 0 (values > 0 \
+                 breach); use a value below 0, e.g. -1",
+            ),
+            (
+                &[("recoveryThreshold", Some(".nan"))],
+                "recoveryThreshold: `.nan` is not allowed; expected a finite number",
+            ),
+            (
+                &[("recoveryThreshold", Some("low"))],
+                "recoveryThreshold: expected a number, got the string \"low\"",
+            ),
+            // Without a valid comparison it cannot be checked: one error, the comparison's.
+            (
+                &[
+                    ("comparison", Some("above")),
+                    ("recoveryThreshold", Some("90")),
+                ],
+                "comparison: `above` is not a valid comparison; allowed: \
+                 GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
+                 LessThanOrEqualToThreshold, <=",
+            ),
+        ];
+        for (changes, expected) in cases {
+            let doc = one_rule(changes);
+            assert_eq!(
+                error_lines(&doc, &none()),
+                [format!("{SOURCE}: rules[0] (cpu-high): {expected}")],
+                "document:\n{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reminder_without_alarm_notices_is_reported_where_it_was_made() {
+        let rule = |name: &str, extra: &str| {
+            format!(
+                "- {{name: {name}, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1{extra}}}\n"
+            )
+        };
+        // Made in `defaults`: reported once there, not again in each rule inheriting it.
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  notifyOn: [OK]\n  renotifyMinutes: 15\n\
+             rules:\n{}{}",
+            rule("a", ""),
+            rule("b", "")
+        );
+        assert_eq!(
+            error_lines(&doc, &none()),
+            [
+                "rules.yaml: defaults.renotifyMinutes: renotifyMinutes 15 would never send a reminder: \
+              a reminder repeats the ALARM notice, and notifyOn [OK] leaves ALARM out; add ALARM to \
+              notifyOn, or set renotifyMinutes to 0"
+            ]
+        );
+        // A rule's notifyOn against the default renotifyMinutes: the rule's field.
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  renotifyMinutes: 15\n\
+             rules:\n{}{}",
+            rule("a", ""),
+            rule("b", ", notifyOn: [OK]")
+        );
+        assert_eq!(
+            error_lines(&doc, &none()),
+            [
+                "rules.yaml: rules[1] (b): notifyOn: renotifyMinutes 15 (from defaults) would never \
+              send a reminder: a reminder repeats the ALARM notice, and notifyOn [OK] leaves ALARM \
+              out; add ALARM to notifyOn, or set renotifyMinutes to 0"
+            ]
+        );
+        // Each field's own errors in `defaults`, and recoveryThreshold is per rule only.
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  notifyOn: [ALARM, ALARM]\n  \
+             renotifyMinutes: 20000\n  recoveryThreshold: 5\nrules:\n{}",
+            rule("a", "")
+        );
+        assert_eq!(
+            error_lines(&doc, &none()),
+            [
+                "rules.yaml: defaults.notifyOn[1]: `ALARM` is listed twice (also notifyOn[0])",
+                "rules.yaml: defaults.renotifyMinutes: `20000` is not allowed; allowed: a whole \
+                 number of minutes from 0 (never) to 10080 (a week)",
+                "rules.yaml: defaults.recoveryThreshold: unknown field `recoveryThreshold`; allowed: \
+                 region, topicArn, severity, notify, notifyOn, renotifyMinutes",
+            ]
         );
     }
 

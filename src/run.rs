@@ -1,8 +1,9 @@
 //! One evaluation run: rules -> queries -> datapoints -> results -> alerts -> report.
 //! The Lambda handler and the `check` command both call [`evaluate_all`] then
-//! [`publish`]; only their sources and sinks differ.
+//! [`publish`]; only their sources, sinks and state stores differ.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -10,8 +11,10 @@ use serde::Serialize;
 
 use crate::evaluate::{self, AlarmState, Datapoint, Evaluation};
 use crate::fetch::{self, FetchError, MetricDatapoint, MetricSource, QueryKey};
-use crate::notify::{self, Alert, AlertSink};
+use crate::notify::{self, Alert, AlertSink, Notice};
 use crate::rules::{Rule, RuleSet};
+use crate::state::{self, StateStore};
+use crate::transition::{self, Stored, Why};
 
 /// How a run is made.
 #[derive(Debug, Clone, Copy)]
@@ -38,9 +41,27 @@ pub struct Report {
     /// In a dry run, the alerts that would have been published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<Alert>>,
-    /// Alerts not yet handed to [`publish`], with the index of their result.
+    /// Notifications and state writes not yet handed to [`publish`].
     #[serde(skip)]
-    pub pending: Vec<(usize, Alert)>,
+    pub pending: Vec<Pending>,
+}
+
+/// What [`publish`] has to do for one result.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The result's index in the report.
+    pub index: usize,
+    /// The alerts to publish (one per target); empty for a state change without notice.
+    pub alerts: Vec<Alert>,
+    /// With a state store: the item's key, the version read, and what to store.
+    pub write: Option<StateWrite>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateWrite {
+    pub key: String,
+    pub expected_version: Option<u64>,
+    pub new: Stored,
 }
 
 /// The state of a result: an alarm state, or `ERROR` when its datapoints could not be had.
@@ -78,9 +99,34 @@ pub struct RuleResult {
     pub datapoints: Vec<Datapoint>,
     #[serde(serialize_with = "evaluate::rfc3339")]
     pub range_end: DateTime<Utc>,
+    /// The stored state before this run (`null` without a state store or for a first
+    /// evaluation).
+    pub previous_state: Option<AlarmState>,
     pub notified: bool,
+    /// Why it was or was not notified.
+    pub why: Notification,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// Why a result was or was not notified: the transition rules (SPEC §9), or what the run
+/// itself decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Notification {
+    /// Without a state store: every ALARM is published, nothing else.
+    Stateless,
+    /// A dry run: it would have been notified.
+    DryRun,
+    /// Another run claimed this notification first.
+    ClaimedElsewhere,
+    /// The state store could not be read or written: nothing was sent, the invocation
+    /// fails and is retried.
+    StateUnavailable,
+    /// Its datapoints could not be fetched.
+    FetchFailed,
+    #[serde(untagged)]
+    Rule(Why),
 }
 
 /// Something that went wrong in a run: a fetch or a publish.
@@ -100,6 +146,8 @@ pub struct RunError {
 pub enum Stage {
     Fetch,
     Publish,
+    /// Reading or writing the alarm state store.
+    State,
 }
 
 impl Report {
@@ -114,6 +162,16 @@ impl Report {
         if publish_failures > 0 {
             return Some(format!(
                 "{publish_failures} alert(s) could not be published after retries"
+            ));
+        }
+        let state_failures = self
+            .errors
+            .iter()
+            .filter(|e| e.stage == Stage::State)
+            .count();
+        if state_failures > 0 {
+            return Some(format!(
+                "the alarm state store failed {state_failures} time(s); nothing that depended on it was sent"
             ));
         }
         let fetches = self.results.len();
@@ -144,53 +202,136 @@ impl Report {
     }
 }
 
-/// Evaluates every rule for every instance at `options.at`. The alerts it finds are
-/// in the report: shown in a dry run, else waiting for [`publish`].
-pub async fn evaluate_all<S: MetricSource>(
+/// Evaluates every rule for every instance at `options.at`, against the stored alarm
+/// states when there is a store. What to publish and store is in the report: shown in
+/// a dry run, else waiting for [`publish`].
+pub async fn evaluate_all<S: MetricSource, D: StateStore>(
     rules: &RuleSet,
     source: &S,
+    store: Option<&D>,
     options: RunOptions,
 ) -> Report {
     let t = options.at;
     let queries = fetch::plan(&rules.rules, t);
     tracing::info!(queries = queries.len(), at = %t, "fetching datapoints");
-    let fetched = fetch::fetch_all(source, queries, options.concurrency).await;
+    let keys: Vec<String> = rules
+        .rules
+        .iter()
+        .flat_map(|rule| {
+            rule.instances
+                .iter()
+                .map(|instance| state::key(rule.name.as_str(), &rule.region, instance))
+        })
+        .collect();
+    let (fetched, stored) = tokio::join!(
+        fetch::fetch_all(source, queries, options.concurrency),
+        async {
+            match store {
+                Some(store) => Some(store.load(&keys).await),
+                None => None,
+            }
+        }
+    );
+
+    let mut errors = Vec::new();
+    let stored = match stored {
+        None => None,
+        Some(Ok(stored)) => Some(stored),
+        Some(Err(err)) => {
+            tracing::error!(error = %err, "the alarm state could not be read");
+            errors.push(RunError {
+                stage: Stage::State,
+                rule: None,
+                region: String::new(),
+                instance: String::new(),
+                message: err.to_string(),
+            });
+            None
+        }
+    };
+    let state_failed = store.is_some() && stored.is_none();
 
     let mut results = Vec::new();
-    let mut errors = Vec::new();
-    let mut alerts: Vec<(usize, Alert)> = Vec::new();
+    let mut pending = Vec::new();
     for rule in &rules.rules {
         for instance in &rule.instances {
-            let result = evaluate_one(rule, instance, &fetched, t);
-            match &result {
-                Ok(evaluation) if evaluation.state == AlarmState::Alarm => {
-                    let index = results.len();
-                    alerts.extend(
-                        notify::render(rule, instance, evaluation, t)
-                            .into_iter()
-                            .map(|alert| (index, alert)),
-                    );
-                }
-                Ok(_) => {}
-                Err(err) => errors.push(RunError {
-                    stage: Stage::Fetch,
-                    rule: Some(rule.name.to_string()),
-                    region: rule.region.clone(),
-                    instance: instance.clone(),
-                    message: err.to_string(),
-                }),
+            let key = state::key(rule.name.as_str(), &rule.region, instance);
+            let previous = stored.as_ref().and_then(|s| s.get(&key));
+            let index = results.len();
+            let evaluation =
+                match evaluate_one(rule, instance, &fetched, previous.map(|p| p.state), t) {
+                    Ok(evaluation) => evaluation,
+                    Err(err) => {
+                        errors.push(RunError {
+                            stage: Stage::Fetch,
+                            rule: Some(rule.name.to_string()),
+                            region: rule.region.clone(),
+                            instance: instance.clone(),
+                            message: err.to_string(),
+                        });
+                        results.push(error_result(rule, instance, previous, &err, t));
+                        continue;
+                    }
+                };
+            let (why, notice, write) = if state_failed {
+                (Notification::StateUnavailable, None, None)
+            } else if let Some(stored) = &stored {
+                let previous = stored.get(&key);
+                let outcome = transition::decide(
+                    previous,
+                    evaluation.state,
+                    evaluation.range_end,
+                    &evaluation.reason,
+                    t,
+                    &rule.policy(),
+                );
+                let notice = outcome.notice.map(|notice| match notice {
+                    transition::Notice::Transition { from, .. } => Notice {
+                        previous_state: from,
+                        reminder_since: None,
+                    },
+                    transition::Notice::Reminder { since } => Notice {
+                        previous_state: Some(AlarmState::Alarm),
+                        reminder_since: Some(since),
+                    },
+                });
+                let write = outcome.store.map(|new| StateWrite {
+                    key: key.clone(),
+                    expected_version: previous.map(|p| p.version),
+                    new,
+                });
+                (Notification::Rule(outcome.why), notice, write)
+            } else if evaluation.state == AlarmState::Alarm {
+                (Notification::Stateless, Some(Notice::default()), None)
+            } else {
+                (Notification::Stateless, None, None)
+            };
+            let alerts = notice
+                .map(|notice| notify::render(rule, instance, &evaluation, t, notice))
+                .unwrap_or_default();
+            let would_notify = !alerts.is_empty();
+            let mut result = rule_result(rule, instance, evaluation, previous.map(|p| p.state));
+            result.why = if options.dry_run && would_notify {
+                Notification::DryRun
+            } else {
+                why
+            };
+            results.push(result);
+            if would_notify || write.is_some() {
+                pending.push(Pending {
+                    index,
+                    alerts,
+                    write,
+                });
             }
-            results.push(rule_result(rule, instance, result, t));
         }
     }
 
     let (shown, pending) = if options.dry_run {
-        (
-            Some(alerts.into_iter().map(|(_, alert)| alert).collect()),
-            Vec::new(),
-        )
+        let alerts = pending.into_iter().flat_map(|p| p.alerts).collect();
+        (Some(alerts), Vec::new())
     } else {
-        (None, alerts)
+        (None, pending)
     };
     Report {
         evaluated_at: t,
@@ -203,46 +344,165 @@ pub async fn evaluate_all<S: MetricSource>(
     }
 }
 
-/// Publishes the report's pending alerts, at most `concurrency` at once, and records
-/// in the report which were sent and which failed.
-pub async fn publish<K: AlertSink>(report: &mut Report, sink: &K, concurrency: usize) {
+/// Publishes the report's pending notifications, at most `concurrency` at once, and
+/// records in the report which were sent and which failed. With a state store each
+/// notification is claimed first (only the claimant publishes), confirmed after a
+/// successful publish, and released after a failed one.
+pub async fn publish<K: AlertSink, D: StateStore>(
+    report: &mut Report,
+    sink: &K,
+    store: Option<&D>,
+    concurrency: usize,
+) {
     let pending = std::mem::take(&mut report.pending);
-    let outcomes: Vec<_> = futures_util::stream::iter(pending)
-        .map(|(index, alert)| async move {
-            let outcome = sink.publish(&alert).await;
-            (index, alert, outcome)
-        })
+    let t = report.evaluated_at;
+    let outcomes: Vec<Done> = futures_util::stream::iter(pending)
+        .map(|pending| deliver(pending, sink, store, t))
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    for (index, alert, outcome) in outcomes {
-        let result = &mut report.results[index];
-        match outcome {
-            Ok(message_id) => {
-                tracing::info!(rule = %result.rule, instance = %result.instance, %message_id, subject = %alert.subject, "alert published");
-                result.notified = true;
-                report.published += 1;
-            }
-            Err(err) => {
-                // The whole alert goes into the log so it is not lost even if the
-                // retried invocation never succeeds.
-                tracing::error!(rule = %result.rule, instance = %result.instance, error = %err, alert = ?alert, "alert could not be published");
-                report.errors.push(RunError {
-                    stage: Stage::Publish,
-                    rule: Some(result.rule.clone()),
-                    region: result.region.clone(),
-                    instance: result.instance.clone(),
-                    message: err.to_string(),
-                });
+    for done in outcomes {
+        let result = &mut report.results[done.index];
+        if done.claimed_elsewhere {
+            result.why = Notification::ClaimedElsewhere;
+        }
+        for (alert, outcome) in done.published {
+            match outcome {
+                Ok(message_id) => {
+                    tracing::info!(rule = %result.rule, instance = %result.instance, %message_id, subject = %alert.subject, topic = %alert.topic_arn, "alert published");
+                    result.notified = true;
+                    report.published += 1;
+                }
+                Err(err) => {
+                    // The whole alert goes into the log so it is not lost even if the
+                    // retried invocation never succeeds.
+                    tracing::error!(rule = %result.rule, instance = %result.instance, error = %err, alert = ?alert, "alert could not be published");
+                    report.errors.push(RunError {
+                        stage: Stage::Publish,
+                        rule: Some(result.rule.clone()),
+                        region: result.region.clone(),
+                        instance: result.instance.clone(),
+                        message: err.to_string(),
+                    });
+                }
             }
         }
+        if let Some(message) = done.state_error {
+            tracing::error!(rule = %result.rule, instance = %result.instance, error = %message, "alarm state store failed");
+            if result.why != Notification::ClaimedElsewhere && !result.notified {
+                result.why = Notification::StateUnavailable;
+            }
+            report.errors.push(RunError {
+                stage: Stage::State,
+                rule: Some(result.rule.clone()),
+                region: result.region.clone(),
+                instance: result.instance.clone(),
+                message,
+            });
+        }
     }
+}
+
+/// What happened to one [`Pending`].
+struct Done {
+    index: usize,
+    published: Vec<(Alert, Result<String, notify::PublishError>)>,
+    claimed_elsewhere: bool,
+    state_error: Option<String>,
+}
+
+/// A claim token unique to this process and this notification.
+fn claim_token(key: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}:{}:{}:{key}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn deliver<K: AlertSink, D: StateStore>(
+    pending: Pending,
+    sink: &K,
+    store: Option<&D>,
+    t: DateTime<Utc>,
+) -> Done {
+    let mut done = Done {
+        index: pending.index,
+        published: Vec::new(),
+        claimed_elsewhere: false,
+        state_error: None,
+    };
+    let (Some(store), Some(write)) = (store, pending.write) else {
+        // Stateless: publish, nothing to claim.
+        for alert in pending.alerts {
+            let outcome = sink.publish(&alert).await;
+            done.published.push((alert, outcome));
+        }
+        return done;
+    };
+    // Leases are wall-clock time, whatever the evaluation time.
+    let now = Utc::now();
+    if pending.alerts.is_empty() {
+        match store
+            .record(&write.key, write.expected_version, now, &write.new)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(key = %write.key, "the state changed under this run; not recorded")
+            }
+            Err(err) => done.state_error = Some(err.to_string()),
+        }
+        return done;
+    }
+    let token = claim_token(&write.key);
+    match store
+        .claim(
+            &write.key,
+            write.expected_version,
+            &token,
+            now,
+            now + state::LEASE,
+            &write.new,
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            done.claimed_elsewhere = true;
+            return done;
+        }
+        Err(err) => {
+            done.state_error = Some(err.to_string());
+            return done;
+        }
+    }
+    for alert in pending.alerts {
+        let outcome = sink.publish(&alert).await;
+        done.published.push((alert, outcome));
+    }
+    let all_sent = done.published.iter().all(|(_, outcome)| outcome.is_ok());
+    let settled = if all_sent {
+        let mut new = write.new;
+        new.notified_at = Some(t);
+        store.confirm(&write.key, &token, &new).await
+    } else {
+        // The state stays as it was, so the next run sends the notification again.
+        store.release(&write.key, &token).await
+    };
+    if let Err(err) = settled {
+        done.state_error = Some(err.to_string());
+    }
+    done
 }
 
 fn evaluate_one(
     rule: &Rule,
     instance: &str,
     fetched: &HashMap<QueryKey, Result<Vec<MetricDatapoint>, FetchError>>,
+    previous: Option<AlarmState>,
     t: DateTime<Utc>,
 ) -> Result<Evaluation, FetchError> {
     let key = fetch::key_of(rule, instance);
@@ -262,41 +522,59 @@ fn evaluate_one(
         .collect();
     // Lightsail returns datapoints in no particular order.
     datapoints.sort_by_key(|p| p.timestamp);
-    Ok(evaluate::evaluate(&rule.criteria(), &datapoints, t, None))
+    // Hysteresis: while in ALARM, the rule is held to its recovery threshold.
+    let mut criteria = rule.criteria();
+    criteria.threshold = transition::effective_threshold(
+        rule.comparison,
+        rule.threshold,
+        rule.recovery_threshold,
+        previous,
+    );
+    // `ignore` keeps the stored state.
+    Ok(evaluate::evaluate(&criteria, &datapoints, t, previous))
 }
 
 fn rule_result(
     rule: &Rule,
     instance: &str,
-    result: Result<Evaluation, FetchError>,
-    t: DateTime<Utc>,
+    evaluation: Evaluation,
+    previous_state: Option<AlarmState>,
 ) -> RuleResult {
-    let base = |state, reason: String, datapoints, range_end, error| RuleResult {
+    RuleResult {
         rule: rule.name.to_string(),
         region: rule.region.clone(),
         instance: instance.to_owned(),
         metric: rule.metric.to_string(),
-        state,
-        reason,
-        datapoints,
-        range_end,
+        state: ResultState::Alarm(evaluation.state),
+        reason: evaluation.reason,
+        datapoints: evaluation.datapoints,
+        range_end: evaluation.range_end,
+        previous_state,
         notified: false,
-        error,
-    };
-    match result {
-        Ok(evaluation) => base(
-            ResultState::Alarm(evaluation.state),
-            evaluation.reason,
-            evaluation.datapoints,
-            evaluation.range_end,
-            None,
-        ),
-        Err(err) => base(
-            ResultState::Error,
-            "The datapoints could not be fetched.".to_owned(),
-            Vec::new(),
-            evaluate::range_end(t, rule.period),
-            Some(err.to_string()),
-        ),
+        why: Notification::Stateless,
+        error: None,
+    }
+}
+
+fn error_result(
+    rule: &Rule,
+    instance: &str,
+    previous: Option<&Stored>,
+    err: &FetchError,
+    t: DateTime<Utc>,
+) -> RuleResult {
+    RuleResult {
+        rule: rule.name.to_string(),
+        region: rule.region.clone(),
+        instance: instance.to_owned(),
+        metric: rule.metric.to_string(),
+        state: ResultState::Error,
+        reason: "The datapoints could not be fetched.".to_owned(),
+        datapoints: Vec::new(),
+        range_end: evaluate::range_end(t, rule.period),
+        previous_state: previous.map(|p| p.state),
+        notified: false,
+        why: Notification::FetchFailed,
+        error: Some(err.to_string()),
     }
 }

@@ -26,6 +26,8 @@ pub struct Settings {
     pub fallbacks: Fallbacks,
     /// `ALERT_MAX_CONCURRENCY`
     pub max_concurrency: usize,
+    /// `ALERT_STATE_TABLE`: the DynamoDB table of alarm states; stateless without it.
+    pub state_table: Option<String>,
 }
 
 /// Bad input: invalid rules, an unreadable file, a bad setting or event. The command
@@ -84,6 +86,7 @@ impl Settings {
                 topic_arn: env("ALERT_TOPIC_ARN"),
             },
             max_concurrency,
+            state_table: env("ALERT_STATE_TABLE"),
         })
     }
 

@@ -331,3 +331,36 @@ fn when_every_fetch_fails_the_invocation_fails() {
         "{message}"
     );
 }
+
+#[test]
+fn with_a_state_table_a_redelivered_event_notifies_once() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_state_table("lambda-state");
+    let (topic, queue) = moto.topic_with_queue("lambda-stateful");
+    let fake = fleet();
+    let mut vars = env(&[
+        ("ALERT_RULES", RULES),
+        ("ALERT_TOPIC_ARN", &topic),
+        ("ALERT_STATE_TABLE", "lambda-state"),
+    ]);
+    vars.extend(fake.env());
+    vars.extend(moto.env());
+    // EventBridge delivers at least once: the same event twice.
+    let (outcomes, _) = invoke(
+        vec![event("scheduled.json"), event("scheduled.json")],
+        &vars,
+    );
+    let first = outcomes[0].response();
+    assert_eq!(first["published"], 2, "{first:#}");
+    let web1 = first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "burst-capacity-low" && r["instance"] == "web-1")
+        .unwrap();
+    assert_eq!(web1["why"], "transition");
+    assert_eq!(web1["previousState"], Value::Null);
+    let second = outcomes[1].response();
+    assert_eq!(second["published"], 0, "{second:#}");
+    assert_eq!(moto.receive_all(&queue).len(), 2);
+}

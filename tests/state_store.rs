@@ -5,10 +5,7 @@ mod support;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use lightsail_alerts::evaluate::AlarmState;
 use lightsail_alerts::state::{DynamoStore, LEASE, StateStore, StoreError, conformance};
 use support::moto::{Moto, REGION};
@@ -35,29 +32,8 @@ fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
 
 /// Creates the table as template.yaml does (`pk` S, on-demand) and a store on it.
 fn store(moto: &Moto) -> DynamoStore {
-    let config = sdk_config(moto);
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let request = client
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("a complete attribute definition"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("a complete key schema"),
-        )
-        .billing_mode(BillingMode::PayPerRequest);
-    moto.block_on(request.send())
-        .unwrap_or_else(|e| panic!("CreateTable {TABLE}: {}", DisplayErrorContext(&e)));
-    DynamoStore::from_config(&config, TABLE)
+    moto.create_state_table(TABLE);
+    DynamoStore::from_config(&sdk_config(moto), TABLE)
 }
 
 #[test]

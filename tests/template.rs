@@ -1,5 +1,5 @@
 //! The SAM template keeps its promises: the function's shape (SPEC §8), least-privilege
-//! IAM, and rules in `ALERT_RULES` that the function accepts. (cfn-lint and
+//! IAM, the state table (SPEC §9), and rules in `ALERT_RULES` that the function accepts. (cfn-lint and
 //! `sam validate --lint` run in scripts/test.sh.)
 
 use lightsail_alerts::rules::{self, Fallbacks};
@@ -34,8 +34,28 @@ fn the_function_is_an_arm64_custom_runtime_built_with_cargo_lambda() {
     );
 }
 
+/// A YAML value as the template would spell it, e.g. `!GetAtt AlarmStateTable.Arn`.
+fn yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap()
+}
+
+/// The value of `!If [HasStateTable, then, else]` in the default deployment
+/// (`StateTable: ENABLED`), after checking that it is conditional on the table; any other
+/// value as it is.
+fn with_state_table(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => {
+            let branches = tagged.value.as_sequence().unwrap();
+            assert_eq!(branches[0], "HasStateTable", "{value:?}");
+            assert_eq!(branches[2], yaml("!Ref AWS::NoValue"), "{value:?}");
+            &branches[1]
+        }
+        other => other,
+    }
+}
+
 #[test]
-fn the_function_may_only_read_lightsail_and_publish_to_its_topic() {
+fn the_function_may_only_read_lightsail_publish_to_its_topic_and_keep_state_in_its_table() {
     let template = template();
     let policies = template["Resources"]["AlertsFunction"]["Properties"]["Policies"]
         .as_sequence()
@@ -43,6 +63,7 @@ fn the_function_may_only_read_lightsail_and_publish_to_its_topic() {
     let statements: Vec<&Value> = policies
         .iter()
         .flat_map(|p| p["Statement"].as_sequence().unwrap())
+        .map(with_state_table)
         .collect();
     let actions: Vec<String> = statements
         .iter()
@@ -51,12 +72,16 @@ fn the_function_may_only_read_lightsail_and_publish_to_its_topic() {
             v => vec![v.as_str().unwrap().to_owned()],
         })
         .collect();
+    // Exactly the DynamoDB calls DynamoStore makes (src/state.rs): no Scan, Query,
+    // GetItem, PutItem or DeleteItem.
     assert_eq!(
         actions,
         [
             "lightsail:GetInstanceMetricData",
             "lightsail:GetInstances",
-            "sns:Publish"
+            "sns:Publish",
+            "dynamodb:BatchGetItem",
+            "dynamodb:UpdateItem",
         ]
     );
     let publish = statements
@@ -64,6 +89,68 @@ fn the_function_may_only_read_lightsail_and_publish_to_its_topic() {
         .find(|s| s["Action"] == "sns:Publish")
         .unwrap();
     assert_ne!(publish["Resource"], "*", "sns:Publish on the topic alone");
+    let state = statements
+        .iter()
+        .find(|s| s["Sid"] == "AlarmState")
+        .unwrap();
+    assert_eq!(
+        state["Resource"],
+        yaml("!GetAtt AlarmStateTable.Arn"),
+        "DynamoDB on the state table alone"
+    );
+    // Without the table (StateTable: DISABLED) the statement is gone, not left on "*".
+    let conditional = policies[0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| matches!(s, Value::Tagged(_)))
+        .count();
+    assert_eq!(conditional, 1);
+}
+
+#[test]
+fn the_state_table_is_on_demand_keyed_by_pk_and_passed_to_the_function() {
+    let template = template();
+    let table = &template["Resources"]["AlarmStateTable"];
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    assert_eq!(table["Condition"], "HasStateTable");
+    let properties = &table["Properties"];
+    assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+    // The key src/state.rs reads and writes: `pk` (S) = <rule>#<region>#<instance>.
+    assert_eq!(
+        properties["KeySchema"],
+        yaml("[{AttributeName: pk, KeyType: HASH}]")
+    );
+    assert_eq!(
+        properties["AttributeDefinitions"],
+        yaml("[{AttributeName: pk, AttributeType: S}]")
+    );
+
+    let variables =
+        &template["Resources"]["AlertsFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        with_state_table(&variables["ALERT_STATE_TABLE"]),
+        &yaml("!Ref AlarmStateTable")
+    );
+    assert_eq!(template["Parameters"]["StateTable"]["Default"], "ENABLED");
+    assert_eq!(
+        template["Conditions"]["HasStateTable"],
+        yaml("!Equals [!Ref StateTable, ENABLED]")
+    );
+}
+
+#[test]
+fn a_claim_outlives_any_run_of_the_function() {
+    let template = template();
+    let timeout = template["Resources"]["AlertsFunction"]["Properties"]["Timeout"]
+        .as_i64()
+        .unwrap();
+    // A lease shorter than a run could let a second run take over a live claim and
+    // send the same notice twice.
+    assert!(
+        timeout < lightsail_alerts::state::LEASE.num_seconds(),
+        "Timeout {timeout} s must stay below the claim lease"
+    );
 }
 
 #[test]

@@ -201,6 +201,45 @@ impl Moto {
         aws_sdk_sqs::Client::from_conf(config)
     }
 
+    /// A DynamoDB client for moto in us-east-1, with moto's dummy credentials.
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(credentials())
+            .endpoint_url(&self.url)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// Creates an alarm state table as template.yaml does: key `pk` (S), on-demand.
+    pub fn create_state_table(&self, name: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let request = self
+            .dynamodb()
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("a complete attribute definition"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("a complete key schema"),
+            )
+            .billing_mode(BillingMode::PayPerRequest);
+        self.block_on(request.send())
+            .unwrap_or_else(|e| panic!("CreateTable {name}: {}", DisplayErrorContext(&e)));
+    }
+
     /// Creates a topic in us-east-1 and returns its ARN; a `.fifo` name makes a FIFO
     /// topic without content-based deduplication (publishers give the dedup id).
     pub fn create_topic(&self, name: &str) -> String {
