@@ -259,7 +259,7 @@ fn breaches(rule: &Rule, point: &Datapoint) -> bool {
 }
 
 /// The `json` document, version 1 (`schemas/alert-v1.schema.json`). Every field is
-/// always present; `description` and `previousState` may be null.
+/// always present; `description`, `previousState` and `reminderSince` may be null.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonAlert<'a> {
@@ -268,6 +268,8 @@ struct JsonAlert<'a> {
     id: &'a str,
     state: AlarmState,
     previous_state: Option<AlarmState>,
+    /// Set on a reminder of a persisting ALARM: since when it has lasted.
+    reminder_since: Option<String>,
     rule: &'a str,
     description: Option<&'a str>,
     severity: &'static str,
@@ -314,6 +316,7 @@ fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         id,
         state: evaluation.state,
         previous_state,
+        reminder_since: facts.reminder_since.map(rfc3339),
         rule: rule.name.as_str(),
         description: view.description.as_deref(),
         severity: rule.severity.as_str(),
@@ -391,7 +394,10 @@ fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
     } = *facts;
     let state = evaluation.state.as_str();
     let url = console_url(&rule.region, instance);
-    let headline = headline(rule, instance, evaluation.state);
+    let mut headline = headline(rule, instance, evaluation.state);
+    if facts.reminder_since.is_some() {
+        headline.push_str(" (reminder)");
+    }
     let title = if headline.chars().count() > MAX_CHAT_TITLE {
         let cut: String = headline.chars().take(MAX_CHAT_TITLE - 3).collect();
         format!("{cut}...")

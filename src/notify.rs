@@ -324,6 +324,42 @@ rules:
     }
 
     #[test]
+    fn reminders_and_recoveries_say_what_they_are_in_every_format() {
+        let rule = golden_rule();
+        let evaluation = golden_evaluation(&rule);
+        let since = at() - chrono::TimeDelta::minutes(45);
+        let reminder = Notice {
+            previous_state: Some(AlarmState::Alarm),
+            reminder_since: Some(since),
+        };
+        let alerts = render(&rule, "web-1", &evaluation, at(), reminder);
+        for alert in &alerts {
+            assert!(alert.subject.ends_with(" (reminder)"), "{}", alert.subject);
+        }
+        let by_format = |f: Format| alerts.iter().find(|a| a.format == f).unwrap();
+        assert!(
+            by_format(Format::Text)
+                .message
+                .contains("Reminder:    still in ALARM, since 2026-11-24T12:20:00Z (45 min)"),
+            "{}",
+            by_format(Format::Text).message
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&by_format(Format::Json).message).unwrap();
+        assert_eq!(json["reminderSince"], "2026-11-24T12:20:00Z");
+        assert_eq!(json["previousState"], "ALARM");
+        let chat: serde_json::Value =
+            serde_json::from_str(&by_format(Format::Chat).message).unwrap();
+        assert!(
+            chat["content"]["title"]
+                .as_str()
+                .unwrap()
+                .ends_with("(reminder)"),
+            "{chat:#}"
+        );
+    }
+
+    #[test]
     fn golden_text_alert() {
         let alerts = golden_alerts();
         assert_eq!(alerts[0].format, Format::Text);
@@ -395,6 +431,7 @@ rules:
         ("id", "string"),
         ("state", "string"),
         ("previousState", "null"),
+        ("reminderSince", "null"),
         ("rule", "string"),
         ("description", "string"),
         ("severity", "string"),
