@@ -154,21 +154,14 @@ impl Report {
     /// Why the invocation must fail so that Lambda retries it and keeps it on the
     /// on-failure destination, or `None` when the run completed.
     pub fn failure(&self) -> Option<String> {
-        let publish_failures = self
-            .errors
-            .iter()
-            .filter(|e| e.stage == Stage::Publish)
-            .count();
+        let count = |stage: Stage| self.errors.iter().filter(|e| e.stage == stage).count();
+        let publish_failures = count(Stage::Publish);
         if publish_failures > 0 {
             return Some(format!(
                 "{publish_failures} alert(s) could not be published after retries"
             ));
         }
-        let state_failures = self
-            .errors
-            .iter()
-            .filter(|e| e.stage == Stage::State)
-            .count();
+        let state_failures = count(Stage::State);
         if state_failures > 0 {
             return Some(format!(
                 "the alarm state store failed {state_failures} time(s); nothing that depended on it was sent"
