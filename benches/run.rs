@@ -3,6 +3,7 @@
 //! `cargo bench` prints a table; BENCHMARKS.md records the figures and how to reproduce
 //! them. Peak memory is the process's high-water mark (VmHWM) after each size.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use lightsail_alerts::fetch;
 use lightsail_alerts::replay::Recording;
 use lightsail_alerts::rules::{self, Fallbacks};
 use lightsail_alerts::run::{self, RunOptions};
+use lightsail_alerts::select;
 use lightsail_alerts::state::MemoryStore;
 
 const AT: &str = "2026-11-24T13:05:00Z";
@@ -30,6 +32,21 @@ rules:
   - {{name: cpu-peak, instances: [{list}], metric: CPUUtilization, statistic: Maximum, comparison: ">", threshold: 95}}
   - {{name: status-check-failed, instances: [{list}], metric: StatusCheckFailed, comparison: ">", threshold: 0}}
 "#
+    )
+}
+
+/// The same rules, selecting the fleet with a glob, an exclusion and a state filter, so
+/// the run lists the (recorded) fleet and matches every instance against them.
+fn glob_document(instances: usize) -> String {
+    rules_document(instances).replace(
+        &format!(
+            "instances: [{}]",
+            (0..instances)
+                .map(|i| format!("web-{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        r#"instances: ["web-*"], exclude: ["web-test-*"], states: [running]"#,
     )
 }
 
@@ -104,13 +121,14 @@ fn main() {
     let fallbacks = Fallbacks::default();
 
     println!(
-        "| instances | results | parse rules | plan | run (evaluate_all, replay) | per result | peak RSS |"
+        "| instances | results | parse rules | plan | run (evaluate_all, replay) | per result | run with globs | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for &instances in sizes {
         let document = rules_document(instances);
         let recording = Recording::parse(&recording(instances, at), "bench").unwrap();
         let ruleset = rules::parse(&document, "bench", &fallbacks).unwrap();
+        let globs = rules::parse(&glob_document(instances), "bench", &fallbacks).unwrap();
         let options = RunOptions {
             at,
             dry_run: true,
@@ -120,7 +138,10 @@ fn main() {
         let parse = time(budget, || {
             rules::parse(&document, "bench", &fallbacks).unwrap()
         });
-        let plan = time(budget, || fetch::plan(&ruleset.rules, at));
+        let plan = time(budget, || {
+            let selected = select::resolve(&ruleset.rules, &HashMap::new());
+            fetch::plan(&selected.subjects, at)
+        });
         let run = time(budget, || {
             runtime.block_on(run::evaluate_all(
                 &ruleset,
@@ -129,17 +150,27 @@ fn main() {
                 options,
             ))
         });
-        let report = runtime.block_on(run::evaluate_all(
-            &ruleset,
-            &recording,
-            None::<&MemoryStore>,
-            options,
-        ));
-        let results = report.results.len();
-        assert_eq!(results, instances * 4);
-        assert_eq!(report.alerts.as_ref().unwrap().len(), instances.div_ceil(3));
+        let with_globs = time(budget, || {
+            runtime.block_on(run::evaluate_all(
+                &globs,
+                &recording,
+                None::<&MemoryStore>,
+                options,
+            ))
+        });
+        for rules in [&ruleset, &globs] {
+            let report = runtime.block_on(run::evaluate_all(
+                rules,
+                &recording,
+                None::<&MemoryStore>,
+                options,
+            ));
+            assert_eq!(report.results.len(), instances * 4);
+            assert_eq!(report.alerts.as_ref().unwrap().len(), instances.div_ceil(3));
+        }
+        let results = instances * 4;
         println!(
-            "| {instances} | {results} | {parse:.2?} | {plan:.2?} | {run:.2?} | {:.2?} | {} MiB |",
+            "| {instances} | {results} | {parse:.2?} | {plan:.2?} | {run:.2?} | {:.2?} | {with_globs:.2?} | {} MiB |",
             run / results as u32,
             peak_rss_kib() / 1024
         );

@@ -12,7 +12,8 @@ use crate::fetch::{FetchError, LightsailSource, MetricDatapoint, MetricSource, Q
 use crate::notify::SnsSink;
 use crate::replay::Recording;
 use crate::rules::{self, RuleSet};
-use crate::run::{self, Report, RunOptions};
+use crate::run::{self, Report, RunOptions, Stage};
+use crate::select::{Instance, InstanceSource, ListError};
 use crate::settings::{self, InputError, Settings};
 use crate::state::DynamoStore;
 
@@ -101,6 +102,15 @@ impl MetricSource for Source {
         match self {
             Source::Lightsail(source) => source.fetch(query).await,
             Source::Replay(recording) => recording.fetch(query).await,
+        }
+    }
+}
+
+impl InstanceSource for Source {
+    async fn instances(&self, region: &str) -> Result<Vec<Instance>, ListError> {
+        match self {
+            Source::Lightsail(source) => source.instances(region).await,
+            Source::Replay(recording) => recording.instances(region).await,
         }
     }
 }
@@ -247,26 +257,51 @@ fn render_text(rules: &RuleSet, report: &Report) -> String {
     let width = |f: fn(&run::RuleResult) -> usize, min: usize| {
         report.results.iter().map(f).max().unwrap_or(0).max(min)
     };
-    let (rw, iw, sw) = (
+    let (rw, gw, iw, sw) = (
         width(|r| r.rule.len(), 4),
+        width(|r| r.region.len(), 6),
         width(|r| r.instance.chars().count(), 8),
         width(|r| r.state.as_str().len(), 5),
     );
     let _ = writeln!(
         out,
-        "{:rw$}  {:iw$}  {:sw$}  REASON",
-        "RULE", "INSTANCE", "STATE"
+        "{:rw$}  {:gw$}  {:iw$}  {:sw$}  REASON",
+        "RULE", "REGION", "INSTANCE", "STATE"
     );
     for r in &report.results {
         let detail = r.error.as_deref().unwrap_or(&r.reason);
         let sent = if r.notified { "  [published]" } else { "" };
         let _ = writeln!(
             out,
-            "{:rw$}  {:iw$}  {:sw$}  {detail}{sent}",
+            "{:rw$}  {:gw$}  {:iw$}  {:sw$}  {detail}{sent}",
             r.rule,
+            r.region,
             r.instance,
             r.state.as_str()
         );
+    }
+    // Errors that have no result line: a region that could not be listed, the store.
+    let unplaced: Vec<&run::RunError> = report
+        .errors
+        .iter()
+        .filter(|e| e.stage == Stage::Select || e.instance.is_none())
+        .collect();
+    if !unplaced.is_empty() {
+        let _ = writeln!(out);
+        for error in unplaced {
+            let rule = error
+                .rule
+                .as_deref()
+                .map(|r| format!(" {r}:"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "Error:{rule} {}", error.message);
+        }
+    }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(out);
+        for warning in &report.warnings {
+            let _ = writeln!(out, "Warning: {}: {}", warning.rule, warning.message);
+        }
     }
     if let Some(alerts) = &report.alerts {
         let _ = writeln!(out);
@@ -296,11 +331,12 @@ fn render_text(rules: &RuleSet, report: &Report) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "{} result(s): {}; {} alert(s) published; {} error(s).",
+        "{} result(s): {}; {} alert(s) published; {} error(s); {} warning(s).",
         report.results.len(),
         counts.join(", "),
         report.published,
-        report.errors.len()
+        report.errors.len(),
+        report.warnings.len()
     );
     out
 }

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::catalog::{MAX_DATAPOINTS_PER_CALL, MetricName, Statistic, Unit};
 use crate::evaluate;
-use crate::rules::Rule;
+use crate::select::{Instance, InstanceSource, ListError, Subject};
 use crate::settings::RegionalClients;
 
 /// What makes two rules share one `GetInstanceMetricData` call.
@@ -70,33 +70,32 @@ pub trait MetricSource: Sync {
 
 /// Plans the calls for a run at `t`: one per distinct (region, instance, metric, period,
 /// unit), covering ages 1..=N+2 of the rule with the largest N.
-pub fn plan(rules: &[Rule], t: DateTime<Utc>) -> Vec<Query> {
+pub fn plan(subjects: &[Subject<'_>], t: DateTime<Utc>) -> Vec<Query> {
     let mut queries: BTreeMap<QueryKey, Query> = BTreeMap::new();
-    for rule in rules {
+    for subject in subjects {
+        let rule = subject.rule;
         let (start, end) = evaluate::range(t, rule.period, rule.evaluation_periods + 2);
-        for instance in &rule.instances {
-            let key = key_of(rule, instance);
-            let query = queries.entry(key.clone()).or_insert_with(|| Query {
-                key,
-                statistics: BTreeSet::new(),
-                start,
-                end,
-            });
-            query.statistics.insert(rule.statistic);
-            query.start = query.start.min(start);
-        }
+        let key = key_of(subject);
+        let query = queries.entry(key.clone()).or_insert_with(|| Query {
+            key,
+            statistics: BTreeSet::new(),
+            start,
+            end,
+        });
+        query.statistics.insert(rule.statistic);
+        query.start = query.start.min(start);
     }
     queries.into_values().collect()
 }
 
-/// The query a rule's instance is served by.
-pub fn key_of(rule: &Rule, instance: &str) -> QueryKey {
+/// The query a subject is served by.
+pub fn key_of(subject: &Subject<'_>) -> QueryKey {
     QueryKey {
-        region: rule.region.clone(),
-        instance: instance.to_owned(),
-        metric: rule.metric,
-        period: rule.period,
-        unit: rule.unit,
+        region: subject.region.to_owned(),
+        instance: subject.instance.clone(),
+        metric: subject.rule.metric,
+        period: subject.rule.period,
+        unit: subject.rule.unit,
     }
 }
 
@@ -189,6 +188,62 @@ impl MetricSource for LightsailSource {
     }
 }
 
+/// Pages `GetInstances` can take before the listing is refused as endless: 10,000 pages
+/// is far beyond any Lightsail quota of instances per region.
+const MAX_PAGES: usize = 10_000;
+
+impl InstanceSource for LightsailSource {
+    async fn instances(&self, region: &str) -> Result<Vec<Instance>, ListError> {
+        let client = self.clients.get(region);
+        let failed = |message: String| ListError {
+            region: region.to_owned(),
+            message,
+        };
+        let mut instances = Vec::new();
+        let mut token: Option<String> = None;
+        let mut tokens_seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let page = client
+                .get_instances()
+                .set_page_token(token.take())
+                .send()
+                .await
+                .map_err(|err| failed(sdk_message(&err)))?;
+            instances.extend(page.instances().iter().filter_map(instance_from_sdk));
+            match page.next_page_token() {
+                Some(next) if !next.is_empty() => {
+                    if !tokens_seen.insert(next.to_owned()) {
+                        return Err(failed(format!(
+                            "the page token {next:?} came back twice; the listing would never end"
+                        )));
+                    }
+                    token = Some(next.to_owned());
+                }
+                _ => return Ok(instances),
+            }
+        }
+        Err(failed(format!(
+            "more than {MAX_PAGES} pages of instances; the listing was stopped"
+        )))
+    }
+}
+
+fn instance_from_sdk(instance: &aws_sdk_lightsail::types::Instance) -> Option<Instance> {
+    Some(Instance {
+        name: instance.name()?.to_owned(),
+        state: instance
+            .state()
+            .and_then(|s| s.name())
+            .unwrap_or_default()
+            .to_owned(),
+        tags: instance
+            .tags()
+            .iter()
+            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().map(str::to_owned))))
+            .collect(),
+    })
+}
+
 fn datapoint_from_sdk(
     point: &aws_sdk_lightsail::types::MetricDatapoint,
 ) -> Option<MetricDatapoint> {
@@ -224,21 +279,31 @@ where
             message,
         };
     }
-    let message = match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        _ => DisplayErrorContext(&err).to_string(),
-    };
     FetchError::Failed {
         region,
         instance,
-        message,
+        message: sdk_message(&err),
+    }
+}
+
+/// `Code: message` when the service said so, else the whole error chain (timeouts,
+/// connection failures).
+fn sdk_message<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => DisplayErrorContext(err).to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{self, Fallbacks};
+    use crate::rules::{self, Fallbacks, Rule};
+    use crate::select;
 
     fn ruleset(yaml: &str) -> Vec<Rule> {
         let fallbacks = Fallbacks {
@@ -246,6 +311,10 @@ mod tests {
             topic_arn: Some("arn:aws:sns:us-east-1:123456789012:alerts".into()),
         };
         rules::parse(yaml, "test", &fallbacks).unwrap().rules
+    }
+
+    fn subjects(rules: &[Rule]) -> Vec<Subject<'_>> {
+        select::resolve(rules, &HashMap::new()).subjects
     }
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -263,7 +332,7 @@ rules:
   - {name: c, instances: [web-1], metric: CPUUtilization, period: 600, comparison: ">", threshold: 95}
 "#,
         );
-        let queries = plan(&rules, at("2026-11-24T13:07:30Z"));
+        let queries = plan(&subjects(&rules), at("2026-11-24T13:07:30Z"));
         assert_eq!(queries.len(), 3, "{queries:#?}");
         let web1 = queries
             .iter()
@@ -291,7 +360,7 @@ rules:
   - {name: b, instances: [web-1], metric: CPUUtilization, comparison: ">", threshold: 80, region: eu-west-1}
 "#,
         );
-        let queries = plan(&rules, at("2026-11-24T13:07:30Z"));
+        let queries = plan(&subjects(&rules), at("2026-11-24T13:07:30Z"));
         let regions: BTreeSet<_> = queries.iter().map(|q| q.key.region.as_str()).collect();
         assert_eq!(regions, BTreeSet::from(["eu-west-1", "us-east-1"]));
     }
@@ -305,7 +374,7 @@ rules:
   - {name: a, instances: [web-1], metric: StatusCheckFailed, period: 60, evaluationPeriods: 1440, comparison: ">", threshold: 0}
 "#,
         );
-        let queries = plan(&rules, at("2026-11-24T13:00:00Z"));
+        let queries = plan(&subjects(&rules), at("2026-11-24T13:00:00Z"));
         let pieces = split(&queries[0]);
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[0].0, queries[0].start);

@@ -28,6 +28,7 @@ const MAX_CHAT_TITLE: usize = 250;
 #[derive(Debug, Clone, Copy)]
 pub struct AlertFacts<'a> {
     pub rule: &'a Rule,
+    pub region: &'a str,
     pub instance: &'a str,
     pub evaluation: &'a Evaluation,
     pub evaluated_at: DateTime<Utc>,
@@ -175,6 +176,7 @@ fn omitted_note(omitted: usize) -> String {
 fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let AlertFacts {
         rule,
+        region,
         instance,
         evaluation,
         evaluated_at,
@@ -185,7 +187,7 @@ fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let _ = writeln!(
         m,
         "{state}: rule \"{}\" on instance \"{instance}\" ({})",
-        rule.name, rule.region
+        rule.name, region
     );
     let _ = writeln!(m);
     let _ = writeln!(m, "Rule:        {}", rule.name);
@@ -193,7 +195,7 @@ fn text(facts: &AlertFacts<'_>, view: &View) -> String {
         let _ = writeln!(m, "Description: {description}");
     }
     let _ = writeln!(m, "Instance:    {instance}");
-    let _ = writeln!(m, "Region:      {}", rule.region);
+    let _ = writeln!(m, "Region:      {region}");
     let _ = writeln!(m, "State:       {state}");
     match (facts.reminder_since, facts.previous_state) {
         (Some(since), _) => {
@@ -249,7 +251,7 @@ fn text(facts: &AlertFacts<'_>, view: &View) -> String {
         }
     }
     let _ = writeln!(m);
-    let _ = writeln!(m, "Metrics:     {}", console_url(&rule.region, instance));
+    let _ = writeln!(m, "Metrics:     {}", console_url(region, instance));
     let _ = write!(m, "Sent by lightsail-alerts.");
     m
 }
@@ -303,6 +305,7 @@ struct JsonDatapoint {
 fn json(facts: &AlertFacts<'_>, view: &View) -> String {
     let AlertFacts {
         rule,
+        region,
         instance,
         evaluation,
         evaluated_at,
@@ -321,7 +324,7 @@ fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         description: view.description.as_deref(),
         severity: rule.severity.as_str(),
         instance,
-        region: &rule.region,
+        region,
         metric: rule.metric.as_str(),
         statistic: rule.statistic.as_str(),
         unit: rule.unit.as_str(),
@@ -343,7 +346,7 @@ fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         datapoints_omitted: view.omitted,
         evaluated_at: rfc3339(evaluated_at),
         range_end: rfc3339(evaluation.range_end),
-        console_url: console_url(&rule.region, instance),
+        console_url: console_url(region, instance),
     };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
 }
@@ -386,6 +389,7 @@ struct ChatMetadata {
 fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
     let AlertFacts {
         rule,
+        region,
         instance,
         evaluation,
         evaluated_at,
@@ -393,7 +397,7 @@ fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
         ..
     } = *facts;
     let state = evaluation.state.as_str();
-    let url = console_url(&rule.region, instance);
+    let url = console_url(region, instance);
     let mut headline = headline(rule, instance, evaluation.state);
     if facts.reminder_since.is_some() {
         headline.push_str(" (reminder)");
@@ -409,7 +413,7 @@ fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
     let _ = writeln!(
         d,
         "*{state}*: rule `{}` on instance `{instance}` ({}), severity *{}*",
-        rule.name, rule.region, rule.severity
+        rule.name, region, rule.severity
     );
     if let Some(description) = &view.description {
         let _ = writeln!(d, "{description}");
@@ -465,18 +469,18 @@ fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
                 rule.severity.to_string(),
                 rule.metric.to_string(),
                 instance.to_owned(),
-                rule.region.clone(),
+                region.to_owned(),
             ],
         },
         metadata: ChatMetadata {
-            thread_id: format!("{}#{}#{instance}", rule.name, rule.region),
+            thread_id: format!("{}#{}#{instance}", rule.name, region),
             summary: headline,
             event_type: state.to_owned(),
             related_resources: vec![instance.to_owned(), url],
             additional_context: [
                 ("rule", rule.name.to_string()),
                 ("instance", instance.to_owned()),
-                ("region", rule.region.clone()),
+                ("region", region.to_owned()),
                 ("metric", rule.metric.to_string()),
                 ("state", state.to_owned()),
                 ("severity", rule.severity.to_string()),

@@ -52,6 +52,7 @@ pub struct Notice {
 /// each in its target's format, with the same subject, attributes and ids.
 pub fn render(
     rule: &Rule,
+    region: &str,
     instance: &str,
     evaluation: &Evaluation,
     evaluated_at: DateTime<Utc>,
@@ -63,7 +64,7 @@ pub fn render(
     // own id without a part of its own.
     let id = hex_sha256(&[
         rule.name.as_str(),
-        &rule.region,
+        region,
         instance,
         state,
         &format::rfc3339(evaluation.range_end),
@@ -75,6 +76,7 @@ pub fn render(
     let subject = sns_subject(&headline);
     let facts = AlertFacts {
         rule,
+        region,
         instance,
         evaluation,
         evaluated_at,
@@ -91,7 +93,7 @@ pub fn render(
                 ("instance", instance),
                 ("metric", rule.metric.as_str()),
                 ("state", state),
-                ("region", rule.region.as_str()),
+                ("region", region),
                 ("format", target.format.as_str()),
             ]
             .into_iter()
@@ -304,7 +306,14 @@ rules:
         let rule = golden_rule();
         let evaluation = golden_evaluation(&rule);
         assert_eq!(evaluation.state, AlarmState::Alarm);
-        render(&rule, "web-1", &evaluation, at(), Notice::default())
+        render(
+            &rule,
+            "us-east-1",
+            "web-1",
+            &evaluation,
+            at(),
+            Notice::default(),
+        )
     }
 
     /// Compares `actual` with the golden file at `path` (from the crate root; its text is
@@ -332,7 +341,7 @@ rules:
             previous_state: Some(AlarmState::Alarm),
             reminder_since: Some(since),
         };
-        let alerts = render(&rule, "web-1", &evaluation, at(), reminder);
+        let alerts = render(&rule, "us-east-1", "web-1", &evaluation, at(), reminder);
         for alert in &alerts {
             assert!(alert.subject.ends_with(" (reminder)"), "{}", alert.subject);
         }
@@ -551,7 +560,14 @@ rules:
         };
         let newest = "29.999";
         let oldest = crate::format::rfc3339(datapoints[0].timestamp);
-        for alert in render(&rule, "web-1", &evaluation, end, Notice::default()) {
+        for alert in render(
+            &rule,
+            "us-east-1",
+            "web-1",
+            &evaluation,
+            end,
+            Notice::default(),
+        ) {
             let size = alert.message.len()
                 + alert.subject.len()
                 + alert
@@ -608,7 +624,14 @@ rules:
         let mut rule = golden_rule();
         rule.description = Some("é".repeat(200_000));
         let evaluation = golden_evaluation(&rule);
-        for alert in render(&rule, "web-1", &evaluation, at(), Notice::default()) {
+        for alert in render(
+            &rule,
+            "us-east-1",
+            "web-1",
+            &evaluation,
+            at(),
+            Notice::default(),
+        ) {
             assert!(alert.message.len() < MAX_MESSAGE_BYTES, "{}", alert.format);
             assert!(alert.message.contains("é..."), "{}", alert.format);
             if alert.format != Format::Text {

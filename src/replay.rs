@@ -1,5 +1,6 @@
-//! The offline [`MetricSource`]: datapoints recorded in a file instead of Lightsail, so a
-//! run (the embedded default, or a rules change under review) needs no AWS account.
+//! The offline [`MetricSource`] and [`InstanceSource`]: datapoints (and optionally the
+//! fleet) recorded in a file instead of Lightsail, so a run (the embedded default, or a
+//! rules change under review) needs no AWS account.
 //!
 //! The format is documented in `examples/README.md`. Each series holds datapoints in
 //! the shape `GetInstanceMetricData` returns, so `aws lightsail get-instance-metric-data`
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::catalog::{MetricName, Statistic, Unit};
 use crate::fetch::{FetchError, MetricDatapoint, MetricSource, Query};
+use crate::select::{Instance, InstanceSource, ListError};
 
 /// A recording: the evaluation time it was made for, and the series it holds.
 #[derive(Debug, Clone, Deserialize)]
@@ -22,6 +24,10 @@ pub struct Recording {
     pub recorded_at: DateTime<Utc>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The fleet as `GetInstances` would list it, for rules with globs, tags or states.
+    /// Left out: every instance of `series`, running, without tags.
+    #[serde(default)]
+    pub instances: Option<Vec<RecordedInstance>>,
     pub series: Vec<Series>,
     /// Positions in `series` by instance name, so a query does not scan every series.
     #[serde(skip)]
@@ -40,6 +46,25 @@ pub struct Series {
     #[serde(default)]
     pub unit: Option<Unit>,
     pub metric_data: Vec<RecordedDatapoint>,
+}
+
+/// One instance of the recorded fleet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordedInstance {
+    pub name: String,
+    /// Listed in every region when left out.
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default = "running")]
+    pub state: String,
+    /// Tag key to value; `null` for a tag without a value.
+    #[serde(default)]
+    pub tags: BTreeMap<String, Option<String>>,
+}
+
+fn running() -> String {
+    "running".to_owned()
 }
 
 /// One element of `GetInstanceMetricData`'s `metricData`.
@@ -142,6 +167,39 @@ impl MetricSource for Recording {
     }
 }
 
+impl InstanceSource for Recording {
+    async fn instances(&self, region: &str) -> Result<Vec<Instance>, ListError> {
+        let in_region = |r: &Option<String>| r.as_deref().is_none_or(|r| r == region);
+        let Some(instances) = &self.instances else {
+            let mut names: Vec<&str> = self
+                .series
+                .iter()
+                .filter(|s| in_region(&s.region))
+                .map(|s| s.instance.as_str())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            return Ok(names
+                .into_iter()
+                .map(|name| Instance {
+                    name: name.to_owned(),
+                    state: running(),
+                    tags: Vec::new(),
+                })
+                .collect());
+        };
+        Ok(instances
+            .iter()
+            .filter(|i| in_region(&i.region))
+            .map(|i| Instance {
+                name: i.name.clone(),
+                state: i.state.clone(),
+                tags: i.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            })
+            .collect())
+    }
+}
+
 fn requested(point: &RecordedDatapoint, query: &Query) -> BTreeMap<Statistic, f64> {
     query
         .statistics
@@ -235,6 +293,39 @@ mod tests {
         let err = block_on(recording.fetch(&query("db-9", Unit::Percent, &[Statistic::Average])))
             .unwrap_err();
         assert!(matches!(err, FetchError::NotFound { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_fleet_is_the_recorded_instances_or_else_every_recorded_series() {
+        let recording = Recording::parse(RECORDING, "test").unwrap();
+        let names = |region: &str| -> Vec<String> {
+            block_on(recording.instances(region))
+                .unwrap()
+                .into_iter()
+                .map(|i| i.name)
+                .collect()
+        };
+        assert_eq!(names("us-east-1"), ["web-1"]);
+        assert_eq!(names("eu-west-1"), ["web-1"]);
+
+        let with_fleet = r#"{"recordedAt": "2026-11-24T13:05:00Z", "series": [],
+          "instances": [
+            {"name": "web-1", "tags": {"env": "prod", "backup": null}},
+            {"name": "web-2", "region": "eu-west-1", "state": "stopped"}
+          ]}"#;
+        let recording = Recording::parse(with_fleet, "test").unwrap();
+        let us = block_on(recording.instances("us-east-1")).unwrap();
+        assert_eq!(
+            us,
+            [Instance {
+                name: "web-1".into(),
+                state: "running".into(),
+                tags: vec![("backup".into(), None), ("env".into(), Some("prod".into()))],
+            }]
+        );
+        let eu = block_on(recording.instances("eu-west-1")).unwrap();
+        assert_eq!(eu.len(), 2);
+        assert_eq!(eu[1].state, "stopped");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The rules document (SPEC §3): parse YAML or JSON, validate every field, fill the
 //! defaults from the catalog, and report every error of a document at once.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -13,6 +13,7 @@ use crate::catalog::{
     Statistic, TreatMissingData, Unit, UnknownName,
 };
 use crate::evaluate::{AlarmState, Criteria};
+use crate::select::{INSTANCE_STATES, Selection, Selector, TagMatch};
 use crate::transition::{Policy, recovery_threshold_is_safe};
 
 /// Values the document may leave out and the environment supplies
@@ -38,7 +39,9 @@ pub struct Rule {
     pub name: RuleName,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    pub instances: Vec<String>,
+    /// Which instances: `instances`, `exclude`, `tags`, `states` (SPEC §10).
+    #[serde(flatten)]
+    pub selection: Selection,
     pub metric: MetricName,
     pub statistic: Statistic,
     pub unit: Unit,
@@ -58,7 +61,9 @@ pub struct Rule {
     pub notify_on: BTreeSet<AlarmState>,
     /// Re-send a persisting ALARM after this many minutes; 0 = never (the default).
     pub renotify_minutes: u32,
-    pub region: String,
+    /// Where the rule is evaluated: `regions`, else `region`, else the same from
+    /// `defaults`, else `AWS_REGION`. Never empty, no region twice.
+    pub regions: Vec<String>,
     /// Where the alerts go and in which format: the rule's `notify`, else its `topicArn`
     /// (format `text`), else the same from `defaults`, else `ALERT_TOPIC_ARN`. Never empty,
     /// no topic twice. Serialised as `notify`, so `validate` shows every target.
@@ -123,6 +128,7 @@ const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "rules"];
 // comparison, so one value for every rule would be wrong for most of them.
 const DEFAULTS_FIELDS: &[&str] = &[
     "region",
+    "regions",
     "topicArn",
     "severity",
     "notify",
@@ -133,6 +139,9 @@ const RULE_FIELDS: &[&str] = &[
     "name",
     "description",
     "instances",
+    "exclude",
+    "tags",
+    "states",
     "metric",
     "statistic",
     "unit",
@@ -147,6 +156,7 @@ const RULE_FIELDS: &[&str] = &[
     "notifyOn",
     "renotifyMinutes",
     "region",
+    "regions",
     "topicArn",
     "notify",
 ];
@@ -165,8 +175,14 @@ const SUPPORTED_VERSION: i128 = 1;
 const MAX_RULE_NAME: usize = 64;
 const MAX_TOPIC_NAME: usize = 256;
 const RULE_NAME_ALLOWED: &str = "1 to 64 characters from A-Z a-z 0-9 _ . -";
-const REGION_REQUIRED: &str = "required; set `region` on the rule, `defaults.region` in the \
-     document, or the AWS_REGION environment variable";
+const REGION_REQUIRED: &str = "required; set `region` or `regions` on the rule, `defaults.region` \
+     in the document, or the AWS_REGION environment variable";
+const INSTANCES_ALLOWED: &str = "expected a list of instance names and globs, e.g. [web-1, \"web-*\"], \
+     or \"*\" for every instance";
+const EXCLUDE_ALLOWED: &str =
+    "expected a list of instance names and globs, e.g. [bastion, \"test-*\"]";
+const TAGS_ALLOWED: &str = "expected a mapping of tag key to a value, a list of values, or \"*\" \
+     (any value), e.g. {env: prod, role: [web, api], backup: \"*\"}";
 const TOPIC_REQUIRED: &str = "required; set `topicArn` on the rule, `defaults.topicArn` in the \
      document, or the ALERT_TOPIC_ARN environment variable";
 
@@ -447,7 +463,7 @@ impl<T> Field<T> {
 
 /// `defaults:` as far as it is valid.
 struct Defaults {
-    region: Field<String>,
+    regions: Field<Vec<String>>,
     /// From `defaults.notify`, else `defaults.topicArn` as one `text` target.
     targets: Field<Vec<Target>>,
     severity: Field<Severity>,
@@ -467,7 +483,7 @@ impl Defaults {
             }
         }
         Defaults {
-            region: field(invalid),
+            regions: field(invalid),
             targets: field(invalid),
             severity: field(invalid),
             notify_on: field(invalid),
@@ -634,7 +650,8 @@ fn validate(
     let defaults = match doc.field(map, "defaults", |v| {
         mapping(
             v,
-            "a mapping of region, topicArn, severity, notify, notifyOn, renotifyMinutes",
+            "a mapping of region (or regions), topicArn (or notify), severity, notifyOn, \
+             renotifyMinutes",
         )
     }) {
         Field::Valid(defaults) => check_defaults(defaults, source, doc.errors),
@@ -683,7 +700,7 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
         typos: HashSet::new(),
     };
     let unknown = scope.find_unknown(map, DEFAULTS_FIELDS);
-    let region = scope.field(map, "region", |v| check_region(string(v)?));
+    let regions = check_regions(&mut scope, map);
     let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
     let notify = check_notify(&mut scope, map);
     let targets = targets(&mut scope, map, topic_arn, notify);
@@ -698,7 +715,7 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
         renotify_minutes = Field::Invalid;
     }
     let defaults = Defaults {
-        region,
+        regions,
         targets,
         severity,
         notify_on,
@@ -770,19 +787,7 @@ fn check_rule(
     });
 
     let description = scope.field(map, "description", |v| string(v).map(str::to_owned));
-    let instances = scope.field(map, "instances", |v| match v {
-        Value::Sequence(list) => Ok(list),
-        other => Err(format!(
-            "expected a list of instance names, e.g. [web-1], got {}",
-            describe(other)
-        )),
-    });
-    let instances = scope.required(
-        instances,
-        "instances",
-        "a non-empty list of instance names, e.g. [web-1]",
-    );
-    let instances = instances.and_then(|list| check_instances(list, &mut scope));
+    let selection = check_selection(&mut scope, map);
 
     let metric = scope.field(map, "metric", parse_name::<MetricName>);
     let metric = scope.required(
@@ -872,13 +877,13 @@ fn check_rule(
         }
         (states, minutes, _) => (states, minutes),
     };
-    let region = scope.field(map, "region", |v| check_region(string(v)?));
-    let region = scope.inherit(
+    let regions = check_regions(&mut scope, map);
+    let regions = scope.inherit(
         "region",
-        region,
-        &defaults.region,
+        regions,
+        &defaults.regions,
         ("AWS_REGION", fallbacks.region.as_deref()),
-        check_region,
+        |region| check_region(region).map(|region| vec![region]),
         REGION_REQUIRED,
     );
     let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
@@ -898,7 +903,7 @@ fn check_rule(
     Some(Rule {
         name: name?,
         description: description?,
-        instances: instances?,
+        selection: selection?,
         metric: metric?,
         statistic: statistic?,
         unit: unit?,
@@ -912,7 +917,7 @@ fn check_rule(
         severity: severity?,
         notify_on: notify_on?,
         renotify_minutes: renotify_minutes?,
-        region: region?,
+        regions: regions?,
         targets: targets?,
     })
 }
@@ -1174,47 +1179,277 @@ fn check_recovery_threshold(
     ))
 }
 
-fn check_instances(list: &[Value], scope: &mut Scope<'_>) -> Option<Vec<String>> {
-    if list.is_empty() {
-        scope.error("instances", "must name at least one instance, e.g. [web-1]");
+/// `instances` (required), `exclude`, `tags` and `states`: every entry checked, and the
+/// combinations certain to select nothing refused, since such a rule would never alert.
+fn check_selection(scope: &mut Scope<'_>, map: &Mapping) -> Option<Selection> {
+    let instances = scope.field(map, "instances", |v| match v {
+        Value::Sequence(list) if list.is_empty() => Err(format!(
+            "must name at least one instance; {INSTANCES_ALLOWED}"
+        )),
+        Value::Sequence(list) => Ok(list.as_slice()),
+        // `instances: "*"`, the one scalar that cannot be a typo of a list.
+        Value::String(all) if all == "*" => Ok(std::slice::from_ref(v)),
+        other => Err(format!("{INSTANCES_ALLOWED}, got {}", describe(other))),
+    });
+    let instances = scope.required(
+        instances,
+        "instances",
+        "a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance",
+    );
+    let instances = instances.and_then(|list| check_selectors(scope, "instances", list));
+    let exclude = scope
+        .field(map, "exclude", |v| match v {
+            Value::Sequence(list) => Ok(list.as_slice()),
+            other => Err(format!("{EXCLUDE_ALLOWED}, got {}", describe(other))),
+        })
+        .or_else(|| Some(&[]))
+        .and_then(|list| check_selectors(scope, "exclude", list));
+    let tags = check_tags(scope, map);
+    let states = check_states(scope, map);
+    let (instances, exclude) = (instances?, exclude?);
+
+    let mut certain_to_miss = false;
+    for (j, excluded) in exclude.iter().enumerate() {
+        if excluded.is_everything() {
+            scope.error(
+                &format!("exclude[{j}]"),
+                "`*` excludes every instance, so the rule could never select one",
+            );
+            certain_to_miss = true;
+        }
+    }
+    for (i, selector) in instances.iter().enumerate() {
+        let clash = exclude
+            .iter()
+            .enumerate()
+            .find(|(_, excluded)| match selector {
+                Selector::Name(name) => excluded.matches(name),
+                Selector::Glob(_) => *excluded == selector,
+            });
+        if let Some((j, excluded)) = clash
+            && !excluded.is_everything()
+        {
+            let how = if excluded == selector {
+                "is also in"
+            } else {
+                "is also excluded by"
+            };
+            scope.error(
+                &format!("instances[{i}]"),
+                format!(
+                    "`{selector}` {how} exclude[{j}] (`{excluded}`), so it can never be \
+                     selected; remove it from one of the lists"
+                ),
+            );
+            certain_to_miss = true;
+        }
+    }
+    if certain_to_miss {
         return None;
     }
+    Some(Selection {
+        instances,
+        exclude,
+        tags: tags?,
+        states: states?,
+    })
+}
+
+/// The names and globs of `instances` or `exclude`: strings, valid globs, none twice.
+fn check_selectors(scope: &mut Scope<'_>, field: &str, list: &[Value]) -> Option<Vec<Selector>> {
     let mut first_seen: HashMap<&str, usize> = HashMap::new();
-    let mut names = Vec::with_capacity(list.len());
+    let mut selectors = Vec::with_capacity(list.len());
     let mut valid = true;
     for (index, item) in list.iter().enumerate() {
-        let field = format!("instances[{index}]");
-        match item {
-            Value::String(name) if name.trim().is_empty() => {
-                scope.error(&field, "is empty; expected an instance name");
-                valid = false;
+        let at = format!("{field}[{index}]");
+        let checked = match item {
+            Value::String(text) if text.trim().is_empty() => {
+                Err("is empty; expected an instance name or a glob".to_owned())
             }
-            Value::String(name) => match first_seen.get(name.as_str()) {
-                Some(first) => {
-                    scope.error(
-                        &field,
-                        format!("`{name}` is listed twice (also instances[{first}])"),
-                    );
-                    valid = false;
-                }
-                None => {
-                    first_seen.insert(name, index);
-                    names.push(name.clone());
-                }
+            Value::String(text) => match first_seen.insert(text, index) {
+                Some(first) => Err(format!("`{text}` is listed twice (also {field}[{first}])")),
+                None => Selector::parse(text),
             },
-            other => {
-                scope.error(
-                    &field,
-                    format!(
-                        "expected an instance name (a string), got {}",
-                        describe(other)
-                    ),
-                );
+            other => Err(format!(
+                "expected an instance name or a glob (a string; quote globs, e.g. \"web-*\"), \
+                 got {}",
+                describe(other)
+            )),
+        };
+        match checked {
+            Ok(selector) => selectors.push(selector),
+            Err(message) => {
+                scope.error(&at, message);
                 valid = false;
             }
         }
     }
-    valid.then_some(names)
+    valid.then_some(selectors)
+}
+
+/// `tags: {key: value | [values] | "*"}`. Values are compared as text, so `tier: 1`
+/// matches the tag value `1`.
+fn check_tags(scope: &mut Scope<'_>, map: &Mapping) -> Option<BTreeMap<String, TagMatch>> {
+    let tags = match scope.field(map, "tags", |v| match v {
+        Value::Mapping(tags) if tags.is_empty() => {
+            Err(format!("must name at least one tag; {TAGS_ALLOWED}"))
+        }
+        Value::Mapping(tags) => Ok(tags),
+        other => Err(format!("{TAGS_ALLOWED}, got {}", describe(other))),
+    }) {
+        Field::Valid(tags) => tags,
+        Field::Absent => return Some(BTreeMap::new()),
+        Field::Invalid => return None,
+    };
+    let mut checked = BTreeMap::new();
+    let mut valid = true;
+    for (key, value) in tags {
+        let at = format!("tags.{}", key_text(key));
+        let key = match key {
+            Value::String(key) if !key.trim().is_empty() => key.clone(),
+            _ => {
+                scope.error(&at, "a tag key must be a non-empty string");
+                valid = false;
+                continue;
+            }
+        };
+        match check_tag_match(value) {
+            Ok(wanted) => {
+                checked.insert(key, wanted);
+            }
+            Err(message) => {
+                scope.error(&at, message);
+                valid = false;
+            }
+        }
+    }
+    valid.then_some(checked)
+}
+
+fn check_tag_match(value: &Value) -> Result<TagMatch, String> {
+    let text = |value: &Value| match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(format!(
+            "expected a tag value, a list of values, or \"*\" (any value), got {}",
+            describe(other)
+        )),
+    };
+    match value {
+        Value::String(any) if any == "*" => Ok(TagMatch::Present),
+        Value::Sequence(list) if list.is_empty() => Err(
+            "an empty list matches no instance; list at least one value, or \"*\" for any"
+                .to_owned(),
+        ),
+        Value::Sequence(list) => {
+            let mut values = BTreeSet::new();
+            for item in list {
+                let value = text(item)?;
+                if value == "*" {
+                    return Err(
+                        "`*` means any value; write it alone (key: \"*\"), not in a list"
+                            .to_owned(),
+                    );
+                }
+                if !values.insert(value.clone()) {
+                    return Err(format!("`{value}` is listed twice"));
+                }
+            }
+            Ok(TagMatch::AnyOf(values))
+        }
+        other => Ok(TagMatch::AnyOf(BTreeSet::from([text(other)?]))),
+    }
+}
+
+/// `states: [running, ...]`, the instance states to cover; absent covers all.
+fn check_states(scope: &mut Scope<'_>, map: &Mapping) -> Option<Option<BTreeSet<String>>> {
+    let allowed = INSTANCE_STATES.join(", ");
+    let list = scope.field(map, "states", |v| match v {
+        Value::Sequence(list) if list.is_empty() => Err(format!(
+            "an empty list matches no instance; list states from {allowed}, or leave `states` \
+             out to cover every state"
+        )),
+        Value::Sequence(list) => Ok(list),
+        other => Err(format!(
+            "expected a list of instance states, e.g. [running], got {}; allowed: {allowed}",
+            describe(other)
+        )),
+    });
+    let list = match list {
+        Field::Valid(list) => list,
+        Field::Absent => return Some(None),
+        Field::Invalid => return None,
+    };
+    let mut states = BTreeSet::new();
+    let mut valid = true;
+    for (index, item) in list.iter().enumerate() {
+        let checked = string(item).and_then(|state| {
+            if !INSTANCE_STATES.contains(&state) {
+                Err(with_suggestion(
+                    format!("`{state}` is not an instance state; allowed: {allowed}"),
+                    state,
+                    INSTANCE_STATES.iter().copied(),
+                ))
+            } else if !states.insert(state.to_owned()) {
+                Err(format!("`{state}` is listed twice"))
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(message) = checked {
+            scope.error(&format!("states[{index}]"), message);
+            valid = false;
+        }
+    }
+    valid.then_some(Some(states))
+}
+
+/// `region: us-east-1` or `regions: [us-east-1, eu-west-1]`, not both.
+fn check_regions(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<String>> {
+    let one = scope.field(map, "region", |v| check_region(string(v)?));
+    let many = scope.field(map, "regions", |v| match v {
+        Value::Sequence(list) if list.is_empty() => {
+            Err("must list at least one region, e.g. [us-east-1, eu-west-1]".to_owned())
+        }
+        Value::Sequence(list) => {
+            let mut regions: Vec<String> = Vec::with_capacity(list.len());
+            let mut problems = Vec::new();
+            for (index, item) in list.iter().enumerate() {
+                match string(item).and_then(check_region) {
+                    Ok(region) if regions.contains(&region) => {
+                        problems.push(format!("[{index}]: `{region}` is listed twice"))
+                    }
+                    Ok(region) => regions.push(region),
+                    Err(message) => problems.push(format!("[{index}]: {message}")),
+                }
+            }
+            if problems.is_empty() {
+                Ok(regions)
+            } else {
+                Err(problems.join("; "))
+            }
+        }
+        other => Err(format!(
+            "expected a list of regions, e.g. [us-east-1, eu-west-1], got {}",
+            describe(other)
+        )),
+    });
+    match (one, many) {
+        (Field::Absent, many) => many,
+        (one, Field::Absent) => match one {
+            Field::Valid(region) => Field::Valid(vec![region]),
+            Field::Invalid => Field::Invalid,
+            Field::Absent => Field::Absent,
+        },
+        (_, _) => {
+            scope.error(
+                "regions",
+                "`region` and `regions` are both set; use `regions` alone (list every region there)",
+            );
+            Field::Invalid
+        }
+    }
 }
 
 fn check_unit(value: &Value, metric: Option<MetricName>) -> Result<Unit, String> {
@@ -1513,6 +1748,11 @@ rules:
     /// Fields to set (`Some`) or remove (`None`) in the rule of `one_rule`.
     type Changes<'a> = &'a [(&'a str, Option<&'a str>)];
 
+    /// Changes that only set fields.
+    fn set<'a>(fields: &[(&'a str, &'a str)]) -> Vec<(&'a str, Option<&'a str>)> {
+        fields.iter().map(|&(k, v)| (k, Some(v))).collect()
+    }
+
     /// A document with defaults and one valid rule, changed by `changes`: a field with a
     /// value replaces or adds that field, a field with `None` removes it.
     fn one_rule(changes: Changes) -> String {
@@ -1563,7 +1803,7 @@ rules:
                     Rule {
                         name: rule("burst-capacity-low"),
                         description: Some("CPU burst capacity is running out".to_owned()),
-                        instances: vec!["web-1".to_owned(), "web-2".to_owned()],
+                        selection: Selection::names(["web-1", "web-2"]),
                         metric: MetricName::BurstCapacityPercentage,
                         statistic: Statistic::Average,
                         unit: Unit::Percent,
@@ -1577,13 +1817,13 @@ rules:
                         severity: Severity::Critical,
                         notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
                         renotify_minutes: 0,
-                        region: "us-east-1".to_owned(),
+                        regions: vec!["us-east-1".to_owned()],
                         targets: vec![Target::text(topic.clone())],
                     },
                     Rule {
                         name: rule("status-check-failed"),
                         description: None,
-                        instances: vec!["web-1".to_owned(), "web-2".to_owned(), "db-1".to_owned()],
+                        selection: Selection::names(["web-1", "web-2", "db-1"]),
                         metric: MetricName::StatusCheckFailed,
                         statistic: Statistic::Sum,
                         unit: Unit::Count,
@@ -1597,7 +1837,7 @@ rules:
                         severity: Severity::Warning,
                         notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
                         renotify_minutes: 0,
-                        region: "us-east-1".to_owned(),
+                        regions: vec!["us-east-1".to_owned()],
                         targets: vec![Target::text(topic)],
                     },
                 ],
@@ -1625,7 +1865,7 @@ rules:
                 "severity": "warning",
                 "notifyOn": ["OK", "ALARM"],
                 "renotifyMinutes": 0,
-                "region": "us-east-1",
+                "regions": ["us-east-1"],
                 "notify": [{"topicArn": TOPIC, "format": "text"}],
             })
         );
@@ -1674,8 +1914,8 @@ rules:
         assert_eq!(from_value.0.len(), 6, "{from_value}");
         assert_eq!(
             from_value.0[0].to_string(),
-            "event.rules: rules[0] (x): instances: expected a list of instance names, e.g. \
-             [web-1], got the string \"web-1\""
+            "event.rules: rules[0] (x): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
+             got the string \"web-1\""
         );
     }
 
@@ -1769,12 +2009,12 @@ rules:
             ),
             (
                 &[("instances", Some("web-1"))],
-                "rules[0] (cpu-high): instances: expected a list of instance names, e.g. [web-1], \
+                "rules[0] (cpu-high): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
                  got the string \"web-1\"",
             ),
             (
                 &[("instances", Some("[]"))],
-                "rules[0] (cpu-high): instances: must name at least one instance, e.g. [web-1]",
+                "rules[0] (cpu-high): instances: must name at least one instance; expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance",
             ),
             (
                 &[("instances", Some("[web-1, db-1, web-1]"))],
@@ -1782,15 +2022,17 @@ rules:
             ),
             (
                 &[("instances", Some("[web-1, '']"))],
-                "rules[0] (cpu-high): instances[1]: is empty; expected an instance name",
+                "rules[0] (cpu-high): instances[1]: is empty; expected an instance name or a glob",
             ),
             (
                 &[("instances", Some("[web-1, 2]"))],
-                "rules[0] (cpu-high): instances[1]: expected an instance name (a string), got the number 2",
+                "rules[0] (cpu-high): instances[1]: expected an instance name or a glob (a string; \
+                 quote globs, e.g. \"web-*\"), got the number 2",
             ),
             (
                 &[("instances", None)],
-                "rules[0] (cpu-high): instances: required; a non-empty list of instance names, e.g. [web-1]",
+                "rules[0] (cpu-high): instances: required; a list of instance names and globs, e.g. \
+                 [web-1, \"web-*\"], or \"*\" for every instance",
             ),
             (
                 &[("metric", Some("CPU"))],
@@ -1892,32 +2134,32 @@ rules:
             (
                 &[("colour", Some("red"))],
                 "rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
-                 instances, metric, statistic, unit, period, comparison, threshold, \
+                 instances, exclude, tags, states, metric, statistic, unit, period, comparison, threshold, \
                  recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
-                 notifyOn, renotifyMinutes, region, topicArn, notify",
+                 notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             ),
             // A misspelt required field is one error, not also "threshold: required".
             (
                 &[("threshold", None), ("treshold", Some("80"))],
                 "rules[0] (cpu-high): treshold: unknown field `treshold` (did you mean `threshold`?); \
-                 allowed: name, description, instances, metric, statistic, unit, period, comparison, \
+                 allowed: name, description, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
-                 severity, notifyOn, renotifyMinutes, region, topicArn, notify",
+                 severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             ),
             (
                 &[("evaluation_periods", Some("3"))],
                 "rules[0] (cpu-high): evaluation_periods: unknown field `evaluation_periods` (did you \
-                 mean `evaluationPeriods`?); allowed: name, description, instances, metric, statistic, \
+                 mean `evaluationPeriods`?); allowed: name, description, instances, exclude, tags, states, metric, statistic, \
                  unit, period, comparison, threshold, recoveryThreshold, evaluationPeriods, \
                  datapointsToAlarm, treatMissingData, severity, notifyOn, renotifyMinutes, region, \
-                 topicArn, notify",
+                 regions, topicArn, notify",
             ),
             (
                 &[("Unit", Some("Percent"))],
                 "rules[0] (cpu-high): Unit: unknown field `Unit` (did you mean `unit`?); allowed: \
-                 name, description, instances, metric, statistic, unit, period, comparison, \
+                 name, description, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
-                 severity, notifyOn, renotifyMinutes, region, topicArn, notify",
+                 severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             ),
         ];
         for (changes, expected) in cases {
@@ -1987,8 +2229,8 @@ rules:
             (
                 &format!("version: 1\ndefaults: us-east-1\nrules: [{rule}]"),
                 &[
-                    "defaults: expected a mapping of region, topicArn, severity, notify, notifyOn, \
-                     renotifyMinutes, got the string \"us-east-1\"",
+                    "defaults: expected a mapping of region (or regions), topicArn (or notify), severity, \
+                     notifyOn, renotifyMinutes, got the string \"us-east-1\"",
                 ],
             ),
             (
@@ -2030,13 +2272,13 @@ rules:
                 ),
                 &[
                     "defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
-                   topicArn, severity, notify, notifyOn, renotifyMinutes",
+                   regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
                 ],
             ),
             (
                 &format!("version: 1\nrules: [{rule}]"),
                 &[
-                    "rules[0] (a): region: required; set `region` on the rule, `defaults.region` in \
+                    "rules[0] (a): region: required; set `region` or `regions` on the rule, `defaults.region` in \
                      the document, or the AWS_REGION environment variable",
                     "rules[0] (a): topicArn: required; set `topicArn` on the rule, `defaults.topicArn` \
                      in the document, or the ALERT_TOPIC_ARN environment variable",
@@ -2098,7 +2340,7 @@ rules:
         let errors = parse(&doc, SOURCE, &none()).unwrap_err();
         let expected = [
             "rules.yaml: defaults.severity: `urgent` is not a valid severity; allowed: critical, warning, info",
-            "rules.yaml: rules[0] (cpu-high): instances: expected a list of instance names, e.g. [web-1], \
+            "rules.yaml: rules[0] (cpu-high): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
              got the string \"web-1\"",
             "rules.yaml: rules[0] (cpu-high): period: `60` is not a valid period for CPUUtilization, which \
              Lightsail stores every 300 seconds; allowed: a multiple of 300 from 300 to 86400 \
@@ -2108,19 +2350,19 @@ rules:
              BurstCapacityPercentage (Lightsail returns no data for any other unit); allowed: Percent",
             "rules.yaml: rules[1] (burst-capacity-low): datapointsToAlarm: `5` is more than \
              evaluationPeriods (3); allowed: 1 to 3",
-            "rules.yaml: rules[1] (burst-capacity-low): region: required; set `region` on the rule, \
+            "rules.yaml: rules[1] (burst-capacity-low): region: required; set `region` or `regions` on the rule, \
              `defaults.region` in the document, or the AWS_REGION environment variable",
             "rules.yaml: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
-             `threshold`?); allowed: name, description, instances, metric, statistic, unit, period, \
+             `threshold`?); allowed: name, description, instances, exclude, tags, states, metric, statistic, unit, period, \
              comparison, threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, \
-             treatMissingData, severity, notifyOn, renotifyMinutes, region, topicArn, notify",
+             treatMissingData, severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             "rules.yaml: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \
              must be unique",
             "rules.yaml: rules[2] (cpu-high): comparison: `gt` is not a valid comparison; allowed: \
              GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
              LessThanOrEqualToThreshold, <=",
             "rules.yaml: rules[2] (cpu-high): threshold: required; a finite number",
-            "rules.yaml: rules[2] (cpu-high): region: required; set `region` on the rule, \
+            "rules.yaml: rules[2] (cpu-high): region: required; set `region` or `regions` on the rule, \
              `defaults.region` in the document, or the AWS_REGION environment variable",
             "rules.yaml: owner: unknown field `owner`; allowed: version, defaults, rules",
         ];
@@ -2166,7 +2408,7 @@ rules:
             rules
                 .rules
                 .iter()
-                .map(|r| (r.region.clone(), r.targets[0].topic_arn.to_string()))
+                .map(|r| (r.regions[0].clone(), r.targets[0].topic_arn.to_string()))
                 .collect()
         };
         let own = (
@@ -2822,9 +3064,213 @@ rules:
                 "rules.yaml: defaults.renotifyMinutes: `20000` is not allowed; allowed: a whole \
                  number of minutes from 0 (never) to 10080 (a week)",
                 "rules.yaml: defaults.recoveryThreshold: unknown field `recoveryThreshold`; allowed: \
-                 region, topicArn, severity, notify, notifyOn, renotifyMinutes",
+                 region, regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
             ]
         );
+    }
+
+    #[test]
+    fn selections_read_names_globs_everything_exclude_tags_states_and_regions() {
+        let doc = one_rule(&set(&[
+            ("instances", "[db-1, \"web-*\", \"cache-[0-9]\"]"),
+            ("exclude", "[\"web-test-*\", web-old]"),
+            (
+                "tags",
+                "{env: prod, role: [web, api], tier: 1, backup: \"*\"}",
+            ),
+            ("states", "[running, stopping]"),
+            ("regions", "[eu-west-1, us-east-1]"),
+        ]));
+        let rules = parse(&doc, SOURCE, &none()).unwrap();
+        let rule = &rules.rules[0];
+        let texts = |list: &[Selector]| {
+            list.iter()
+                .map(|s| s.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            texts(&rule.selection.instances),
+            ["db-1", "web-*", "cache-[0-9]"]
+        );
+        assert!(!rule.selection.instances[0].is_glob() && rule.selection.instances[1].is_glob());
+        assert_eq!(texts(&rule.selection.exclude), ["web-test-*", "web-old"]);
+        let values = |v: &[&str]| TagMatch::AnyOf(v.iter().map(|s| (*s).to_owned()).collect());
+        assert_eq!(
+            rule.selection.tags,
+            BTreeMap::from([
+                ("backup".to_owned(), TagMatch::Present),
+                ("env".to_owned(), values(&["prod"])),
+                ("role".to_owned(), values(&["api", "web"])),
+                ("tier".to_owned(), values(&["1"])),
+            ])
+        );
+        assert_eq!(
+            rule.selection.states,
+            Some(BTreeSet::from([
+                "running".to_owned(),
+                "stopping".to_owned()
+            ]))
+        );
+        assert_eq!(rule.regions, ["eu-west-1", "us-east-1"]);
+        // Serialised with the document's field names, as `validate` prints them.
+        let value = serde_json::to_value(rule).unwrap();
+        assert_eq!(
+            value["instances"],
+            serde_json::json!(["db-1", "web-*", "cache-[0-9]"])
+        );
+        assert_eq!(value["tags"]["role"], serde_json::json!(["api", "web"]));
+        assert_eq!(value["tags"]["env"], serde_json::json!("prod"));
+        assert_eq!(value["tags"]["backup"], serde_json::json!("*"));
+        assert_eq!(
+            value["regions"],
+            serde_json::json!(["eu-west-1", "us-east-1"])
+        );
+
+        let everything =
+            parse(&one_rule(&set(&[("instances", "\"*\"")])), SOURCE, &none()).unwrap();
+        assert!(everything.rules[0].selection.instances[0].is_everything());
+        assert_eq!(
+            everything.rules[0].regions,
+            ["us-east-1"],
+            "from defaults.region"
+        );
+        let doc = "version: 1\ndefaults: {regions: [us-east-1, eu-west-1]}\nrules:\n  - {name: a, \
+                   instances: [web-1], metric: CPUUtilization, comparison: '>', threshold: 1, \
+                   topicArn: 'arn:aws:sns:us-east-1:123456789012:a'}\n";
+        assert_eq!(
+            parse(doc, SOURCE, &none()).unwrap().rules[0].regions,
+            ["us-east-1", "eu-west-1"]
+        );
+        let fallback = fallbacks("ap-south-1", TOPIC);
+        let doc = "version: 1\nrules:\n  - {name: a, instances: [web-1], metric: CPUUtilization, \
+                   comparison: '>', threshold: 1}\n";
+        assert_eq!(
+            parse(doc, SOURCE, &fallback).unwrap().rules[0].regions,
+            ["ap-south-1"]
+        );
+    }
+
+    #[test]
+    fn each_selection_error_names_the_entry_and_what_is_allowed() {
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: &[Case] = &[
+            (
+                &[("instances", "[\"web-[\"]")],
+                &[
+                    "instances[0]: `web-[` is not a valid glob (invalid range pattern); use * for any \
+                   characters, ? for one, [abc] or [a-z] for one of a set, [!abc] for one not in it",
+                ],
+            ),
+            (
+                &[("instances", "all")],
+                &[
+                    "instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], \
+                   or \"*\" for every instance, got the string \"all\"",
+                ],
+            ),
+            (
+                &[("instances", "[\"web-*\", \"web-*\"]")],
+                &["instances[1]: `web-*` is listed twice (also instances[0])"],
+            ),
+            (
+                &[("exclude", "web-1")],
+                &[
+                    "exclude: expected a list of instance names and globs, e.g. [bastion, \"test-*\"], \
+                   got the string \"web-1\"",
+                ],
+            ),
+            (
+                &[("exclude", "[\"*\"]")],
+                &["exclude[0]: `*` excludes every instance, so the rule could never select one"],
+            ),
+            (
+                &[("instances", "[web-1, db-1]"), ("exclude", "[\"web-?\"]")],
+                &[
+                    "instances[0]: `web-1` is also excluded by exclude[0] (`web-?`), so it can never be \
+                   selected; remove it from one of the lists",
+                ],
+            ),
+            (
+                &[
+                    ("instances", "[\"web-*\", db-1]"),
+                    ("exclude", "[\"web-*\"]"),
+                ],
+                &[
+                    "instances[0]: `web-*` is also in exclude[0] (`web-*`), so it can never be \
+                   selected; remove it from one of the lists",
+                ],
+            ),
+            (
+                &[("tags", "{}")],
+                &[
+                    "tags: must name at least one tag; expected a mapping of tag key to a value, a list \
+                   of values, or \"*\" (any value), e.g. {env: prod, role: [web, api], backup: \"*\"}",
+                ],
+            ),
+            (
+                &[("tags", "[env]")],
+                &[
+                    "tags: expected a mapping of tag key to a value, a list of values, or \"*\" (any \
+                   value), e.g. {env: prod, role: [web, api], backup: \"*\"}, got a list",
+                ],
+            ),
+            (
+                &[(
+                    "tags",
+                    "{env: [], role: [web, \"*\"], owner: ~, team: [a, a]}",
+                )],
+                &[
+                    "tags.env: an empty list matches no instance; list at least one value, or \"*\" \
+                     for any",
+                    "tags.role: `*` means any value; write it alone (key: \"*\"), not in a list",
+                    "tags.owner: expected a tag value, a list of values, or \"*\" (any value), got \
+                     nothing",
+                    "tags.team: `a` is listed twice",
+                ],
+            ),
+            (
+                &[("states", "[runing, stopped, stopped]")],
+                &[
+                    "states[0]: `runing` is not an instance state; allowed: pending, running, starting, \
+                     rebooting, stopping, stopped, shutting-down, terminated; did you mean `running`?",
+                    "states[2]: `stopped` is listed twice",
+                ],
+            ),
+            (
+                &[("states", "[]")],
+                &[
+                    "states: an empty list matches no instance; list states from pending, running, \
+                   starting, rebooting, stopping, stopped, shutting-down, terminated, or leave \
+                   `states` out to cover every state",
+                ],
+            ),
+            (
+                &[("regions", "[]")],
+                &["regions: must list at least one region, e.g. [us-east-1, eu-west-1]"],
+            ),
+            (
+                &[("regions", "[us-east-1, mars-1, us-east-1]")],
+                &[
+                    "regions: [1]: `mars-1` is not an AWS region name; expected one like us-east-1 or \
+                   eu-west-2; [2]: `us-east-1` is listed twice",
+                ],
+            ),
+            (
+                &[("regions", "[eu-west-1]"), ("region", "us-east-1")],
+                &[
+                    "regions: `region` and `regions` are both set; use `regions` alone (list every \
+                   region there)",
+                ],
+            ),
+        ];
+        for (changes, expected) in cases {
+            let doc = one_rule(&set(changes));
+            let expected: Vec<String> = expected
+                .iter()
+                .map(|e| format!("{SOURCE}: rules[0] (cpu-high): {e}"))
+                .collect();
+            assert_eq!(error_lines(&doc, &none()), expected, "document:\n{doc}");
+        }
     }
 
     #[test]
@@ -2843,7 +3289,7 @@ rules:
             Some("datapointsToAlarm")
         );
         assert_eq!(closest("owner", RULE_FIELDS.iter().copied()), None);
-        assert_eq!(closest("tags", RULE_FIELDS.iter().copied()), None);
+        assert_eq!(closest("colour", RULE_FIELDS.iter().copied()), None);
         assert_eq!(closest("x", [">", "<"]), None);
     }
 }

@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::evaluate::{self, AlarmState, Datapoint, Evaluation};
 use crate::fetch::{self, FetchError, MetricDatapoint, MetricSource, QueryKey};
 use crate::notify::{self, Alert, AlertSink, Notice};
-use crate::rules::{Rule, RuleSet};
+use crate::rules::RuleSet;
+use crate::select::{self, InstanceSource, Subject};
 use crate::state::{self, StateStore};
 use crate::transition::{self, Stored, Why};
 
@@ -38,6 +39,8 @@ pub struct Report {
     /// Alerts published to SNS.
     pub published: usize,
     pub errors: Vec<RunError>,
+    /// Globs and selections that matched no instance: not errors, but worth a look.
+    pub warnings: Vec<RunWarning>,
     /// In a dry run, the alerts that would have been published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<Alert>>,
@@ -129,21 +132,34 @@ pub enum Notification {
     Rule(Why),
 }
 
-/// Something that went wrong in a run: a fetch or a publish.
+/// Something that went wrong in a run: a listing, a fetch, a publish, the state store.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunError {
     pub stage: Stage,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    pub message: String,
+}
+
+/// A selection that matched nothing, or a glob of one that did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunWarning {
+    pub rule: String,
     pub region: String,
-    pub instance: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
+    /// Listing a region's instances (`GetInstances`) for a rule's selection.
+    Select,
     Fetch,
     Publish,
     /// Reading or writing the alarm state store.
@@ -167,16 +183,30 @@ impl Report {
                 "the alarm state store failed {state_failures} time(s); nothing that depended on it was sent"
             ));
         }
-        let fetches = self.results.len();
-        let failed = self
+        // Nothing evaluated because of faults: the run did nothing useful, so it is
+        // retried and lands on the on-failure destination. Some evaluated is a success
+        // with errors in the report, so one bad instance or region does not re-run (and
+        // re-notify, without a state store) the rest.
+        let evaluated = self
             .results
             .iter()
-            .filter(|r| r.state == ResultState::Error)
+            .filter(|r| r.state != ResultState::Error)
             .count();
-        if fetches > 0 && failed == fetches {
-            return Some(format!(
-                "every GetInstanceMetricData call failed ({failed} result(s) in ERROR)"
-            ));
+        let failed = self.results.len() - evaluated;
+        let unlisted = count(Stage::Select);
+        if evaluated == 0 && failed + unlisted > 0 {
+            let mut causes = Vec::new();
+            if failed > 0 {
+                causes.push(format!(
+                    "{failed} result(s) in ERROR (their datapoints could not be had)"
+                ));
+            }
+            if unlisted > 0 {
+                causes.push(format!(
+                    "{unlisted} rule(s) not evaluated in a region whose GetInstances failed"
+                ));
+            }
+            return Some(format!("nothing could be evaluated: {}", causes.join("; ")));
         }
         None
     }
@@ -198,23 +228,59 @@ impl Report {
 /// Evaluates every rule for every instance at `options.at`, against the stored alarm
 /// states when there is a store. What to publish and store is in the report: shown in
 /// a dry run, else waiting for [`publish`].
-pub async fn evaluate_all<S: MetricSource, D: StateStore>(
+pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
     rules: &RuleSet,
     source: &S,
     store: Option<&D>,
     options: RunOptions,
 ) -> Report {
     let t = options.at;
-    let queries = fetch::plan(&rules.rules, t);
-    tracing::info!(queries = queries.len(), at = %t, "fetching datapoints");
-    let keys: Vec<String> = rules
-        .rules
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+
+    // The fleet, listed once per region that some rule's selection needs.
+    let regions = select::regions_to_list(
+        rules
+            .rules
+            .iter()
+            .map(|rule| (&rule.selection, rule.regions.as_slice())),
+    );
+    if !regions.is_empty() {
+        tracing::info!(regions = ?regions, "listing instances");
+    }
+    let listings = select::list_all(source, regions, options.concurrency).await;
+    let resolution = select::resolve(&rules.rules, &listings);
+    for (rule, region, err) in &resolution.failed {
+        tracing::error!(rule = %rule.name, %region, error = %err, "rule not evaluated in this region");
+        errors.push(RunError {
+            stage: Stage::Select,
+            rule: Some(rule.name.to_string()),
+            region: Some((*region).to_owned()),
+            instance: None,
+            message: err.to_string(),
+        });
+    }
+    for (rule, region, message) in &resolution.warnings {
+        tracing::warn!(rule = %rule.name, %region, "{message}");
+        warnings.push(RunWarning {
+            rule: rule.name.to_string(),
+            region: (*region).to_owned(),
+            message: message.clone(),
+        });
+    }
+    // Explicit names the listing does not have are results in ERROR, after the rest.
+    let subjects: Vec<(&Subject<'_>, bool)> = resolution
+        .subjects
         .iter()
-        .flat_map(|rule| {
-            rule.instances
-                .iter()
-                .map(|instance| state::key(rule.name.as_str(), &rule.region, instance))
-        })
+        .map(|subject| (subject, true))
+        .chain(resolution.missing.iter().map(|subject| (subject, false)))
+        .collect();
+
+    let queries = fetch::plan(&resolution.subjects, t);
+    tracing::info!(queries = queries.len(), at = %t, "fetching datapoints");
+    let keys: Vec<String> = subjects
+        .iter()
+        .map(|(s, _)| state::key(s.rule.name.as_str(), s.region, &s.instance))
         .collect();
     let (fetched, stored) = tokio::join!(
         fetch::fetch_all(source, queries, options.concurrency),
@@ -226,7 +292,6 @@ pub async fn evaluate_all<S: MetricSource, D: StateStore>(
         }
     );
 
-    let mut errors = Vec::new();
     let stored = match stored {
         None => None,
         Some(Ok(stored)) => Some(stored),
@@ -235,8 +300,8 @@ pub async fn evaluate_all<S: MetricSource, D: StateStore>(
             errors.push(RunError {
                 stage: Stage::State,
                 rule: None,
-                region: String::new(),
-                instance: String::new(),
+                region: None,
+                instance: None,
                 message: err.to_string(),
             });
             None
@@ -246,77 +311,92 @@ pub async fn evaluate_all<S: MetricSource, D: StateStore>(
 
     let mut results = Vec::new();
     let mut pending = Vec::new();
-    for rule in &rules.rules {
-        for instance in &rule.instances {
-            let key = state::key(rule.name.as_str(), &rule.region, instance);
-            let previous = stored.as_ref().and_then(|s| s.get(&key));
-            let index = results.len();
-            let evaluation =
-                match evaluate_one(rule, instance, &fetched, previous.map(|p| p.state), t) {
-                    Ok(evaluation) => evaluation,
-                    Err(err) => {
-                        errors.push(RunError {
-                            stage: Stage::Fetch,
-                            rule: Some(rule.name.to_string()),
-                            region: rule.region.clone(),
-                            instance: instance.clone(),
-                            message: err.to_string(),
-                        });
-                        results.push(error_result(rule, instance, previous, &err, t));
-                        continue;
-                    }
-                };
-            let (why, notice, write) = if state_failed {
-                (Notification::StateUnavailable, None, None)
-            } else if let Some(stored) = &stored {
-                let previous = stored.get(&key);
-                let outcome = transition::decide(
-                    previous,
-                    evaluation.state,
-                    evaluation.range_end,
-                    &evaluation.reason,
-                    t,
-                    &rule.policy(),
-                );
-                let notice = outcome.notice.map(|notice| match notice {
-                    transition::Notice::Transition { from, .. } => Notice {
-                        previous_state: from,
-                        reminder_since: None,
-                    },
-                    transition::Notice::Reminder { since } => Notice {
-                        previous_state: Some(AlarmState::Alarm),
-                        reminder_since: Some(since),
-                    },
+    for (&(subject, exists), key) in subjects.iter().zip(keys) {
+        let rule = subject.rule;
+        let previous = stored.as_ref().and_then(|s| s.get(&key));
+        let index = results.len();
+        let evaluated = if exists {
+            evaluate_one(subject, &fetched, previous.map(|p| p.state), t)
+        } else {
+            Err(FetchError::NotFound {
+                region: subject.region.to_owned(),
+                instance: subject.instance.clone(),
+                message: "GetInstances lists no instance by that name".to_owned(),
+            })
+        };
+        let evaluation = match evaluated {
+            Ok(evaluation) => evaluation,
+            Err(err) => {
+                errors.push(RunError {
+                    stage: Stage::Fetch,
+                    rule: Some(rule.name.to_string()),
+                    region: Some(subject.region.to_owned()),
+                    instance: Some(subject.instance.clone()),
+                    message: err.to_string(),
                 });
-                let write = outcome.store.map(|new| StateWrite {
-                    key: key.clone(),
-                    expected_version: previous.map(|p| p.version),
-                    new,
-                });
-                (Notification::Rule(outcome.why), notice, write)
-            } else if evaluation.state == AlarmState::Alarm {
-                (Notification::Stateless, Some(Notice::default()), None)
-            } else {
-                (Notification::Stateless, None, None)
-            };
-            let alerts = notice
-                .map(|notice| notify::render(rule, instance, &evaluation, t, notice))
-                .unwrap_or_default();
-            let would_notify = !alerts.is_empty();
-            let mut result = rule_result(rule, instance, evaluation, previous.map(|p| p.state));
-            result.why = if options.dry_run && would_notify {
-                Notification::DryRun
-            } else {
-                why
-            };
-            results.push(result);
-            if would_notify || write.is_some() {
-                pending.push(Pending {
-                    index,
-                    alerts,
-                    write,
-                });
+                results.push(error_result(subject, previous, &err, t));
+                continue;
             }
+        };
+        let (why, notice, write) = if state_failed {
+            (Notification::StateUnavailable, None, None)
+        } else if let Some(stored) = &stored {
+            let previous = stored.get(&key);
+            let outcome = transition::decide(
+                previous,
+                evaluation.state,
+                evaluation.range_end,
+                &evaluation.reason,
+                t,
+                &rule.policy(),
+            );
+            let notice = outcome.notice.map(|notice| match notice {
+                transition::Notice::Transition { from, .. } => Notice {
+                    previous_state: from,
+                    reminder_since: None,
+                },
+                transition::Notice::Reminder { since } => Notice {
+                    previous_state: Some(AlarmState::Alarm),
+                    reminder_since: Some(since),
+                },
+            });
+            let write = outcome.store.map(|new| StateWrite {
+                key: key.clone(),
+                expected_version: previous.map(|p| p.version),
+                new,
+            });
+            (Notification::Rule(outcome.why), notice, write)
+        } else if evaluation.state == AlarmState::Alarm {
+            (Notification::Stateless, Some(Notice::default()), None)
+        } else {
+            (Notification::Stateless, None, None)
+        };
+        let alerts = notice
+            .map(|notice| {
+                notify::render(
+                    rule,
+                    subject.region,
+                    &subject.instance,
+                    &evaluation,
+                    t,
+                    notice,
+                )
+            })
+            .unwrap_or_default();
+        let would_notify = !alerts.is_empty();
+        let mut result = rule_result(subject, evaluation, previous.map(|p| p.state));
+        result.why = if options.dry_run && would_notify {
+            Notification::DryRun
+        } else {
+            why
+        };
+        results.push(result);
+        if would_notify || write.is_some() {
+            pending.push(Pending {
+                index,
+                alerts,
+                write,
+            });
         }
     }
 
@@ -332,6 +412,7 @@ pub async fn evaluate_all<S: MetricSource, D: StateStore>(
         results,
         published: 0,
         errors,
+        warnings,
         alerts: shown,
         pending,
     }
@@ -373,8 +454,8 @@ pub async fn publish<K: AlertSink, D: StateStore>(
                     report.errors.push(RunError {
                         stage: Stage::Publish,
                         rule: Some(result.rule.clone()),
-                        region: result.region.clone(),
-                        instance: result.instance.clone(),
+                        region: Some(result.region.clone()),
+                        instance: Some(result.instance.clone()),
                         message: err.to_string(),
                     });
                 }
@@ -388,8 +469,8 @@ pub async fn publish<K: AlertSink, D: StateStore>(
             report.errors.push(RunError {
                 stage: Stage::State,
                 rule: Some(result.rule.clone()),
-                region: result.region.clone(),
-                instance: result.instance.clone(),
+                region: Some(result.region.clone()),
+                instance: Some(result.instance.clone()),
                 message,
             });
         }
@@ -492,17 +573,17 @@ async fn deliver<K: AlertSink, D: StateStore>(
 }
 
 fn evaluate_one(
-    rule: &Rule,
-    instance: &str,
+    subject: &Subject<'_>,
     fetched: &HashMap<QueryKey, Result<Vec<MetricDatapoint>, FetchError>>,
     previous: Option<AlarmState>,
     t: DateTime<Utc>,
 ) -> Result<Evaluation, FetchError> {
-    let key = fetch::key_of(rule, instance);
+    let rule = subject.rule;
+    let key = fetch::key_of(subject);
     let points = match fetched.get(&key) {
         Some(Ok(points)) => points,
         Some(Err(err)) => return Err(err.clone()),
-        None => unreachable!("every rule's instance is planned"),
+        None => unreachable!("every subject is planned"),
     };
     let mut datapoints: Vec<Datapoint> = points
         .iter()
@@ -528,16 +609,15 @@ fn evaluate_one(
 }
 
 fn rule_result(
-    rule: &Rule,
-    instance: &str,
+    subject: &Subject<'_>,
     evaluation: Evaluation,
     previous_state: Option<AlarmState>,
 ) -> RuleResult {
     RuleResult {
-        rule: rule.name.to_string(),
-        region: rule.region.clone(),
-        instance: instance.to_owned(),
-        metric: rule.metric.to_string(),
+        rule: subject.rule.name.to_string(),
+        region: subject.region.to_owned(),
+        instance: subject.instance.clone(),
+        metric: subject.rule.metric.to_string(),
         state: ResultState::Alarm(evaluation.state),
         reason: evaluation.reason,
         datapoints: evaluation.datapoints,
@@ -550,16 +630,16 @@ fn rule_result(
 }
 
 fn error_result(
-    rule: &Rule,
-    instance: &str,
+    subject: &Subject<'_>,
     previous: Option<&Stored>,
     err: &FetchError,
     t: DateTime<Utc>,
 ) -> RuleResult {
+    let rule = subject.rule;
     RuleResult {
         rule: rule.name.to_string(),
-        region: rule.region.clone(),
-        instance: instance.to_owned(),
+        region: subject.region.to_owned(),
+        instance: subject.instance.clone(),
         metric: rule.metric.to_string(),
         state: ResultState::Error,
         reason: "The datapoints could not be fetched.".to_owned(),

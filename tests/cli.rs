@@ -167,7 +167,7 @@ fn validate_prints_the_rules_with_every_default_filled_in() {
     assert_eq!(status["evaluationPeriods"], 1);
     assert_eq!(status["datapointsToAlarm"], 1);
     assert_eq!(status["treatMissingData"], "missing");
-    assert_eq!(status["region"], "us-east-1");
+    assert_eq!(status["regions"], serde_json::json!(["us-east-1"]));
     assert_eq!(
         status["notify"],
         serde_json::json!([{"topicArn": SOME_TOPIC, "format": "text"}])
@@ -351,7 +351,7 @@ fn every_fetch_failing_is_a_run_error() {
     let out = check(&rules, &["--dry-run"], &fake.env(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("every GetInstanceMetricData call failed"),
+        stderr(&out).contains("nothing could be evaluated: 2 result(s) in ERROR"),
         "{}",
         stderr(&out)
     );
