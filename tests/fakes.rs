@@ -131,6 +131,8 @@ fn java_double_matches_java() {
 fn sdk_reads_shuffled_exponent_form_datapoints() {
     let fake = FakeLightsail::start();
     let points: Vec<(i64, f64)> = (0..5).map(|i| (T0 + 300 * i, 10.0 + i as f64)).collect();
+    fake.add_points_in("eu-west-3", "web-1", "CPUUtilization", "Percent", &points);
+    // The raw call below is unsigned, so it is served in us-east-1.
     fake.add_points("web-1", "CPUUtilization", "Percent", &points);
 
     let client = lightsail_client(&fake.url(), "eu-west-3");
@@ -327,13 +329,13 @@ fn validation_errors_are_invalid_input() {
     input["endTime"] = json!(T0 as f64 + 0.5 + 86400.0);
     assert_eq!(lightsail_raw(&fake, &input).0, 200);
 
-    // another operation
+    // an operation the fake does not serve
     let addr = fake.url().trim_start_matches("http://").to_owned();
     let (status, answer) = raw(
         &addr,
         "POST",
         "/",
-        &[("X-Amz-Target", "Lightsail_20161128.GetInstances")],
+        &[("X-Amz-Target", "Lightsail_20161128.GetBuckets")],
         "{}",
     );
     assert_eq!(status, 404, "{answer}");
