@@ -4,8 +4,11 @@ mod support;
 
 use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_lightsail::operation::get_instance_metric_data::GetInstanceMetricDataError;
+use aws_sdk_lightsail::operation::get_instances::GetInstancesError;
 use aws_sdk_lightsail::primitives::DateTime;
-use aws_sdk_lightsail::types::{InstanceMetricName, MetricStatistic, MetricUnit};
+use aws_sdk_lightsail::types::{
+    Instance, InstanceMetricName, MetricStatistic, MetricUnit, RegionName, ResourceType,
+};
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -854,4 +857,455 @@ fn moto_publish_uses_the_region_of_the_client() {
             .send(),
     );
     assert!(gone.is_err(), "reset forgets topics");
+}
+
+type InstancesResult =
+    Result<aws_sdk_lightsail::operation::get_instances::GetInstancesOutput, Box<GetInstancesError>>;
+
+fn get_instances(client: &aws_sdk_lightsail::Client, token: Option<&str>) -> InstancesResult {
+    runtime()
+        .block_on(
+            client
+                .get_instances()
+                .set_page_token(token.map(str::to_owned))
+                .send(),
+        )
+        .map_err(|e| Box::new(e.into_service_error()))
+}
+
+/// Every instance of the client's region, following `nextPageToken`; and the pages' sizes.
+fn list_all(client: &aws_sdk_lightsail::Client) -> (Vec<Instance>, Vec<usize>) {
+    let mut instances = Vec::new();
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = get_instances(client, token.as_deref()).expect("a page");
+        pages.push(page.instances().len());
+        instances.extend(page.instances().iter().cloned());
+        match page.next_page_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return (instances, pages),
+        }
+    }
+}
+
+fn names(instances: &[Instance]) -> Vec<&str> {
+    instances.iter().map(|i| i.name().unwrap()).collect()
+}
+
+/// Lightsail tags: a key and an optional value.
+type Tags<'a> = Vec<(&'a str, Option<&'a str>)>;
+
+/// (name, state, tags) of each instance: what fleet selection reads.
+fn summary(instances: &[Instance]) -> Vec<(&str, &str, Tags<'_>)> {
+    instances
+        .iter()
+        .map(|i| {
+            let tags = i
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap(), t.value()))
+                .collect();
+            (i.name().unwrap(), i.state().unwrap().name().unwrap(), tags)
+        })
+        .collect()
+}
+
+#[test]
+fn get_instances_pages_a_fleet_in_creation_order_with_every_field() {
+    let fake = FakeLightsail::start();
+    // Creation order on purpose not by name.
+    let fleet: [(&str, &str, Tags); 8] = [
+        (
+            "web-3",
+            "running",
+            vec![("env", Some("prod")), ("team", Some("web"))],
+        ),
+        (
+            "db-1",
+            "stopped",
+            vec![("env", Some("prod")), ("backup", None)],
+        ),
+        ("web-1", "running", vec![("env", Some("staging"))]),
+        ("batch-7", "pending", vec![]),
+        ("web-2", "stopping", vec![("env", Some("prod"))]),
+        ("old-1", "terminated", vec![("env", Some(""))]),
+        ("db-2", "shutting-down", vec![]),
+        ("odd-1", "rebooting", vec![("x", None)]),
+    ];
+    for (name, state, tags) in &fleet {
+        fake.put_instance("us-east-1", name, state, tags);
+    }
+    let client = lightsail_client(&fake.url(), "us-east-1");
+
+    let (instances, pages) = list_all(&client);
+    assert_eq!(pages, [3, 3, 2], "default page size 3");
+    assert_eq!(summary(&instances), fleet);
+    assert_eq!(fake.calls("GetInstances", "us-east-1"), 3);
+
+    let codes: Vec<Option<i32>> = instances
+        .iter()
+        .map(|i| i.state().unwrap().code())
+        .collect();
+    assert_eq!(
+        codes,
+        [16, 80, 16, 0, 64, 48, 32, 0].map(Some),
+        "Lightsail's state codes, 0 for a state without one"
+    );
+    let mut created = Vec::new();
+    for instance in &instances {
+        let name = instance.name().unwrap();
+        let arn = instance.arn().unwrap();
+        let id = arn
+            .strip_prefix("arn:aws:lightsail:us-east-1:123456789012:Instance/")
+            .unwrap_or_else(|| panic!("{arn}"));
+        assert_eq!(
+            id.split('-').map(str::len).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12],
+            "{id}"
+        );
+        assert!(
+            instance
+                .support_code()
+                .unwrap()
+                .starts_with("123456789012/i-0"),
+            "{instance:?}"
+        );
+        created.push(instance.created_at().expect("createdAt").as_secs_f64());
+        let location = instance.location().unwrap();
+        assert_eq!(location.availability_zone(), Some("us-east-1a"));
+        assert_eq!(location.region_name(), Some(&RegionName::UsEast1));
+        assert_eq!(instance.resource_type(), Some(&ResourceType::Instance));
+        assert_eq!(instance.blueprint_id(), Some("ubuntu_22_04"));
+        assert_eq!(instance.blueprint_name(), Some("Ubuntu"));
+        assert_eq!(instance.bundle_id(), Some("nano_3_0"));
+        assert_eq!(instance.is_static_ip(), Some(false));
+        assert!(
+            instance
+                .private_ip_address()
+                .unwrap()
+                .starts_with("172.26.")
+        );
+        let public = matches!(name, "web-3" | "web-1" | "batch-7");
+        assert_eq!(
+            instance.public_ip_address().is_some(),
+            public,
+            "a public address only while pending or running: {name}"
+        );
+        let hardware = instance.hardware().unwrap();
+        assert_eq!(
+            (
+                hardware.cpu_count(),
+                hardware.ram_size_in_gb(),
+                hardware.disks().len()
+            ),
+            (Some(2), Some(0.5), 0)
+        );
+        assert_eq!(instance.username(), Some("ubuntu"));
+        assert_eq!(instance.ssh_key_name(), Some("LightsailDefaultKeyPair"));
+    }
+    assert!(
+        created.windows(2).all(|w| w[0] < w[1]) && created[0] > 1.6e9,
+        "{created:?}"
+    );
+    assert_eq!(created[0].fract(), 0.25, "fractional seconds survive");
+    let arns: std::collections::HashSet<&str> =
+        instances.iter().map(|i| i.arn().unwrap()).collect();
+    assert_eq!(arns.len(), 8, "distinct ARNs");
+
+    // The wire form: createdAt as Java writes doubles, no value member for a bare key,
+    // an opaque token.
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    let (status, answer) = raw(
+        &addr,
+        "POST",
+        "/",
+        &[("X-Amz-Target", "Lightsail_20161128.GetInstances")],
+        "{}",
+    );
+    assert_eq!(status, 200, "{answer}");
+    let body = body_of(&answer);
+    assert!(body.contains("\"createdAt\":1.70008640025E9"), "{body}");
+    let parsed: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(parsed["instances"][1]["tags"][1], json!({"key": "backup"}));
+    let token = parsed["nextPageToken"].as_str().unwrap();
+    assert!(token.parse::<u64>().is_err(), "not a plain offset: {token}");
+
+    // Page boundaries: exactly full pages end without a token; one page holds the fleet.
+    fake.page_size(4);
+    assert_eq!(list_all(&client).1, [4, 4]);
+    fake.page_size(8);
+    let page = get_instances(&client, None).unwrap();
+    assert_eq!((page.instances().len(), page.next_page_token()), (8, None));
+    fake.page_size(100);
+    assert_eq!(list_all(&client).1, [8]);
+
+    // put_instance on an existing instance replaces state and tags, keeps its place, ARN
+    // and metrics; remove_instance takes it out of the listing.
+    fake.add_points("db-1", "CPUUtilization", "Percent", &[(T0, 7.0)]);
+    fake.put_instance("us-east-1", "db-1", "running", &[("env", Some("dev"))]);
+    let (after, _) = list_all(&client);
+    assert_eq!(names(&after), names(&instances));
+    assert_eq!(
+        summary(&after)[1],
+        ("db-1", "running", vec![("env", Some("dev"))])
+    );
+    assert_eq!(after[1].arn(), instances[1].arn());
+    let output = get_cpu(&client, "db-1", T0, T0 + 300, 300).unwrap();
+    assert_eq!(output.metric_data()[0].average(), Some(7.0));
+    fake.remove_instance("us-east-1", "web-1");
+    let (after, _) = list_all(&client);
+    assert_eq!(
+        names(&after),
+        [
+            "web-3", "db-1", "batch-7", "web-2", "old-1", "db-2", "odd-1"
+        ]
+    );
+    // Implicitly created instances are running, untagged, and come last.
+    fake.add_instance("new-1");
+    let (after, _) = list_all(&client);
+    assert_eq!(summary(&after)[7], ("new-1", "running", vec![]));
+}
+
+#[test]
+fn get_instances_sees_the_region_and_takes_only_its_own_tokens() {
+    let fake = FakeLightsail::start();
+    for i in 1..=5 {
+        fake.put_instance("us-east-1", &format!("east-{i}"), "running", &[]);
+    }
+    for i in 1..=4 {
+        fake.put_instance(
+            "eu-west-1",
+            &format!("west-{i}"),
+            "running",
+            &[("env", Some("eu"))],
+        );
+    }
+    // The same name in two regions is two instances.
+    fake.put_instance("eu-west-1", "east-1", "stopped", &[]);
+    let east = lightsail_client(&fake.url(), "us-east-1");
+    let west = lightsail_client(&fake.url(), "eu-west-1");
+    let south = lightsail_client(&fake.url(), "ap-south-1");
+
+    let (instances, pages) = list_all(&east);
+    assert_eq!(
+        names(&instances),
+        ["east-1", "east-2", "east-3", "east-4", "east-5"]
+    );
+    assert_eq!(pages, [3, 2]);
+    assert_eq!(instances[0].state().unwrap().name(), Some("running"));
+    let (instances, _) = list_all(&west);
+    assert_eq!(
+        names(&instances),
+        ["west-1", "west-2", "west-3", "west-4", "east-1"]
+    );
+    assert_eq!(instances[4].state().unwrap().name(), Some("stopped"));
+    let location = instances[0].location().unwrap();
+    assert_eq!(location.region_name(), Some(&RegionName::EuWest1));
+    assert_eq!(location.availability_zone(), Some("eu-west-1a"));
+    assert!(
+        instances[0]
+            .arn()
+            .unwrap()
+            .starts_with("arn:aws:lightsail:eu-west-1:")
+    );
+    let page = get_instances(&south, None).unwrap();
+    assert!(page.instances().is_empty() && page.next_page_token().is_none());
+
+    // A token is good only in the region that handed it out.
+    let east_token = get_instances(&east, None)
+        .unwrap()
+        .next_page_token()
+        .unwrap()
+        .to_owned();
+    let west_token = get_instances(&west, None)
+        .unwrap()
+        .next_page_token()
+        .unwrap()
+        .to_owned();
+    assert_ne!(east_token, west_token);
+    assert_eq!(
+        names(get_instances(&east, Some(&east_token)).unwrap().instances()),
+        ["east-4", "east-5"]
+    );
+    for (client, token) in [
+        (&west, east_token.as_str()),
+        (&east, west_token.as_str()),
+        (&east, "garbage"),
+        (&east, "3"),
+        (&east, ""),
+    ] {
+        let error = get_instances(client, Some(token)).unwrap_err();
+        assert!(error.is_invalid_input_exception(), "{token:?}: {error:?}");
+        let GetInstancesError::InvalidInputException(invalid) = &*error else {
+            unreachable!()
+        };
+        assert_eq!(invalid.code(), Some("InvalidInput"));
+    }
+    // A token of the wrong type, and a body that is not an object.
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    let target = [("X-Amz-Target", "Lightsail_20161128.GetInstances")];
+    let (status, answer) = raw(&addr, "POST", "/", &target, r#"{"pageToken":3}"#);
+    assert_eq!(status, 400);
+    assert!(answer.contains("InvalidInputException"), "{answer}");
+    let (status, answer) = raw(&addr, "POST", "/", &target, "[]");
+    assert_eq!(status, 400);
+    assert!(answer.contains("SerializationException"), "{answer}");
+
+    // A fleet that changes between pages is continued by offset: removing an instance
+    // already listed shifts one that was not listed yet onto the page already read.
+    fake.remove_instance("us-east-1", "east-1");
+    let page = get_instances(&east, Some(&east_token)).unwrap();
+    assert_eq!(names(page.instances()), ["east-5"]);
+    // Shrunk below the offset: an empty last page.
+    fake.remove_instance("us-east-1", "east-2");
+    fake.remove_instance("us-east-1", "east-3");
+    let page = get_instances(&east, Some(&east_token)).unwrap();
+    assert!(page.instances().is_empty() && page.next_page_token().is_none());
+
+    assert_eq!(fake.calls("GetInstances", "us-east-1"), 12);
+    assert_eq!(fake.calls("GetInstances", "eu-west-1"), 4);
+    assert_eq!(fake.calls("GetInstances", "ap-south-1"), 1);
+    assert_eq!(fake.calls("GetInstanceMetricData", "us-east-1"), 0);
+}
+
+#[test]
+fn metric_data_is_served_in_the_instance_region_only() {
+    let fake = FakeLightsail::start();
+    fake.add_points_in(
+        "eu-west-1",
+        "web-eu",
+        "CPUUtilization",
+        "Percent",
+        &[(T0, 3.0)],
+    );
+    fake.add_points("web-us", "CPUUtilization", "Percent", &[(T0, 4.0)]);
+    fake.add_datapoints_in(
+        "eu-west-1",
+        "web-eu",
+        "CPUUtilization",
+        "Percent",
+        &[Datapoint::single(T0 + 300, 5.0)],
+    );
+    let east = lightsail_client(&fake.url(), "us-east-1");
+    let west = lightsail_client(&fake.url(), "eu-west-1");
+
+    let output = get_cpu(&west, "web-eu", T0, T0 + 600, 300).unwrap();
+    assert_eq!(output.metric_data().len(), 2);
+    let output = get_cpu(&east, "web-us", T0, T0 + 300, 300).unwrap();
+    assert_eq!(output.metric_data()[0].average(), Some(4.0));
+    for (client, name) in [(&east, "web-eu"), (&west, "web-us")] {
+        let error = get_cpu(client, name, T0, T0 + 300, 300).unwrap_err();
+        assert!(error.is_not_found_exception(), "{name}: {error:?}");
+    }
+    // Implicit creation: running, untagged, listed in its region.
+    let (instances, _) = list_all(&west);
+    assert_eq!(summary(&instances), [("web-eu", "running", vec![])]);
+
+    // put_instance keeps the metrics; remove_instance drops the instance and its metrics.
+    fake.put_instance("eu-west-1", "web-eu", "stopped", &[("env", Some("prod"))]);
+    assert_eq!(
+        get_cpu(&west, "web-eu", T0, T0 + 600, 300)
+            .unwrap()
+            .metric_data()
+            .len(),
+        2
+    );
+    fake.remove_instance("eu-west-1", "web-eu");
+    let error = get_cpu(&west, "web-eu", T0, T0 + 600, 300).unwrap_err();
+    assert!(error.is_not_found_exception(), "{error:?}");
+    assert!(list_all(&west).0.is_empty());
+    // Created again, it starts without the old metrics.
+    fake.add_points_in(
+        "eu-west-1",
+        "web-eu",
+        "CPUUtilization",
+        "Percent",
+        &[(T0 + 600, 9.0)],
+    );
+    let output = get_cpu(&west, "web-eu", T0, T0 + 900, 300).unwrap();
+    assert_eq!(output.metric_data().len(), 1);
+
+    assert_eq!(fake.calls("GetInstanceMetricData", "eu-west-1"), 5);
+    assert_eq!(fake.calls("GetInstanceMetricData", "us-east-1"), 2);
+    assert_eq!(
+        fake.calls_for("web-eu"),
+        5,
+        "calls_for counts in every region"
+    );
+}
+
+#[test]
+fn fail_region_fails_both_operations_in_that_region_only() {
+    let fake = FakeLightsail::start();
+    fake.add_points("web-us", "CPUUtilization", "Percent", &[(T0, 1.0)]);
+    fake.add_points_in(
+        "eu-west-1",
+        "web-eu",
+        "CPUUtilization",
+        "Percent",
+        &[(T0, 2.0)],
+    );
+    let east = lightsail_client(&fake.url(), "us-east-1");
+    let west = lightsail_client(&fake.url(), "eu-west-1");
+
+    fake.fail_region("eu-west-1", 403);
+    let error = get_instances(&west, None).unwrap_err();
+    assert!(error.is_access_denied_exception(), "{error:?}");
+    let error = get_cpu(&west, "web-eu", T0, T0 + 300, 300).unwrap_err();
+    assert!(error.is_access_denied_exception(), "{error:?}");
+    // Before the input is looked at: an unknown instance is denied, not NotFound.
+    let error = get_cpu(&west, "ghost-1", T0, T0 + 300, 300).unwrap_err();
+    assert!(error.is_access_denied_exception(), "{error:?}");
+    assert_eq!(names(&list_all(&east).0), ["web-us"]);
+    assert!(get_cpu(&east, "web-us", T0, T0 + 300, 300).is_ok());
+    assert_eq!(
+        fake.calls("GetInstances", "eu-west-1"),
+        1,
+        "403 is not retried"
+    );
+    assert_eq!(fake.calls("GetInstanceMetricData", "eu-west-1"), 2);
+
+    // A 500 is retried (3 attempts) and counted with its retries.
+    fake.fail_region("eu-west-1", 500);
+    let error = get_instances(&west, None).unwrap_err();
+    assert!(error.is_service_exception(), "{error:?}");
+    assert_eq!(fake.calls("GetInstances", "eu-west-1"), 4);
+
+    fake.clear_region("eu-west-1");
+    assert_eq!(names(&list_all(&west).0), ["web-eu"]);
+    assert!(get_cpu(&west, "web-eu", T0, T0 + 300, 300).is_ok());
+
+    // Per-instance faults apply to metric data only (and to us-east-1's instance).
+    fake.always_fail("web-us", 403);
+    assert_eq!(names(&list_all(&east).0), ["web-us"]);
+    assert!(get_cpu(&east, "web-us", T0, T0 + 300, 300).is_err());
+    fake.add_points_in(
+        "eu-west-1",
+        "web-us",
+        "CPUUtilization",
+        "Percent",
+        &[(T0, 3.0)],
+    );
+    assert!(get_cpu(&west, "web-us", T0, T0 + 300, 300).is_ok());
+
+    assert_eq!(fake.calls("GetInstances", "eu-west-1"), 5);
+    assert_eq!(fake.calls("GetInstances", "us-east-1"), 2);
+    assert_eq!(fake.calls("GetInstanceMetricData", "eu-west-1"), 4);
+    assert_eq!(fake.calls("GetInstanceMetricData", "us-east-1"), 2);
+    assert_eq!(fake.calls("GetBuckets", "us-east-1"), 0);
+    let requests = fake.requests();
+    assert_eq!(requests[0].operation(), Some("GetInstances"));
+    assert_eq!(requests[0].error.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(requests[1].operation(), Some("GetInstanceMetricData"));
+
+    // An unsigned request counts as us-east-1.
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    let target = [("X-Amz-Target", "Lightsail_20161128.GetInstances")];
+    assert_eq!(raw(&addr, "POST", "/", &target, "{}").0, 200);
+    assert_eq!(fake.calls("GetInstances", "us-east-1"), 3);
+    fake.fail_region("us-east-1", 401);
+    let (status, answer) = raw(&addr, "POST", "/", &target, "{}");
+    assert_eq!(status, 401);
+    assert!(answer.contains("UnauthenticatedException"), "{answer}");
 }
