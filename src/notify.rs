@@ -302,18 +302,21 @@ rules:
         evaluate::evaluate(&rule.criteria(), &points, t, None)
     }
 
+    /// The alerts for web-1 in us-east-1.
+    fn render_web_1(
+        rule: &Rule,
+        evaluation: &Evaluation,
+        t: DateTime<Utc>,
+        notice: Notice,
+    ) -> Vec<Alert> {
+        render(rule, "us-east-1", "web-1", evaluation, t, notice)
+    }
+
     fn golden_alerts() -> Vec<Alert> {
         let rule = golden_rule();
         let evaluation = golden_evaluation(&rule);
         assert_eq!(evaluation.state, AlarmState::Alarm);
-        render(
-            &rule,
-            "us-east-1",
-            "web-1",
-            &evaluation,
-            at(),
-            Notice::default(),
-        )
+        render_web_1(&rule, &evaluation, at(), Notice::default())
     }
 
     /// Compares `actual` with the golden file at `path` (from the crate root; its text is
@@ -341,7 +344,7 @@ rules:
             previous_state: Some(AlarmState::Alarm),
             reminder_since: Some(since),
         };
-        let alerts = render(&rule, "us-east-1", "web-1", &evaluation, at(), reminder);
+        let alerts = render_web_1(&rule, &evaluation, at(), reminder);
         for alert in &alerts {
             assert!(alert.subject.ends_with(" (reminder)"), "{}", alert.subject);
         }
@@ -560,14 +563,7 @@ rules:
         };
         let newest = "29.999";
         let oldest = crate::format::rfc3339(datapoints[0].timestamp);
-        for alert in render(
-            &rule,
-            "us-east-1",
-            "web-1",
-            &evaluation,
-            end,
-            Notice::default(),
-        ) {
+        for alert in render_web_1(&rule, &evaluation, end, Notice::default()) {
             let size = alert.message.len()
                 + alert.subject.len()
                 + alert
@@ -624,14 +620,7 @@ rules:
         let mut rule = golden_rule();
         rule.description = Some("é".repeat(200_000));
         let evaluation = golden_evaluation(&rule);
-        for alert in render(
-            &rule,
-            "us-east-1",
-            "web-1",
-            &evaluation,
-            at(),
-            Notice::default(),
-        ) {
+        for alert in render_web_1(&rule, &evaluation, at(), Notice::default()) {
             assert!(alert.message.len() < MAX_MESSAGE_BYTES, "{}", alert.format);
             assert!(alert.message.contains("é..."), "{}", alert.format);
             if alert.format != Format::Text {

@@ -1,6 +1,7 @@
 //! Shared test support: the binary under test in a hermetic environment, and the fakes it talks to.
 //!
-//! - [`lightsail::FakeLightsail`]: Lightsail's awsJson1.1 `GetInstanceMetricData`, with faults.
+//! - [`lightsail::FakeLightsail`]: Lightsail's awsJson1.1 `GetInstanceMetricData` and `GetInstances`
+//!   (paged fleets per region, with tags and states), with faults per instance and region.
 //! - [`runtime::FakeRuntime`]: the AWS Lambda Runtime API, so the binary runs as a Lambda.
 //! - [`moto::Moto`]: moto's server for SNS and SQS (later DynamoDB and S3).
 //!
