@@ -14,7 +14,7 @@ use crate::replay::Recording;
 use crate::rules::{self, RuleSet};
 use crate::run::{self, Report, RunOptions, Stage};
 use crate::select::{Instance, InstanceSource, ListError};
-use crate::settings::{self, InputError, Settings};
+use crate::settings::{self, InputError, RulesFile, Settings};
 use crate::state::DynamoStore;
 
 /// The example rules and recording, built in so that `check` with nothing configured
@@ -48,22 +48,25 @@ enum Command {
     /// Rules come from --rules, else ALERT_RULES_FILE, else ALERT_RULES; with none of
     /// them, the built-in example runs against its recording as a dry run.
     /// Exit status: 0 the run completed (alarms or not), 1 a run error (an alert could
-    /// not be published, or every fetch failed), 2 invalid input.
+    /// not be published, every fetch failed, or S3 failed after retries reading the
+    /// rules), 2 invalid input (including rules that cannot be read: a missing file, an
+    /// S3 object that is missing or denied).
     Check(CheckArgs),
     /// Check a rules document: print it with every default filled in (exit 0), or every
     /// error on stderr (exit 2).
     Validate {
-        /// The rules document (YAML or JSON); else ALERT_RULES_FILE, else ALERT_RULES.
+        /// The rules document (YAML or JSON): a file or s3://BUCKET/KEY; else
+        /// ALERT_RULES_FILE, else ALERT_RULES.
         #[arg(long, value_name = "FILE")]
-        rules: Option<PathBuf>,
+        rules: Option<RulesFile>,
     },
 }
 
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
-    /// The rules document (YAML or JSON).
+    /// The rules document (YAML or JSON): a file or s3://BUCKET/KEY.
     #[arg(long, value_name = "FILE")]
-    rules: Option<PathBuf>,
+    rules: Option<RulesFile>,
     /// The evaluation time (RFC 3339, e.g. 2026-11-24T13:05:00Z). Default: the
     /// recording's time with --replay, else now.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -127,20 +130,44 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Check(args) => runtime.block_on(check(args)),
-        Command::Validate { rules } => validate(rules.as_deref()),
+        Command::Validate { rules } => runtime.block_on(validate(rules.as_ref())),
     };
     match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err}");
-            ExitCode::from(EXIT_INVALID_INPUT)
+            // S3 failing after retries is worth another try later, like a run error; a
+            // missing or denied object is to be fixed, like a missing file.
+            match &err {
+                InputError::RulesUnavailable(e) if e.is_transient() => {
+                    ExitCode::from(EXIT_RUN_ERROR)
+                }
+                _ => ExitCode::from(EXIT_INVALID_INPUT),
+            }
         }
     }
 }
 
-fn validate(file: Option<&Path>) -> Result<ExitCode, InputError> {
+/// The configured rules, read once. The SDK config is loaded only for rules in S3, and
+/// returned so the run does not load it a second time.
+async fn read_rules(
+    settings: &Settings,
+    file: Option<&RulesFile>,
+) -> Result<(RuleSet, Option<aws_config::SdkConfig>), InputError> {
+    let config = match settings.rules_file(file)? {
+        Some(RulesFile::S3(_)) => Some(settings::sdk_config().await),
+        _ => None,
+    };
+    let s3 = config
+        .as_ref()
+        .and_then(|config| settings.s3_rules(file, config));
+    let rules = settings.load_rules(None, file, s3.as_ref()).await?;
+    Ok((rules, config))
+}
+
+async fn validate(file: Option<&RulesFile>) -> Result<ExitCode, InputError> {
     let settings = Settings::from_env()?;
-    let rules = settings.load_rules(None, file)?;
+    let (rules, _) = read_rules(&settings, file).await?;
     let yaml = serde_yaml_ng::to_string(&rules).map_err(|e| InputError::Other(e.to_string()))?;
     print!("{yaml}");
     eprintln!("{} rule(s) are valid.", rules.rules.len());
@@ -151,6 +178,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     let settings = Settings::from_env()?;
     let nothing_configured =
         args.rules.is_none() && settings.rules_file.is_none() && settings.rules_inline.is_none();
+    let mut rules_config = None;
     let (rules, recording, dry_run) = if nothing_configured {
         eprintln!(
             "No rules given (--rules, ALERT_RULES_FILE or ALERT_RULES): running the built-in example, \
@@ -169,7 +197,8 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         };
         (rules, Some(recording), true)
     } else {
-        let rules = settings.load_rules(None, args.rules.as_deref())?;
+        let (rules, config) = read_rules(&settings, args.rules.as_ref()).await?;
+        rules_config = config;
         let recording = args.replay.as_deref().map(read_recording).transpose()?;
         (rules, recording, args.dry_run)
     };
@@ -190,7 +219,10 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         .as_deref()
         .filter(|_| !nothing_configured);
     let config = if recording.is_none() || !dry_run || state_table.is_some() {
-        Some(settings::sdk_config().await)
+        Some(match rules_config {
+            Some(config) => config,
+            None => settings::sdk_config().await,
+        })
     } else {
         None
     };

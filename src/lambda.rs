@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::fetch::LightsailSource;
 use crate::notify::SnsSink;
 use crate::run::{self, Report, RunOptions};
+use crate::s3_rules::S3Rules;
 use crate::settings::{self, InputError, Settings};
 use crate::state::DynamoStore;
 
@@ -89,6 +90,9 @@ pub fn decode(event: Value) -> Result<Invocation, InputError> {
 /// Built once per execution environment and shared by every invocation.
 struct App {
     settings: Settings,
+    /// With `ALERT_RULES_FILE=s3://...`: the object's reader, which keeps the document
+    /// between invocations and only revalidates it (read on the first invocation).
+    s3_rules: Option<S3Rules>,
     lightsail: LightsailSource,
     sns: SnsSink,
     state: Option<DynamoStore>,
@@ -107,6 +111,11 @@ impl From<HandlerError> for Diagnostic {
     fn from(err: HandlerError) -> Self {
         let error_type = match &err {
             HandlerError::Input(InputError::Rules(_)) => "InvalidRules",
+            // The configured rules could not be read: not the caller's fault, and
+            // invalid input would send the operator looking at the event.
+            HandlerError::Input(InputError::RulesUnavailable(_) | InputError::ReadRules { .. }) => {
+                "RulesUnavailable"
+            }
             HandlerError::Input(_) => "InvalidInput",
             HandlerError::Run(_) => "RunFailed",
         };
@@ -126,8 +135,10 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
         .state_table
         .as_deref()
         .map(|table| DynamoStore::from_config(&config, table));
+    let s3_rules = settings.s3_rules(None, &config);
     let app = App {
         settings,
+        s3_rules,
         lightsail: LightsailSource::new(config.clone()),
         sns: SnsSink::new(config),
         state,
@@ -146,7 +157,10 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
 
 async fn invoke(app: &App, payload: Value) -> Result<Report, HandlerError> {
     let invocation = decode(payload)?;
-    let rules = app.settings.load_rules(invocation.rules, None)?;
+    let rules = app
+        .settings
+        .load_rules(invocation.rules, None, app.s3_rules.as_ref())
+        .await?;
     let at = invocation.at.unwrap_or_else(|| {
         tracing::warn!("the event carries no evaluation time; using the clock (pass \"at\" so retries evaluate the same range)");
         Utc::now()

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod replay;
 pub mod rules;
 pub mod run;
+pub mod s3_rules;
 pub mod select;
 pub mod settings;
 pub mod state;

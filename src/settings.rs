@@ -1,7 +1,9 @@
 //! Configuration read once at the edge: the environment, where the rules come from, and
 //! the AWS SDK config shared by every client.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -9,6 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
 use crate::rules::{self, Fallbacks, RuleSet, ValidationErrors};
+use crate::s3_rules::{S3ReadError, S3Rules, S3Uri};
 
 /// Calls in flight at once when `ALERT_MAX_CONCURRENCY` is not set.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -18,8 +21,8 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 /// The environment, parsed and checked.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// `ALERT_RULES_FILE`
-    pub rules_file: Option<PathBuf>,
+    /// `ALERT_RULES_FILE`: a file path or an `s3://bucket/key` URI.
+    pub rules_file: Option<RulesFile>,
     /// `ALERT_RULES`: the document inline.
     pub rules_inline: Option<String>,
     /// `AWS_REGION` and `ALERT_TOPIC_ARN`, for rules that leave them out.
@@ -28,10 +31,42 @@ pub struct Settings {
     pub max_concurrency: usize,
     /// `ALERT_STATE_TABLE`: the DynamoDB table of alarm states; stateless without it.
     pub state_table: Option<String>,
+    /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` is set (moto, MinIO, LocalStack): S3 is
+    /// addressed path-style, since names like `bucket.127.0.0.1` do not resolve.
+    pub custom_s3_endpoint: bool,
 }
 
-/// Bad input: invalid rules, an unreadable file, a bad setting or event. The command
-/// line exits 2; the Lambda invocation fails before any API call.
+/// A rules document named by `ALERT_RULES_FILE` or `--rules`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesFile {
+    Local(PathBuf),
+    /// `s3://bucket/key`, read with [`S3Rules`].
+    S3(S3Uri),
+}
+
+impl FromStr for RulesFile {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        Ok(match S3Uri::parse(value)? {
+            Some(uri) => RulesFile::S3(uri),
+            None => RulesFile::Local(PathBuf::from(value)),
+        })
+    }
+}
+
+impl fmt::Display for RulesFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RulesFile::Local(path) => write!(f, "{}", path.display()),
+            RulesFile::S3(uri) => write!(f, "{uri}"),
+        }
+    }
+}
+
+/// Bad input: invalid rules, an unreadable file or S3 object, a bad setting or event. The
+/// command line exits 2 (1 for an S3 failure worth retrying); the Lambda invocation fails
+/// before any Lightsail or SNS call.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{0}")]
@@ -41,8 +76,14 @@ pub enum InputError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The rules object in S3 could not be read (and no copy of it is cached, or the
+    /// error is not transient).
+    #[error("{0}")]
+    RulesUnavailable(#[from] S3ReadError),
+    #[error("ALERT_RULES_FILE={value:?} is invalid: {why}")]
+    RulesFile { value: String, why: String },
     #[error(
-        "no rules: pass --rules FILE, or set ALERT_RULES_FILE (a file) or ALERT_RULES (the document inline)"
+        "no rules: pass --rules FILE, or set ALERT_RULES_FILE (a file or s3://BUCKET/KEY) or ALERT_RULES (the document inline)"
     )]
     NoRules,
     #[error(
@@ -78,8 +119,19 @@ impl Settings {
                 }
             },
         };
+        let rules_file = env("ALERT_RULES_FILE")
+            .map(|value| {
+                value
+                    .parse()
+                    .map_err(|why| InputError::RulesFile { value, why })
+            })
+            .transpose()?;
+        let ignore_endpoints = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let custom_s3_endpoint = !ignore_endpoints
+            && (env("AWS_ENDPOINT_URL_S3").is_some() || env("AWS_ENDPOINT_URL").is_some());
         Ok(Self {
-            rules_file: env("ALERT_RULES_FILE").map(PathBuf::from),
+            rules_file,
             rules_inline: env("ALERT_RULES"),
             fallbacks: Fallbacks {
                 region: env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
@@ -87,15 +139,51 @@ impl Settings {
             },
             max_concurrency,
             state_table: env("ALERT_STATE_TABLE"),
+            custom_s3_endpoint,
         })
     }
 
+    /// The rules file of a run whose event carries none: `explicit` (`--rules`), else
+    /// `ALERT_RULES_FILE`; `None` when the rules are `ALERT_RULES`, inline.
+    pub fn rules_file<'a>(
+        &'a self,
+        explicit: Option<&'a RulesFile>,
+    ) -> Result<Option<&'a RulesFile>, InputError> {
+        match (explicit, &self.rules_file, &self.rules_inline) {
+            (Some(file), _, _) => Ok(Some(file)),
+            (None, Some(_), Some(_)) => Err(InputError::TwoRuleSources),
+            (None, Some(file), None) => Ok(Some(file)),
+            (None, None, Some(_)) => Ok(None),
+            (None, None, None) => Err(InputError::NoRules),
+        }
+    }
+
+    /// The reader of the rules object, when the rules file (see [`Settings::rules_file`])
+    /// is in S3; nothing otherwise, so other sources pay for no S3 client. Build it once
+    /// per process: it keeps the document between runs.
+    pub fn s3_rules(
+        &self,
+        explicit: Option<&RulesFile>,
+        config: &aws_config::SdkConfig,
+    ) -> Option<S3Rules> {
+        match self.rules_file(explicit) {
+            Ok(Some(RulesFile::S3(uri))) => Some(S3Rules::from_config(
+                config,
+                uri.clone(),
+                self.custom_s3_endpoint,
+            )),
+            _ => None,
+        }
+    }
+
     /// The rules: from the event if it carries them, else from `explicit` (`--rules`),
-    /// else from `ALERT_RULES_FILE` or `ALERT_RULES`.
-    pub fn load_rules(
+    /// else from `ALERT_RULES_FILE` or `ALERT_RULES`. Rules in S3 are read with `s3`,
+    /// the reader [`Settings::s3_rules`] built for them.
+    pub async fn load_rules(
         &self,
         event_rules: Option<serde_json::Value>,
-        explicit: Option<&std::path::Path>,
+        explicit: Option<&RulesFile>,
+        s3: Option<&S3Rules>,
     ) -> Result<RuleSet, InputError> {
         match event_rules {
             // A document may also come as YAML or JSON text inside the event.
@@ -105,17 +193,10 @@ impl Settings {
             Some(value) => return Ok(rules::from_value(value, "event.rules", &self.fallbacks)?),
             None => {}
         }
-        let file = match (explicit, &self.rules_file, &self.rules_inline) {
-            (Some(path), _, _) => Some(path.to_path_buf()),
-            (None, Some(_), Some(_)) => return Err(InputError::TwoRuleSources),
-            (None, Some(path), None) => Some(path.clone()),
-            (None, None, Some(_)) => None,
-            (None, None, None) => return Err(InputError::NoRules),
-        };
-        match file {
-            Some(path) => {
+        match self.rules_file(explicit)? {
+            Some(RulesFile::Local(path)) => {
                 let text =
-                    std::fs::read_to_string(&path).map_err(|source| InputError::ReadRules {
+                    std::fs::read_to_string(path).map_err(|source| InputError::ReadRules {
                         path: path.clone(),
                         source,
                     })?;
@@ -124,6 +205,13 @@ impl Settings {
                     &path.display().to_string(),
                     &self.fallbacks,
                 )?)
+            }
+            Some(RulesFile::S3(uri)) => {
+                let reader = s3
+                    .filter(|reader| reader.uri() == uri)
+                    .expect("rules in S3 are read with the reader Settings::s3_rules built");
+                let text = reader.text().await?;
+                Ok(rules::parse(&text, &uri.to_string(), &self.fallbacks)?)
             }
             None => {
                 let text = self.rules_inline.as_deref().unwrap_or_default();
@@ -200,44 +288,112 @@ mod tests {
         }
     }
 
-    #[test]
-    fn event_rules_may_be_a_document_or_its_text_and_win_over_the_environment() {
+    #[tokio::test]
+    async fn event_rules_may_be_a_document_or_its_text_and_win_over_the_environment() {
         let mut settings = settings();
         settings.rules_inline = Some("not: rules".into());
         let value: serde_json::Value = serde_yaml_ng::from_str(DOC).unwrap();
-        let from_value = settings.load_rules(Some(value), None).unwrap();
+        let from_value = settings.load_rules(Some(value), None, None).await.unwrap();
         let from_text = settings
-            .load_rules(Some(serde_json::Value::String(DOC.into())), None)
+            .load_rules(Some(serde_json::Value::String(DOC.into())), None, None)
+            .await
             .unwrap();
         assert_eq!(from_value, from_text);
         assert_eq!(from_value.rules[0].name.as_str(), "r");
         let err = settings
-            .load_rules(Some(serde_json::json!({"version": 2})), None)
+            .load_rules(Some(serde_json::json!({"version": 2})), None, None)
+            .await
             .unwrap_err();
         assert!(err.to_string().contains("event.rules"), "{err}");
+        // Even when the environment names an S3 object, which is then not read.
+        settings.rules_inline = None;
+        settings.rules_file = Some("s3://ops-config/rules.yaml".parse().unwrap());
+        let value: serde_json::Value = serde_yaml_ng::from_str(DOC).unwrap();
+        assert_eq!(
+            settings.load_rules(Some(value), None, None).await.unwrap(),
+            from_text
+        );
     }
 
-    #[test]
-    fn the_environment_must_name_one_source_of_rules() {
+    #[tokio::test]
+    async fn the_environment_must_name_one_source_of_rules() {
         let mut settings = settings();
         assert!(matches!(
-            settings.load_rules(None, None),
+            settings.load_rules(None, None, None).await,
             Err(InputError::NoRules)
         ));
         settings.rules_inline = Some(DOC.into());
-        assert_eq!(settings.load_rules(None, None).unwrap().rules.len(), 1);
-        settings.rules_file = Some("rules.yaml".into());
+        assert_eq!(
+            settings
+                .load_rules(None, None, None)
+                .await
+                .unwrap()
+                .rules
+                .len(),
+            1
+        );
+        settings.rules_file = Some(RulesFile::Local("rules.yaml".into()));
         assert!(matches!(
-            settings.load_rules(None, None),
+            settings.load_rules(None, None, None).await,
             Err(InputError::TwoRuleSources)
         ));
+        settings.rules_file = Some("s3://ops-config/rules.yaml".parse().unwrap());
+        assert!(matches!(
+            settings.load_rules(None, None, None).await,
+            Err(InputError::TwoRuleSources)
+        ));
+        let missing = RulesFile::Local("/no/such/rules.yaml".into());
         let err = settings
-            .load_rules(None, Some(std::path::Path::new("/no/such/rules.yaml")))
+            .load_rules(None, Some(&missing), None)
+            .await
             .unwrap_err();
         assert!(
             err.to_string()
                 .contains("cannot read the rules file /no/such/rules.yaml"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_rules_file_is_a_path_or_an_s3_uri_with_a_bucket_and_a_key() {
+        assert_eq!(
+            "examples/rules.yaml".parse::<RulesFile>().unwrap(),
+            RulesFile::Local("examples/rules.yaml".into())
+        );
+        let s3: RulesFile = "s3://ops-config/alerts/rules.yaml".parse().unwrap();
+        assert!(
+            matches!(&s3, RulesFile::S3(uri) if uri.bucket() == "ops-config" && uri.key() == "alerts/rules.yaml")
+        );
+        assert_eq!(s3.to_string(), "s3://ops-config/alerts/rules.yaml");
+        let why = "s3://ops-config".parse::<RulesFile>().unwrap_err();
+        let err = InputError::RulesFile {
+            value: "s3://ops-config".into(),
+            why,
+        };
+        assert_eq!(
+            err.to_string(),
+            "ALERT_RULES_FILE=\"s3://ops-config\" is invalid: the S3 URI has no key; expected s3://BUCKET/KEY, the key of the rules object"
+        );
+    }
+
+    #[test]
+    fn an_s3_client_is_built_only_for_rules_in_s3() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build();
+        let mut settings = settings();
+        settings.rules_inline = Some(DOC.into());
+        assert!(settings.s3_rules(None, &config).is_none());
+        let s3: RulesFile = "s3://ops-config/rules.yaml".parse().unwrap();
+        let reader = settings.s3_rules(Some(&s3), &config).unwrap();
+        assert_eq!(reader.uri().to_string(), "s3://ops-config/rules.yaml");
+        // ALERT_RULES_FILE and ALERT_RULES both set is an error at load time, not a reader.
+        settings.rules_file = Some(s3.clone());
+        assert!(settings.s3_rules(None, &config).is_none());
+        settings.rules_inline = None;
+        assert!(settings.s3_rules(None, &config).is_some());
+        settings.rules_file = Some(RulesFile::Local("rules.yaml".into()));
+        assert!(settings.s3_rules(None, &config).is_none());
     }
 }

@@ -97,24 +97,6 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn error_of(outcome: &Outcome) -> (String, String) {
-    match outcome {
-        Outcome::Error {
-            body, error_type, ..
-        } => (
-            body["errorType"]
-                .as_str()
-                .or(error_type.as_deref())
-                .unwrap_or_default()
-                .to_owned(),
-            body["errorMessage"].as_str().unwrap_or_default().to_owned(),
-        ),
-        Outcome::Response { body, .. } => {
-            panic!("expected the invocation to fail, it answered {body:#}")
-        }
-    }
-}
-
 fn state<'a>(report: &'a Value, rule: &str, instance: &str) -> &'a Value {
     &report["results"]
         .as_array()
@@ -254,7 +236,7 @@ fn an_event_of_another_kind_is_rejected_with_what_was_received() {
         ],
         &vars,
     );
-    let (kind, message) = error_of(&outcomes[0]);
+    let (kind, message) = outcomes[0].failure();
     assert_eq!(kind, "InvalidInput");
     assert!(
         message.contains("detail-type \"Object Created\" from source aws.s3"),
@@ -264,9 +246,9 @@ fn an_event_of_another_kind_is_rejected_with_what_was_received() {
         message.contains("Scheduled Event"),
         "says what is accepted: {message}"
     );
-    let (_, message) = error_of(&outcomes[1]);
+    let (_, message) = outcomes[1].failure();
     assert!(message.contains("received a string"), "{message}");
-    let (_, message) = error_of(&outcomes[2]);
+    let (_, message) = outcomes[2].failure();
     assert!(message.contains("typo"), "{message}");
     assert!(fake.requests().is_empty());
     // The handler logs its error: the runtime would not.
@@ -282,7 +264,7 @@ fn invalid_rules_fail_the_invocation_before_any_call() {
     let mut vars = env(&[("ALERT_RULES", &bad), ("ALERT_TOPIC_ARN", SOME_TOPIC)]);
     vars.extend(fake.env());
     let (outcomes, _) = invoke(vec![event("scheduled.json")], &vars);
-    let (kind, message) = error_of(&outcomes[0]);
+    let (kind, message) = outcomes[0].failure();
     assert_eq!(kind, "InvalidRules");
     assert!(
         message.contains("ALERT_RULES: rules[0] (burst-capacity-low): threshold"),
@@ -304,7 +286,7 @@ fn a_publish_that_fails_after_retries_fails_the_invocation() {
     vars.extend(fake.env());
     vars.extend(moto.env());
     let (outcomes, logs) = invoke(vec![event("scheduled.json")], &vars);
-    let (kind, message) = error_of(&outcomes[0]);
+    let (kind, message) = outcomes[0].failure();
     assert_eq!(kind, "RunFailed");
     assert!(
         message.contains("2 alert(s) could not be published"),
@@ -324,7 +306,7 @@ fn when_every_fetch_fails_the_invocation_fails() {
     let mut vars = env(&[("ALERT_RULES", RULES), ("ALERT_TOPIC_ARN", SOME_TOPIC)]);
     vars.extend(fake.env());
     let (outcomes, _) = invoke(vec![event("scheduled.json")], &vars);
-    let (kind, message) = error_of(&outcomes[0]);
+    let (kind, message) = outcomes[0].failure();
     assert_eq!(kind, "RunFailed");
     assert!(message.contains("nothing could be evaluated"), "{message}");
 }

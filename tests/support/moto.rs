@@ -1,4 +1,4 @@
-//! moto's server (SNS and SQS; later DynamoDB and S3) as a child process, with blocking helpers on the real AWS SDK.
+//! moto's server (SNS, SQS, DynamoDB and S3) as a child process, with blocking helpers on the real AWS SDK.
 //!
 //! moto is a Python package, found at `$MOTO_SERVER` or `<crate>/.venv/bin/moto_server`
 //! (`./scripts/test.sh` creates that venv). A test that needs it never skips silently: see
@@ -18,6 +18,10 @@
 //!   deduplicates for 5 minutes regardless.
 //! - A subject over 100 characters is refused (AWS: 99); moto does not check ASCII or
 //!   control characters in subjects.
+//! - S3 is reached path-style (`http://127.0.0.1:PORT/bucket/key`); a `GetObject` with
+//!   `If-None-Match` holding the object's ETag answers 304 Not Modified, a missing key
+//!   `NoSuchKey` and a missing bucket `NoSuchBucket` (404 both). moto enforces no IAM, so
+//!   it never answers `AccessDenied`.
 //!
 //! Own a `Moto` in the test (not in a `static`): dropping it kills the server.
 
@@ -210,6 +214,47 @@ impl Moto {
             .endpoint_url(&self.url)
             .build();
         aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// An S3 client for moto in us-east-1, path-style: virtual-hosted names such as
+    /// `bucket.127.0.0.1` do not resolve.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(credentials())
+            .endpoint_url(&self.url)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Creates a bucket in us-east-1.
+    pub fn create_bucket(&self, name: &str) {
+        self.block_on(self.s3().create_bucket().bucket(name).send())
+            .unwrap_or_else(|e| panic!("CreateBucket {name}: {}", DisplayErrorContext(&e)));
+    }
+
+    /// Puts `body` at `bucket`/`key` and returns the new object's ETag, quoted as S3
+    /// sends it (`"9a0364b9e99bb480dd25e1f0284c8555"`).
+    pub fn put_object(&self, bucket: &str, key: &str, body: &str) -> String {
+        let request = self
+            .s3()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.as_bytes().to_vec().into());
+        self.block_on(request.send())
+            .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {}", DisplayErrorContext(&e)))
+            .e_tag
+            .expect("PutObject returns the object's ETag")
+    }
+
+    /// Deletes `bucket`/`key`.
+    pub fn delete_object(&self, bucket: &str, key: &str) {
+        let request = self.s3().delete_object().bucket(bucket).key(key);
+        self.block_on(request.send())
+            .unwrap_or_else(|e| panic!("DeleteObject {bucket}/{key}: {}", DisplayErrorContext(&e)));
     }
 
     /// Creates an alarm state table as template.yaml does: key `pk` (S), on-demand.

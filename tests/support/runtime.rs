@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Once every event is handed out, `/next` is held open (a long poll, as Lambda does
-//! between invocations) until the fake is dropped. Stop the binary first: a held poll is
-//! answered 500 when the fake goes, which the runtime client does not expect.
+//! between invocations) until [`FakeRuntime::push`] brings another or the fake is
+//! dropped. Stop the binary first: a held poll is answered 500 when the fake goes, which
+//! the runtime client does not expect.
 
 use super::http::{Background, header, read_body, respond};
 use serde_json::Value;
@@ -65,6 +66,26 @@ impl Outcome {
 
     pub fn is_error(&self) -> bool {
         matches!(self, Outcome::Error { .. })
+    }
+
+    /// The error type and message of a failed invocation; panics (with the response) if
+    /// it succeeded.
+    pub fn failure(&self) -> (String, String) {
+        match self {
+            Outcome::Error {
+                body, error_type, ..
+            } => (
+                body["errorType"]
+                    .as_str()
+                    .or(error_type.as_deref())
+                    .unwrap_or_default()
+                    .to_owned(),
+                body["errorMessage"].as_str().unwrap_or_default().to_owned(),
+            ),
+            Outcome::Response { body, .. } => {
+                panic!("expected the invocation to fail, it answered {body:#}")
+            }
+        }
     }
 }
 
@@ -257,6 +278,33 @@ impl FakeRuntime {
     pub fn next_calls(&self) -> usize {
         self.shared.lock().next_calls
     }
+
+    /// Queues one more event after those given to [`FakeRuntime::start`], and returns its
+    /// request id. A poll already held gets it at once. For tests that change the world
+    /// between invocations of one warm process: wait for the outcomes so far, change
+    /// something, push the next event.
+    pub fn push(&mut self, event: Value) -> String {
+        let request_id = format!("c0ffee00-0000-4000-8000-{:012}", self.request_ids.len() + 1);
+        self.request_ids.push(request_id.clone());
+        let parked = {
+            let mut state = self.shared.lock();
+            match state.parked.pop() {
+                Some(request) => {
+                    state.open.insert(request_id.clone());
+                    Some(request)
+                }
+                None => {
+                    state.pending.push_back((request_id.clone(), event.clone()));
+                    None
+                }
+            }
+        };
+        self.shared.changed.notify_all();
+        if let Some(request) = parked {
+            hand_out(request, &request_id, &event);
+        }
+        request_id
+    }
 }
 
 impl Drop for FakeRuntime {
@@ -323,9 +371,13 @@ fn next(shared: &Shared, request: Request) {
         }
     };
     shared.changed.notify_all();
-    let Some((request_id, event)) = event else {
-        return;
-    };
+    if let Some((request_id, event)) = event {
+        hand_out(request, &request_id, &event);
+    }
+}
+
+/// Answers a `/next` poll with an event, as Lambda does.
+fn hand_out(request: Request, request_id: &str, event: &Value) {
     let deadline = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -335,7 +387,7 @@ fn next(shared: &Shared, request: Request) {
     let trace = format!("Root=1-6743a1b0-000000000000{tail};Parent=53995c3f42cd8ad8;Sampled=0");
     let headers = [
         ("Content-Type", "application/json"),
-        ("Lambda-Runtime-Aws-Request-Id", request_id.as_str()),
+        ("Lambda-Runtime-Aws-Request-Id", request_id),
         ("Lambda-Runtime-Deadline-Ms", deadline.as_str()),
         ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN),
         ("Lambda-Runtime-Trace-Id", trace.as_str()),
