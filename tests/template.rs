@@ -1,8 +1,10 @@
 //! The SAM template keeps its promises: the function's shape (SPEC §8), least-privilege
-//! IAM, the state table (SPEC §9), and rules in `ALERT_RULES` that the function accepts. (cfn-lint and
-//! `sam validate --lint` run in scripts/test.sh.)
+//! IAM, the state table (SPEC §9), rules in `ALERT_RULES` that the function accepts, or
+//! an S3 object instead (SPEC §10). (cfn-lint and `sam validate --lint` run in
+//! scripts/test.sh.)
 
 use lightsail_alerts::rules::{self, Fallbacks};
+use lightsail_alerts::settings::RulesFile;
 use serde_yaml_ng::Value;
 
 fn template() -> Value {
@@ -39,23 +41,49 @@ fn yaml(text: &str) -> Value {
     serde_yaml_ng::from_str(text).unwrap()
 }
 
-/// The value of `!If [HasStateTable, then, else]` in the default deployment
-/// (`StateTable: ENABLED`), after checking that it is conditional on the table; any other
-/// value as it is.
-fn with_state_table(value: &Value) -> &Value {
+/// `!If [condition, then, else]` as (condition, then, else); `None` for any other value.
+fn branches(value: &Value) -> Option<(&str, &Value, &Value)> {
     match value {
         Value::Tagged(tagged) if tagged.tag == "If" => {
             let branches = tagged.value.as_sequence().unwrap();
-            assert_eq!(branches[0], "HasStateTable", "{value:?}");
-            assert_eq!(branches[2], yaml("!Ref AWS::NoValue"), "{value:?}");
-            &branches[1]
+            assert_eq!(branches.len(), 3, "{value:?}");
+            Some((branches[0].as_str().unwrap(), &branches[1], &branches[2]))
         }
-        other => other,
+        _ => None,
+    }
+}
+
+/// The value of `!If [condition, then, !Ref AWS::NoValue]` when `condition` holds, after
+/// checking that it is conditional on `condition` and absent otherwise; any other value
+/// as it is.
+fn when<'a>(condition: &str, value: &'a Value) -> &'a Value {
+    match branches(value) {
+        Some((name, then, otherwise)) => {
+            assert_eq!(name, condition, "{value:?}");
+            assert_eq!(otherwise, &yaml("!Ref AWS::NoValue"), "{value:?}");
+            then
+        }
+        None => value,
+    }
+}
+
+/// The value in the default deployment (`StateTable: ENABLED`) of what depends on the
+/// state table.
+fn with_state_table(value: &Value) -> &Value {
+    when("HasStateTable", value)
+}
+
+/// A policy statement as it is when its condition holds, whichever condition that is.
+fn statement(value: &Value) -> &Value {
+    match branches(value) {
+        Some((condition, _, _)) => when(condition, value),
+        None => value,
     }
 }
 
 #[test]
-fn the_function_may_only_read_lightsail_publish_to_its_topic_and_keep_state_in_its_table() {
+fn the_function_may_only_read_lightsail_publish_to_its_topic_keep_state_in_its_table_and_read_its_rules()
+ {
     let template = template();
     let policies = template["Resources"]["AlertsFunction"]["Properties"]["Policies"]
         .as_sequence()
@@ -63,7 +91,7 @@ fn the_function_may_only_read_lightsail_publish_to_its_topic_and_keep_state_in_i
     let statements: Vec<&Value> = policies
         .iter()
         .flat_map(|p| p["Statement"].as_sequence().unwrap())
-        .map(with_state_table)
+        .map(statement)
         .collect();
     let actions: Vec<String> = statements
         .iter()
@@ -73,7 +101,7 @@ fn the_function_may_only_read_lightsail_publish_to_its_topic_and_keep_state_in_i
         })
         .collect();
     // Exactly the DynamoDB calls DynamoStore makes (src/state.rs): no Scan, Query,
-    // GetItem, PutItem or DeleteItem.
+    // GetItem, PutItem or DeleteItem; and the one S3 call S3Rules makes (src/s3_rules.rs).
     assert_eq!(
         actions,
         [
@@ -82,6 +110,7 @@ fn the_function_may_only_read_lightsail_publish_to_its_topic_and_keep_state_in_i
             "sns:Publish",
             "dynamodb:BatchGetItem",
             "dynamodb:UpdateItem",
+            "s3:GetObject",
         ]
     );
     let publish = statements
@@ -98,14 +127,71 @@ fn the_function_may_only_read_lightsail_publish_to_its_topic_and_keep_state_in_i
         yaml("!GetAtt AlarmStateTable.Arn"),
         "DynamoDB on the state table alone"
     );
-    // Without the table (StateTable: DISABLED) the statement is gone, not left on "*".
-    let conditional = policies[0]["Statement"]
+    let rules = statements.iter().find(|s| s["Sid"] == "ReadRules").unwrap();
+    assert_eq!(
+        rules["Resource"],
+        yaml("!Sub arn:${AWS::Partition}:s3:::${RulesBucket}/${RulesKey}"),
+        "s3:GetObject on the rules object alone: not the bucket, not a prefix"
+    );
+    // Without the table (StateTable: DISABLED) or the rules object, their statements are
+    // gone, not left on "*".
+    let conditions: Vec<&str> = policies[0]["Statement"]
         .as_sequence()
         .unwrap()
         .iter()
-        .filter(|s| matches!(s, Value::Tagged(_)))
-        .count();
-    assert_eq!(conditional, 1);
+        .filter_map(|s| branches(s).map(|(condition, _, _)| condition))
+        .collect();
+    assert_eq!(conditions, ["HasStateTable", "HasRulesObject"]);
+}
+
+#[test]
+fn rules_may_come_from_an_s3_object_named_by_both_parameters_or_neither() {
+    let template = template();
+    for name in ["RulesBucket", "RulesKey"] {
+        assert_eq!(template["Parameters"][name]["Type"], "String");
+        assert_eq!(
+            template["Parameters"][name]["Default"], "",
+            "{name}: optional"
+        );
+    }
+    assert_eq!(
+        template["Conditions"]["HasRulesObject"],
+        yaml(r#"!And [!Not [!Equals [!Ref RulesBucket, ""]], !Not [!Equals [!Ref RulesKey, ""]]]"#)
+    );
+    // One without the other is refused before deployment, not silently ignored.
+    let assertion = &template["Rules"]["RulesObjectIsComplete"]["Assertions"][0];
+    assert_eq!(
+        assertion["Assert"],
+        yaml(
+            r#"!Or [!And [!Equals [!Ref RulesBucket, ""], !Equals [!Ref RulesKey, ""]],
+                   !And [!Not [!Equals [!Ref RulesBucket, ""]], !Not [!Equals [!Ref RulesKey, ""]]]]"#
+        )
+    );
+    assert!(assertion["AssertDescription"].is_string());
+
+    let variables =
+        &template["Resources"]["AlertsFunction"]["Properties"]["Environment"]["Variables"];
+    let uri = when("HasRulesObject", &variables["ALERT_RULES_FILE"]);
+    assert_eq!(uri, &yaml("!Sub s3://${RulesBucket}/${RulesKey}"));
+    // What the function makes of it, for a bucket and key the parameters allow.
+    let Value::Tagged(sub) = uri else {
+        unreachable!()
+    };
+    let value = sub
+        .value
+        .as_str()
+        .unwrap()
+        .replace("${RulesBucket}", "ops-config")
+        .replace("${RulesKey}", "lightsail-alerts/rules.yaml");
+    assert!(
+        matches!(value.parse::<RulesFile>(), Ok(RulesFile::S3(_))),
+        "{value}"
+    );
+    // Never both: the function refuses ALERT_RULES_FILE and ALERT_RULES together.
+    let (condition, then, _) =
+        branches(&variables["ALERT_RULES"]).expect("ALERT_RULES is conditional");
+    assert_eq!(condition, "HasRulesObject");
+    assert_eq!(then, &yaml("!Ref AWS::NoValue"));
 }
 
 #[test]
@@ -156,8 +242,11 @@ fn a_claim_outlives_any_run_of_the_function() {
 #[test]
 fn the_rules_in_the_template_are_valid() {
     let template = template();
-    let text = template["Resources"]["AlertsFunction"]["Properties"]["Environment"]["Variables"]
-        ["ALERT_RULES"]
+    let variable = &template["Resources"]["AlertsFunction"]["Properties"]["Environment"]["Variables"]
+        ["ALERT_RULES"];
+    // The document, when no rules object is named.
+    let (_, _, document) = branches(variable).expect("ALERT_RULES is conditional");
+    let text = document
         .as_str()
         .expect("ALERT_RULES is an inline document");
     let fallbacks = Fallbacks {
