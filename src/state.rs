@@ -691,6 +691,7 @@ pub mod conformance {
     pub const CASES: &[&str] = &[
         "first_claim_on_a_missing_item_wins",
         "racing_claims_have_one_winner",
+        "a_second_claim_on_the_same_version_loses",
         "confirm_needs_our_token",
         "release_lets_the_next_claim_win",
         "an_expired_claim_can_be_taken_over",
@@ -702,7 +703,8 @@ pub mod conformance {
     pub async fn run(store: &impl StateStore, name: &str) {
         match name {
             "first_claim_on_a_missing_item_wins" => first_claim_on_a_missing_item_wins(store).await,
-            "racing_claims_have_one_winner" => racing_claims_have_one_winner(store).await,
+            "racing_claims_have_one_winner" => one_claim_wins(store, true).await,
+            "a_second_claim_on_the_same_version_loses" => one_claim_wins(store, false).await,
             "confirm_needs_our_token" => confirm_needs_our_token(store).await,
             "release_lets_the_next_claim_win" => release_lets_the_next_claim_win(store).await,
             "an_expired_claim_can_be_taken_over" => an_expired_claim_can_be_taken_over(store).await,
@@ -795,20 +797,31 @@ pub mod conformance {
         assert_eq!(load_one(store, key).await, Some(confirmed));
     }
 
-    async fn racing_claims_have_one_winner(store: &impl StateStore) {
+    /// Two runs claim the same notification, at once or one after the other: one wins.
+    async fn one_claim_wins(store: &impl StateStore, concurrently: bool) {
+        let prefix = if concurrently { "race" } else { "turns" };
         // On a missing item, and on an item at version 1.
         for (key, expected) in [
-            ("race#us-east-1#new", None),
-            ("race#us-east-1#old", Some(1)),
+            (format!("{prefix}#us-east-1#new"), None),
+            (format!("{prefix}#us-east-1#old"), Some(1)),
         ] {
+            let key = key.as_str();
             if expected.is_some() {
                 assert!(record(store, key, None, at(0), &state(AlarmState::Ok, 0, 1)).await);
             }
             let pending = state(AlarmState::Alarm, 5, expected.map_or(1, |v| v + 1));
-            let (a, b) = tokio::join!(
-                claim(store, key, expected, "run-a", at(5), &pending),
-                claim(store, key, expected, "run-b", at(5), &pending),
-            );
+            let (a, b) = if concurrently {
+                tokio::join!(
+                    claim(store, key, expected, "run-a", at(5), &pending),
+                    claim(store, key, expected, "run-b", at(5), &pending),
+                )
+            } else {
+                let a = claim(store, key, expected, "run-a", at(5), &pending).await;
+                (
+                    a,
+                    claim(store, key, expected, "run-b", at(5), &pending).await,
+                )
+            };
             assert!(a ^ b, "{key}: exactly one claim wins, got a={a} b={b}");
             let (winner, loser) = if a {
                 ("run-a", "run-b")
@@ -971,6 +984,7 @@ mod tests {
     memory_conformance!(
         first_claim_on_a_missing_item_wins,
         racing_claims_have_one_winner,
+        a_second_claim_on_the_same_version_loses,
         confirm_needs_our_token,
         release_lets_the_next_claim_win,
         an_expired_claim_can_be_taken_over,

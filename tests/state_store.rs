@@ -36,11 +36,22 @@ fn store(moto: &Moto) -> DynamoStore {
     DynamoStore::from_config(&sdk_config(moto), TABLE)
 }
 
+/// Cases moto cannot decide. Its DynamoDB evaluates a conditional write without locking
+/// the item, so two truly simultaneous claims may both pass their condition there, where
+/// DynamoDB serialises writes to an item. The same claims one after the other
+/// (`a_second_claim_on_the_same_version_loses`) run here and check our conditions; the
+/// simultaneous case runs on the in-memory store (unit tests).
+const NOT_ON_MOTO: &[&str] = &["racing_claims_have_one_winner"];
+
 #[test]
 fn dynamo_store_passes_the_behaviour_suite() {
     let Some(moto) = Moto::start() else { return };
     let store = store(&moto);
-    for case in conformance::CASES {
+    assert!(NOT_ON_MOTO.iter().all(|c| conformance::CASES.contains(c)));
+    for case in conformance::CASES
+        .iter()
+        .filter(|c| !NOT_ON_MOTO.contains(c))
+    {
         eprintln!("conformance case {case}");
         moto.block_on(conformance::run(&store, case));
     }
