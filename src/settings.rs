@@ -275,6 +275,22 @@ impl<C: Clone> RegionalClients<C> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn one_client_per_region_is_built_on_first_use_and_reused() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static BUILT: AtomicUsize = AtomicUsize::new(0);
+        fn build(_: &aws_config::SdkConfig, region: &str) -> String {
+            BUILT.fetch_add(1, Ordering::SeqCst);
+            format!("client for {region}")
+        }
+        let clients = RegionalClients::new(aws_config::SdkConfig::builder().build(), build);
+        assert_eq!(clients.get("us-east-1"), "client for us-east-1");
+        assert_eq!(clients.get("eu-west-1"), "client for eu-west-1");
+        assert_eq!(clients.get("us-east-1"), "client for us-east-1");
+        assert_eq!(clients.get("eu-west-1"), "client for eu-west-1");
+        assert_eq!(BUILT.load(Ordering::SeqCst), 2);
+    }
+
     const DOC: &str = "version: 1\nrules:\n  - {name: r, instances: [web-1], metric: CPUUtilization, comparison: '>', threshold: 80}\n";
 
     fn settings() -> Settings {

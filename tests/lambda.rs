@@ -343,3 +343,51 @@ fn with_a_state_table_a_redelivered_event_notifies_once() {
     assert_eq!(second["published"], 0, "{second:#}");
     assert_eq!(moto.receive_all(&queue).len(), 2);
 }
+
+#[test]
+fn a_warm_function_lists_each_region_once_per_invocation_and_a_failing_region_fails_only_itself() {
+    let fake = fleet();
+    fake.fail_region("eu-west-1", 403);
+    let rules = r#"
+version: 1
+rules:
+  - name: burst-capacity-low
+    instances: ["web-*"]
+    regions: [us-east-1, eu-west-1]
+    metric: BurstCapacityPercentage
+    comparison: "<"
+    threshold: 20
+    evaluationPeriods: 3
+    datapointsToAlarm: 2
+"#;
+    let dry_run = serde_json::json!({"at": AT, "dryRun": true});
+    let mut vars = env(&[("ALERT_RULES", rules), ("ALERT_TOPIC_ARN", SOME_TOPIC)]);
+    vars.extend(fake.env());
+    let (outcomes, logs) = invoke(vec![dry_run.clone(), dry_run], &vars);
+    for outcome in &outcomes {
+        let report = outcome.response();
+        assert_eq!(state(report, "burst-capacity-low", "web-1"), "ALARM");
+        assert_eq!(state(report, "burst-capacity-low", "web-2"), "OK");
+        let errors = report["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{report:#}");
+        assert_eq!(errors[0]["stage"], "select");
+        assert_eq!(errors[0]["region"], "eu-west-1");
+    }
+    // One listing per region per invocation: us-east-1 has 3 instances (2 pages of 3
+    // at most), eu-west-1 answers its one call with access denied.
+    let first_pages = fake
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.operation() == Some("GetInstances") && r.region.as_deref() == Some("us-east-1")
+        })
+        .filter(|r| r.body.get("pageToken").is_none())
+        .count();
+    assert_eq!(first_pages, 2);
+    assert_eq!(fake.calls("GetInstances", "eu-west-1"), 2);
+    assert!(
+        logs.stderr.contains("GetInstances failed in eu-west-1"),
+        "{}",
+        logs.stderr
+    );
+}
