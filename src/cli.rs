@@ -12,7 +12,7 @@ use crate::fetch::{FetchError, LightsailSource, MetricDatapoint, MetricSource, Q
 use crate::notify::SnsSink;
 use crate::replay::Recording;
 use crate::rules::{self, RuleSet};
-use crate::run::{self, Report, RunOptions, Stage};
+use crate::run::{self, Report, RunOptions};
 use crate::select::{Instance, InstanceSource, ListError};
 use crate::settings::{self, InputError, RulesFile, Settings};
 use crate::state::DynamoStore;
@@ -316,7 +316,7 @@ fn render_text(rules: &RuleSet, report: &Report) -> String {
     let unplaced: Vec<&run::RunError> = report
         .errors
         .iter()
-        .filter(|e| e.stage == Stage::Select || e.instance.is_none())
+        .filter(|e| e.instance.is_none())
         .collect();
     if !unplaced.is_empty() {
         let _ = writeln!(out);

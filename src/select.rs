@@ -164,8 +164,8 @@ pub struct Selected {
 }
 
 impl Selection {
-    /// All instances, every state, no tags: a selection of names only, for tests and
-    /// callers that know their names.
+    /// A selection of names only, every state, no tags.
+    #[cfg(test)]
     pub fn names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Self {
         Selection {
             instances: names
@@ -209,8 +209,9 @@ impl Selection {
             .is_none_or(|states| states.contains(&instance.state))
     }
 
-    /// Selects from `listing`, the region's instances, or without one (a selection of
-    /// names only, in a region nobody listed) takes the names as they are.
+    /// Selects from `listing`, the region's instances in name order (as [`list_all`]
+    /// returns them), or without one (a selection of names only, in a region nobody
+    /// listed) takes the names as they are.
     pub fn select(&self, region: &str, listing: Option<&[Instance]>) -> Selected {
         let Some(listing) = listing else {
             return Selected {
@@ -224,16 +225,13 @@ impl Selection {
                 ..Selected::default()
             };
         };
-        let mut by_name: Vec<&Instance> = listing.iter().collect();
-        by_name.sort_by(|a, b| a.name.cmp(&b.name));
         let mut selected = Selected::default();
         let mut seen = HashSet::new();
         let mut candidates: Vec<&Instance> = Vec::new();
         let mut unmatched = Vec::new();
         for selector in &self.instances {
-            let matched: Vec<&Instance> = by_name
+            let matched: Vec<&Instance> = listing
                 .iter()
-                .copied()
                 .filter(|i| selector.matches(&i.name))
                 .collect();
             match (selector, matched.is_empty()) {
@@ -416,8 +414,9 @@ pub fn regions_to_list<'r>(
         .collect()
 }
 
-/// Lists every region once, at most `concurrency` at a time. A region that fails fails
-/// only itself.
+/// Lists every region once, at most `concurrency` at a time, each listing sorted by
+/// name once here rather than by every rule that selects from it. A region that fails
+/// fails only itself.
 pub async fn list_all<S: InstanceSource>(
     source: &S,
     regions: BTreeSet<&str>,
@@ -427,7 +426,10 @@ pub async fn list_all<S: InstanceSource>(
         .map(|region| {
             let span = tracing::info_span!("list", %region);
             async move {
-                let result = source.instances(region).await;
+                let result = source.instances(region).await.map(|mut instances| {
+                    instances.sort_by(|a, b| a.name.cmp(&b.name));
+                    instances
+                });
                 match &result {
                     Ok(instances) => tracing::debug!(instances = instances.len(), "listed"),
                     Err(err) => tracing::error!(error = %err, "listing the instances failed"),
@@ -457,7 +459,7 @@ mod tests {
     }
 
     fn fleet() -> Vec<Instance> {
-        vec![
+        let mut fleet = vec![
             instance(
                 "web-2",
                 "running",
@@ -471,7 +473,10 @@ mod tests {
                 &[("env", Some("prod")), ("backup", None)],
             ),
             instance("bastion", "running", &[("env", Some("prod"))]),
-        ]
+        ];
+        // In name order, as `list_all` hands listings on.
+        fleet.sort_by(|a, b| a.name.cmp(&b.name));
+        fleet
     }
 
     fn selection(instances: &[&str]) -> Selection {
