@@ -654,9 +654,13 @@ fn handle(state: &Mutex<State>, mut request: Request) {
         ));
     }
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    // Done before the answer leaves: once the client has it, it may send its next call
+    // at once, which must not be counted as one more in flight.
+    {
+        let mut state = lock(state);
+        state.in_flight = state.in_flight.saturating_sub(1);
+    }
     respond(request, reply.status, &headers, reply.body);
-    let mut state = lock(state);
-    state.in_flight = state.in_flight.saturating_sub(1);
 }
 
 fn instance_of(body: &Value) -> Option<&str> {
