@@ -9,13 +9,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use lightsail_alerts::evaluate::{self, Datapoint};
-use lightsail_alerts::fetch;
-use lightsail_alerts::replay::Recording;
+use lightsail_alerts::domain::evaluate::{self, Datapoint};
+use lightsail_alerts::domain::plan;
+use lightsail_alerts::domain::select;
+use lightsail_alerts::offline::MemoryStore;
+use lightsail_alerts::offline::Recording;
 use lightsail_alerts::rules::{self, Fallbacks};
 use lightsail_alerts::run::{self, RunOptions};
-use lightsail_alerts::select;
-use lightsail_alerts::state::MemoryStore;
 
 const AT: &str = "2026-11-24T13:05:00Z";
 
@@ -140,7 +140,7 @@ fn main() {
         });
         let plan = time(budget, || {
             let selected = select::resolve(&ruleset.rules, &HashMap::new());
-            fetch::plan(&selected.subjects, at)
+            plan::plan(&selected.subjects, at)
         });
         let run = time(budget, || {
             runtime.block_on(run::evaluate_all(

@@ -7,12 +7,10 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::fetch::LightsailSource;
-use crate::notify::SnsSink;
+use crate::aws::s3::S3Rules;
+use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
 use crate::run::{self, Report, RunOptions};
-use crate::s3_rules::S3Rules;
-use crate::settings::{self, InputError, Settings};
-use crate::state::DynamoStore;
+use crate::settings::{InputError, Settings};
 
 /// What the function was invoked with.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +128,7 @@ impl From<HandlerError> for Diagnostic {
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()
         .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    let config = settings::sdk_config().await;
+    let config = aws::sdk_config().await;
     let state = settings
         .state_table
         .as_deref()

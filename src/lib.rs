@@ -1,19 +1,31 @@
 //! lightsail-alerts: threshold rules over Lightsail instance metrics, evaluated with
 //! CloudWatch alarm semantics and published to SNS. Data flows one way:
-//! rules -> queries -> datapoints -> results -> alerts -> report.
+//! rules -> queries -> datapoints -> results -> decisions -> alerts -> report.
+//!
+//! # Layout
+//!
+//! - [`cli`] and [`lambda`]: the edges. Arguments, events and output; each builds the
+//!   adapters once and hands them to [`run`].
+//! - [`settings`]: the environment, read and checked once at the edge.
+//! - [`rules`]: the rules document parser and validator, split by concern.
+//! - [`run`]: one run as stages (list, plan, fetch, evaluate, decide, deliver) and its
+//!   report.
+//! - [`domain`]: the pure core (no async, no SDK, no I/O): the metric catalog,
+//!   selection, query planning, evaluation, transitions, alert rendering.
+//! - [`ports`]: the small traits the run talks through: `MetricSource`,
+//!   `InstanceSource`, `AlertSink`, `StateStore`.
+//! - [`aws`]: one adapter per AWS service (Lightsail, SNS, DynamoDB, S3) and the shared
+//!   SDK config; [`offline`]: the recording and the in-memory state store.
 
-pub mod catalog;
+pub mod aws;
 pub mod cli;
-pub mod evaluate;
-pub mod fetch;
-pub mod format;
+pub mod domain;
 pub mod lambda;
-pub mod notify;
-pub mod replay;
+pub mod offline;
+pub mod ports;
 pub mod rules;
 pub mod run;
-pub mod s3_rules;
-pub mod select;
 pub mod settings;
-pub mod state;
-pub mod transition;
+
+// Paths the rules parser still uses; they go when it moves onto `domain` directly.
+use domain::{catalog, evaluate, select, transition};

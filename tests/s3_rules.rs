@@ -8,7 +8,7 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lightsail_alerts::s3_rules::{S3Rules, S3Uri};
+use lightsail_alerts::aws::s3::{S3Rules, S3Uri};
 use serde_json::{Value, json};
 use support::lightsail::FakeLightsail;
 use support::moto::Moto;

@@ -6,8 +6,9 @@ mod support;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
-use lightsail_alerts::evaluate::AlarmState;
-use lightsail_alerts::state::{DynamoStore, LEASE, StateStore, StoreError, conformance};
+use lightsail_alerts::aws::DynamoStore;
+use lightsail_alerts::domain::evaluate::AlarmState;
+use lightsail_alerts::ports::{LEASE, StateStore, StoreError, conformance};
 use support::moto::{Moto, REGION};
 
 const TABLE: &str = "lightsail-alerts-state";
@@ -128,7 +129,7 @@ fn items_hold_the_documented_attributes() {
         AttributeValue::N((now + LEASE).timestamp().to_string())
     );
 
-    let confirmed = lightsail_alerts::transition::Stored {
+    let confirmed = lightsail_alerts::domain::transition::Stored {
         notified_at: Some(now),
         ..pending
     };

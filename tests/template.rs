@@ -234,7 +234,7 @@ fn a_claim_outlives_any_run_of_the_function() {
     // A lease shorter than a run could let a second run take over a live claim and
     // send the same notice twice.
     assert!(
-        timeout < lightsail_alerts::state::LEASE.num_seconds(),
+        timeout < lightsail_alerts::ports::LEASE.num_seconds(),
         "Timeout {timeout} s must stay below the claim lease"
     );
 }

@@ -6,12 +6,13 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 
-use crate::catalog::{Format, MetricName};
-use crate::evaluate::{AlarmState, Datapoint, Evaluation};
+use crate::domain::catalog::{Format, MetricName};
+use crate::domain::evaluate::{AlarmState, Datapoint, Evaluation};
+use crate::domain::time;
 use crate::rules::Rule;
 
 /// The `version` of the `json` document (`schemas/alert-v1.schema.json`). A change that
@@ -127,10 +128,6 @@ fn shorten(s: &str, max: usize) -> String {
     format!("{}...", &s[..end])
 }
 
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// What may not stand as is in one URL path segment.
 const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
@@ -203,7 +200,7 @@ fn text(facts: &AlertFacts<'_>, view: &View) -> String {
             let _ = writeln!(
                 m,
                 "Reminder:    still in {state}, since {} ({minutes} min)",
-                rfc3339(since)
+                time::rfc3339(since)
             );
         }
         (None, Some(AlarmState::Alarm)) if evaluation.state == AlarmState::Ok => {
@@ -219,8 +216,8 @@ fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let _ = writeln!(
         m,
         "Evaluated:   {} (most recent complete period ended {})",
-        rfc3339(evaluated_at),
-        rfc3339(evaluation.range_end)
+        time::rfc3339(evaluated_at),
+        time::rfc3339(evaluation.range_end)
     );
     let _ = writeln!(m, "Reason:      {}", view.reason);
     let _ = writeln!(m);
@@ -244,7 +241,7 @@ fn text(facts: &AlertFacts<'_>, view: &View) -> String {
             let _ = writeln!(
                 m,
                 "  {}  {} {}{mark}",
-                rfc3339(point.timestamp),
+                time::rfc3339(point.timestamp),
                 point.value,
                 rule.unit
             );
@@ -319,7 +316,7 @@ fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         id,
         state: evaluation.state,
         previous_state,
-        reminder_since: facts.reminder_since.map(rfc3339),
+        reminder_since: facts.reminder_since.map(time::rfc3339),
         rule: rule.name.as_str(),
         description: view.description.as_deref(),
         severity: rule.severity.as_str(),
@@ -338,14 +335,14 @@ fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         datapoints: evaluation.datapoints[view.omitted..]
             .iter()
             .map(|point| JsonDatapoint {
-                timestamp: rfc3339(point.timestamp),
+                timestamp: time::rfc3339(point.timestamp),
                 value: point.value,
                 breaching: breaches(rule, point),
             })
             .collect(),
         datapoints_omitted: view.omitted,
-        evaluated_at: rfc3339(evaluated_at),
-        range_end: rfc3339(evaluation.range_end),
+        evaluated_at: time::rfc3339(evaluated_at),
+        range_end: time::rfc3339(evaluation.range_end),
         console_url: console_url(region, instance),
     };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
@@ -442,7 +439,7 @@ fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
             let _ = writeln!(
                 d,
                 "• {}  {} {}{mark}",
-                rfc3339(point.timestamp),
+                time::rfc3339(point.timestamp),
                 point.value,
                 rule.unit
             );
@@ -451,8 +448,8 @@ fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
     let _ = write!(
         d,
         "Evaluated at {} (most recent complete period ended {})",
-        rfc3339(evaluated_at),
-        rfc3339(evaluation.range_end)
+        time::rfc3339(evaluated_at),
+        time::rfc3339(evaluation.range_end)
     );
 
     let notification = ChatNotification {

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::catalog::Comparison;
-use crate::evaluate::AlarmState;
+use crate::domain::catalog::Comparison;
+use crate::domain::evaluate::AlarmState;
 
 /// A rule's notification policy: `notifyOn` and `renotifyMinutes`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,18 +2,16 @@
 //! `exclude`, `tags` and `states`, matched against each region's `GetInstances` listing.
 //!
 //! The matching is pure ([`Selection::select`]); listing the fleet is an
-//! [`InstanceSource`] (Lightsail through the SDK, or a recording), called at most once per
-//! region per run and only for regions where some rule needs it ([`list_all`]).
+//! [`InstanceSource`](crate::ports::InstanceSource) (Lightsail through the SDK, or a recording), called at most once per
+//! region per run and only for regions where some rule needs it (`run::list`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
-use std::future::Future;
 
-use futures_util::StreamExt;
 use glob::{MatchOptions, Pattern};
 use serde::{Serialize, Serializer};
-use tracing::Instrument;
 
+use crate::ports::ListError;
 use crate::rules::Rule;
 
 /// Instance states `states:` accepts: what Lightsail reports in `state.name`.
@@ -387,22 +385,6 @@ pub fn resolve<'r>(
 }
 
 /// Why a region's instances could not be listed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("GetInstances failed in {region}: {message}")]
-pub struct ListError {
-    pub region: String,
-    pub message: String,
-}
-
-/// Where the fleet is listed. One SDK implementation, one offline (a recording).
-pub trait InstanceSource: Sync {
-    /// Every instance of `region`, all pages.
-    fn instances(
-        &self,
-        region: &str,
-    ) -> impl Future<Output = Result<Vec<Instance>, ListError>> + Send;
-}
-
 /// The regions whose listing some rule needs.
 pub fn regions_to_list<'r>(
     rules: impl IntoIterator<Item = (&'r Selection, &'r [String])>,
@@ -412,35 +394,6 @@ pub fn regions_to_list<'r>(
         .filter(|(selection, _)| selection.needs_listing())
         .flat_map(|(_, regions)| regions.iter().map(String::as_str))
         .collect()
-}
-
-/// Lists every region once, at most `concurrency` at a time, each listing sorted by
-/// name once here rather than by every rule that selects from it. A region that fails
-/// fails only itself.
-pub async fn list_all<S: InstanceSource>(
-    source: &S,
-    regions: BTreeSet<&str>,
-    concurrency: usize,
-) -> HashMap<String, Result<Vec<Instance>, ListError>> {
-    futures_util::stream::iter(regions)
-        .map(|region| {
-            let span = tracing::info_span!("list", %region);
-            async move {
-                let result = source.instances(region).await.map(|mut instances| {
-                    instances.sort_by(|a, b| a.name.cmp(&b.name));
-                    instances
-                });
-                match &result {
-                    Ok(instances) => tracing::debug!(instances = instances.len(), "listed"),
-                    Err(err) => tracing::error!(error = %err, "listing the instances failed"),
-                }
-                (region.to_owned(), result)
-            }
-            .instrument(span)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await
 }
 
 #[cfg(test)]

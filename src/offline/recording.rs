@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::catalog::{MetricName, Statistic, Unit};
-use crate::fetch::{FetchError, MetricDatapoint, MetricSource, Query};
-use crate::select::{Instance, InstanceSource, ListError};
+use crate::domain::catalog::{MetricName, Statistic, Unit};
+use crate::domain::plan::{MetricDatapoint, Query};
+use crate::domain::select::Instance;
+use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
 
 /// A recording: the evaluation time it was made for, and the series it holds.
 #[derive(Debug, Clone, Deserialize)]
@@ -222,7 +223,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::fetch::QueryKey;
+    use crate::domain::plan::QueryKey;
 
     const RECORDING: &str = r#"{
       "recordedAt": "2026-11-24T13:05:00Z",

@@ -9,13 +9,18 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::evaluate::{self, AlarmState, Datapoint, Evaluation};
-use crate::fetch::{self, FetchError, MetricDatapoint, MetricSource, QueryKey};
-use crate::notify::{self, Alert, AlertSink, Notice};
+mod fetch;
+mod list;
+
+use crate::domain::alert::{self, Alert, Notice};
+use crate::domain::evaluate::{self, AlarmState, Datapoint, Evaluation};
+use crate::domain::plan::{self, MetricDatapoint, QueryKey};
+use crate::domain::select::{self, Subject};
+use crate::domain::transition::{self, Stored, Why};
+use crate::ports::{
+    self, AlertSink, FetchError, InstanceSource, MetricSource, PublishError, StateStore,
+};
 use crate::rules::RuleSet;
-use crate::select::{self, InstanceSource, Subject};
-use crate::state::{self, StateStore};
-use crate::transition::{self, Stored, Why};
 
 /// How a run is made.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +37,7 @@ pub struct RunOptions {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    #[serde(serialize_with = "evaluate::rfc3339")]
+    #[serde(serialize_with = "crate::domain::time::serialize")]
     pub evaluated_at: DateTime<Utc>,
     pub dry_run: bool,
     pub results: Vec<RuleResult>,
@@ -100,7 +105,7 @@ pub struct RuleResult {
     pub state: ResultState,
     pub reason: String,
     pub datapoints: Vec<Datapoint>,
-    #[serde(serialize_with = "evaluate::rfc3339")]
+    #[serde(serialize_with = "crate::domain::time::serialize")]
     pub range_end: DateTime<Utc>,
     /// The stored state before this run (`null` without a state store or for a first
     /// evaluation).
@@ -248,7 +253,7 @@ pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
     if !regions.is_empty() {
         tracing::info!(regions = ?regions, "listing instances");
     }
-    let listings = select::list_all(source, regions, options.concurrency).await;
+    let listings = list::list_all(source, regions, options.concurrency).await;
     let resolution = select::resolve(&rules.rules, &listings);
     for (rule, region, err) in &resolution.failed {
         tracing::error!(rule = %rule.name, %region, error = %err, "rule not evaluated in this region");
@@ -276,11 +281,11 @@ pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
         .chain(resolution.missing.iter().map(|subject| (subject, false)))
         .collect();
 
-    let queries = fetch::plan(&resolution.subjects, t);
+    let queries = plan::plan(&resolution.subjects, t);
     tracing::info!(queries = queries.len(), at = %t, "fetching datapoints");
     let keys: Vec<String> = subjects
         .iter()
-        .map(|(s, _)| state::key(s.rule.name.as_str(), s.region, &s.instance))
+        .map(|(s, _)| ports::key(s.rule.name.as_str(), s.region, &s.instance))
         .collect();
     let (fetched, stored) = tokio::join!(
         fetch::fetch_all(source, queries, options.concurrency),
@@ -373,7 +378,7 @@ pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
         };
         let alerts = notice
             .map(|notice| {
-                notify::render(
+                alert::render(
                     rule,
                     subject.region,
                     &subject.instance,
@@ -480,7 +485,7 @@ pub async fn publish<K: AlertSink, D: StateStore>(
 /// What happened to one [`Pending`].
 struct Done {
     index: usize,
-    published: Vec<(Alert, Result<String, notify::PublishError>)>,
+    published: Vec<(Alert, Result<String, PublishError>)>,
     claimed_elsewhere: bool,
     state_error: Option<String>,
 }
@@ -538,7 +543,7 @@ async fn deliver<K: AlertSink, D: StateStore>(
             write.expected_version,
             &token,
             now,
-            now + state::LEASE,
+            now + ports::LEASE,
             &write.new,
         )
         .await
@@ -579,7 +584,7 @@ fn evaluate_one(
     t: DateTime<Utc>,
 ) -> Result<Evaluation, FetchError> {
     let rule = subject.rule;
-    let key = fetch::key_of(subject);
+    let key = plan::key_of(subject);
     let points = match fetched.get(&key) {
         Some(Ok(points)) => points,
         Some(Err(err)) => return Err(err.clone()),

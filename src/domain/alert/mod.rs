@@ -1,21 +1,23 @@
-//! Rendering alerts (SPEC §5) and publishing them to SNS through an [`AlertSink`].
+//! Rendering alerts (SPEC §5, §9): one SNS `Publish` per destination of a rule, with its
+//! subject, message in the destination's format, attributes and FIFO ids.
+
+mod format;
+
+pub use format::{JSON_SOURCE, JSON_VERSION, console_url, headline};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::future::Future;
 
-use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Format;
-use crate::evaluate::{AlarmState, Evaluation};
-use crate::format::{self, AlertFacts};
+use crate::domain::catalog::Format;
+use crate::domain::evaluate::{AlarmState, Evaluation};
+use crate::domain::time;
 use crate::rules::{Rule, TopicArn};
-use crate::settings::RegionalClients;
+use format::AlertFacts;
 
 /// SNS rejects subjects of 100 characters or more.
 const MAX_SUBJECT: usize = 99;
@@ -67,7 +69,7 @@ pub fn render(
         region,
         instance,
         state,
-        &format::rfc3339(evaluation.range_end),
+        &time::rfc3339(evaluation.range_end),
     ]);
     let mut headline = format::headline(rule, instance, evaluation.state);
     if notice.reminder_since.is_some() {
@@ -188,76 +190,10 @@ fn hex_sha256(parts: &[&str]) -> String {
         })
 }
 
-/// Why an alert could not be published.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Publish to {topic_arn} failed: {message}")]
-pub struct PublishError {
-    pub topic_arn: String,
-    pub message: String,
-}
-
-/// Where alerts go. One SDK implementation; a dry run publishes nothing.
-pub trait AlertSink: Sync {
-    /// Publishes and returns the SNS message id.
-    fn publish(&self, alert: &Alert) -> impl Future<Output = Result<String, PublishError>> + Send;
-}
-
-/// SNS through the AWS SDK, in the region named by each topic's ARN.
-pub struct SnsSink {
-    clients: RegionalClients<aws_sdk_sns::Client>,
-}
-
-impl SnsSink {
-    pub fn new(config: aws_config::SdkConfig) -> Self {
-        Self {
-            clients: RegionalClients::new(config, |config, region| {
-                let config = aws_sdk_sns::config::Builder::from(config)
-                    .region(aws_sdk_sns::config::Region::new(region.to_owned()))
-                    .build();
-                aws_sdk_sns::Client::from_conf(config)
-            }),
-        }
-    }
-}
-
-impl AlertSink for SnsSink {
-    async fn publish(&self, alert: &Alert) -> Result<String, PublishError> {
-        let failed = |message: String| PublishError {
-            topic_arn: alert.topic_arn.to_string(),
-            message,
-        };
-        // A topic may live in another region than the function.
-        let mut request = self
-            .clients
-            .get(alert.topic_arn.region())
-            .publish()
-            .topic_arn(alert.topic_arn.as_str())
-            .subject(&alert.subject)
-            .message(&alert.message)
-            .set_message_group_id(alert.message_group_id.clone())
-            .set_message_deduplication_id(alert.message_deduplication_id.clone());
-        for (name, value) in &alert.attributes {
-            let value = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(value)
-                .build()
-                .map_err(|e| failed(e.to_string()))?;
-            request = request.message_attributes(name, value);
-        }
-        let output = request.send().await.map_err(|err| {
-            failed(match (err.code(), err.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                _ => DisplayErrorContext(&err).to_string(),
-            })
-        })?;
-        Ok(output.message_id().unwrap_or_default().to_owned())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{self, AlarmState, Datapoint};
+    use crate::domain::evaluate::{self, AlarmState, Datapoint};
     use crate::rules::{self, Fallbacks};
 
     /// The rule and evaluation every golden file is rendered from.
@@ -377,7 +313,7 @@ rules:
         assert_eq!(alerts[0].format, Format::Text);
         golden(
             "tests/golden/alert.text.txt",
-            include_str!("../tests/golden/alert.text.txt"),
+            include_str!("../../../tests/golden/alert.text.txt"),
             &alerts[0].message,
         );
     }
@@ -388,13 +324,13 @@ rules:
         assert_eq!(alerts[1].format, Format::Json);
         golden(
             "tests/golden/alert.json.json",
-            include_str!("../tests/golden/alert.json.json"),
+            include_str!("../../../tests/golden/alert.json.json"),
             &alerts[1].message,
         );
         // The documented example is the same alert, so it cannot drift from the code.
         golden(
             "examples/alert.json",
-            include_str!("../examples/alert.json"),
+            include_str!("../../../examples/alert.json"),
             &format!("{}\n", alerts[1].message),
         );
     }
@@ -405,7 +341,7 @@ rules:
         assert_eq!(alerts[2].format, Format::Chat);
         golden(
             "tests/golden/alert.chat.json",
-            include_str!("../tests/golden/alert.chat.json"),
+            include_str!("../../../tests/golden/alert.chat.json"),
             &alerts[2].message,
         );
     }
@@ -481,7 +417,7 @@ rules:
     #[test]
     fn the_json_document_has_every_documented_field_and_nothing_else() {
         let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../schemas/alert-v1.schema.json")).unwrap();
+            serde_json::from_str(include_str!("../../../schemas/alert-v1.schema.json")).unwrap();
         let required: Vec<&str> = schema["required"]
             .as_array()
             .unwrap()
@@ -494,7 +430,7 @@ rules:
             "the schema and this test list the same fields"
         );
         let example: serde_json::Value =
-            serde_json::from_str(include_str!("../examples/alert.json")).unwrap();
+            serde_json::from_str(include_str!("../../../examples/alert.json")).unwrap();
 
         let alerts = golden_alerts();
         let document: serde_json::Value = serde_json::from_str(&alerts[1].message).unwrap();
@@ -512,7 +448,7 @@ rules:
                 assert!(point["value"].is_number() && point["breaching"].is_boolean());
             }
         }
-        assert_eq!(document["version"], crate::format::JSON_VERSION);
+        assert_eq!(document["version"], JSON_VERSION);
         assert_eq!(document["source"], "lightsail-alerts");
         assert_eq!(document["state"], "ALARM");
         assert_eq!(document["threshold"], 20.0);
@@ -562,7 +498,7 @@ rules:
             range_end: end,
         };
         let newest = "29.999";
-        let oldest = crate::format::rfc3339(datapoints[0].timestamp);
+        let oldest = time::rfc3339(datapoints[0].timestamp);
         for alert in render_web_1(&rule, &evaluation, end, Notice::default()) {
             let size = alert.message.len()
                 + alert.subject.len()

@@ -8,20 +8,20 @@ use std::process::ExitCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::fetch::{FetchError, LightsailSource, MetricDatapoint, MetricSource, Query};
-use crate::notify::SnsSink;
-use crate::replay::Recording;
+use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
+use crate::domain::plan::{MetricDatapoint, Query};
+use crate::domain::select::Instance;
+use crate::offline::Recording;
+use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
 use crate::rules::{self, RuleSet};
 use crate::run::{self, Report, RunOptions};
-use crate::select::{Instance, InstanceSource, ListError};
-use crate::settings::{self, InputError, RulesFile, Settings};
-use crate::state::DynamoStore;
+use crate::settings::{InputError, RulesFile, Settings};
 
 /// The example rules and recording, built in so that `check` with nothing configured
 /// shows the whole job without an AWS account.
-const EXAMPLE_RULES: &str = include_str!("../examples/rules.yaml");
+const EXAMPLE_RULES: &str = include_str!("../../examples/rules.yaml");
 const EXAMPLE_RULES_NAME: &str = "examples/rules.yaml (built in)";
-const EXAMPLE_RECORDING: &str = include_str!("../examples/datapoints.json");
+const EXAMPLE_RECORDING: &str = include_str!("../../examples/datapoints.json");
 const EXAMPLE_RECORDING_NAME: &str = "examples/datapoints.json (built in)";
 
 /// Exit statuses (SPEC §7).
@@ -155,7 +155,7 @@ async fn read_rules(
     file: Option<&RulesFile>,
 ) -> Result<(RuleSet, Option<aws_config::SdkConfig>), InputError> {
     let config = match settings.rules_file(file)? {
-        Some(RulesFile::S3(_)) => Some(settings::sdk_config().await),
+        Some(RulesFile::S3(_)) => Some(aws::sdk_config().await),
         _ => None,
     };
     let s3 = config
@@ -221,7 +221,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     let config = if recording.is_none() || !dry_run || state_table.is_some() {
         Some(match rules_config {
             Some(config) => config,
-            None => settings::sdk_config().await,
+            None => aws::sdk_config().await,
         })
     } else {
         None

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::catalog::{Comparison, TreatMissingData};
+use crate::domain::catalog::{Comparison, TreatMissingData};
+use crate::domain::time;
 
 /// The state of an alarm, spelled as CloudWatch spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -23,7 +24,7 @@ pub enum AlarmState {
 /// One value of the rule's statistic for one period; `timestamp` is the period's start.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Datapoint {
-    #[serde(serialize_with = "crate::evaluate::rfc3339")]
+    #[serde(serialize_with = "crate::domain::time::serialize")]
     pub timestamp: DateTime<Utc>,
     pub value: f64,
 }
@@ -169,16 +170,6 @@ pub fn evaluate(
     }
 }
 
-/// serde `serialize_with` helper: RFC 3339 in UTC with a `Z` and whole seconds, e.g.
-/// `2026-11-24T13:00:00Z`.
-pub fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339_text(*t))
-}
-
-fn rfc3339_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 fn breaches(criteria: &Criteria, datapoint: &Datapoint) -> bool {
     criteria
         .comparison
@@ -313,7 +304,7 @@ fn reason(
 
     let listed: Vec<String> = recent_first
         .iter()
-        .map(|point| format!("{:?} ({})", point.value, rfc3339_text(point.timestamp)))
+        .map(|point| format!("{:?} ({})", point.value, time::rfc3339(point.timestamp)))
         .collect();
     let mut reason = format!(
         "Threshold Crossed: {} out of the last {} [{}] {} {} the threshold ({:?}) (minimum {} for ALARM).",

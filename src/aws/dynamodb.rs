@@ -1,0 +1,475 @@
+//! The alarm state store in DynamoDB (`ALERT_STATE_TABLE`), the SDK adapter of
+//! [`StateStore`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::AsyncSleep;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::domain::evaluate::AlarmState;
+use crate::domain::transition::Stored;
+use crate::ports::{StateStore, StoreError};
+
+/// BatchGetItem takes at most this many keys per call.
+const BATCH_GET_LIMIT: usize = 100;
+/// Calls per chunk before keys DynamoDB keeps leaving unprocessed are an error.
+const BATCH_GET_ATTEMPTS: u32 = 8;
+
+/// The store in a DynamoDB table (`ALERT_STATE_TABLE`): partition key `pk` (S), one
+/// item per key with `state`, `changedAt`, `rangeEnd`, `notifiedAt`, `reason`,
+/// `version` (N), and while claimed `claimToken`, `claimExpiresAt` (epoch seconds, N),
+/// `pendingState`, `pendingRangeEnd`. Times are RFC 3339 in UTC.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` with a client built from the shared config (the function's
+    /// region). Build it once per process.
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(config), table)
+    }
+
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn load_chunk(&self, keys: &[&str]) -> Result<Vec<(String, Stored)>, StoreError> {
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys.iter().map(|k| pk(k)).collect()))
+            .consistent_read(true)
+            .build()
+            .expect("keys are set");
+        let first = keys.first().copied().unwrap_or_default();
+        let mut found = Vec::new();
+        for attempt in 0..BATCH_GET_ATTEMPTS {
+            if attempt > 0 {
+                self.back_off(attempt).await;
+            }
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| self.call_error("BatchGetItem", describe(first, keys.len()), e))?;
+            for item in output
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                let key = text(item, "pk").unwrap_or_default().to_owned();
+                if let Some(stored) = self.parse(&key, item)? {
+                    found.push((key, stored));
+                }
+            }
+            match output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+                .filter(|rest| !rest.keys().is_empty())
+            {
+                None => return Ok(found),
+                Some(rest) => request = rest,
+            }
+        }
+        let count = request.keys().len();
+        let key = request
+            .keys()
+            .first()
+            .and_then(|k| text(k, "pk"))
+            .unwrap_or(first)
+            .to_owned();
+        Err(StoreError::Unprocessed {
+            attempts: BATCH_GET_ATTEMPTS,
+            table: self.table.clone(),
+            key,
+            count,
+        })
+    }
+
+    /// Exponential backoff with the SDK's sleep: 50 ms, 100 ms, … capped at 2 s.
+    async fn back_off(&self, attempt: u32) {
+        let delay = Duration::from_millis(50 << attempt.min(6)).min(Duration::from_secs(2));
+        if let Some(sleep) = self.client.config().sleep_impl() {
+            sleep.sleep(delay).await;
+        }
+    }
+
+    /// An UpdateItem on `key`: `Ok(false)` when the condition does not hold.
+    async fn update(
+        &self,
+        operation: &'static str,
+        key: &str,
+        expression: Expression,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(pk(key)))
+            .update_expression(expression.update())
+            .condition_expression(&expression.condition);
+        for name in expression.names() {
+            request = request.expression_attribute_names(format!("#{name}"), name);
+        }
+        for (placeholder, value) in expression.values {
+            request = request.expression_attribute_values(placeholder, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.call_error(operation, key.to_owned(), e)),
+        }
+    }
+
+    fn call_error(
+        &self,
+        operation: &'static str,
+        key: String,
+        error: impl std::error::Error,
+    ) -> StoreError {
+        StoreError::Call {
+            operation,
+            table: self.table.clone(),
+            key,
+            detail: DisplayErrorContext(error).to_string(),
+        }
+    }
+
+    fn claim_lost(&self, key: &str, token: &str) -> StoreError {
+        StoreError::ClaimLost {
+            table: self.table.clone(),
+            key: key.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// The stored state of an item; `None` for an item that was only ever claimed.
+    fn parse(
+        &self,
+        key: &str,
+        item: &HashMap<String, AttributeValue>,
+    ) -> Result<Option<Stored>, StoreError> {
+        if !item.contains_key("version") {
+            return Ok(None);
+        }
+        let malformed = |detail: String| StoreError::Malformed {
+            table: self.table.clone(),
+            key: key.to_owned(),
+            detail,
+        };
+        let required = |name: &str| {
+            text(item, name).ok_or_else(|| malformed(format!("{name} is missing or not a string")))
+        };
+        let time = |name: &str, value: &str| {
+            DateTime::parse_from_rfc3339(value)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| malformed(format!("{name} {value:?} is not an RFC 3339 time: {e}")))
+        };
+        let state = required("state")?;
+        let version = match item.get("version") {
+            Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| malformed("version is not a whole number".into()))?;
+        Ok(Some(Stored {
+            state: parse_state(state).ok_or_else(|| {
+                malformed(format!(
+                    "state {state:?} is not one of OK, ALARM, INSUFFICIENT_DATA"
+                ))
+            })?,
+            changed_at: time("changedAt", required("changedAt")?)?,
+            range_end: time("rangeEnd", required("rangeEnd")?)?,
+            notified_at: text(item, "notifiedAt")
+                .map(|t| time("notifiedAt", t))
+                .transpose()?,
+            reason: required("reason")?.to_owned(),
+            version,
+        }))
+    }
+}
+
+impl StateStore for DynamoStore {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Stored>, StoreError> {
+        // BatchGetItem refuses a request that names a key twice.
+        let unique: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let chunks = futures_util::future::try_join_all(
+            unique
+                .chunks(BATCH_GET_LIMIT)
+                .map(|chunk| self.load_chunk(chunk)),
+        )
+        .await?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
+    async fn claim(
+        &self,
+        key: &str,
+        expected_version: Option<u64>,
+        token: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        pending: &Stored,
+    ) -> Result<bool, StoreError> {
+        let mut expression = Expression::default();
+        expression.set("claimToken", AttributeValue::S(token.to_owned()));
+        expression.set("claimExpiresAt", seconds(lease_until));
+        expression.set(
+            "pendingState",
+            AttributeValue::S(pending.state.as_str().to_owned()),
+        );
+        expression.set("pendingRangeEnd", time_value(pending.range_end));
+        expression.expect_version(expected_version);
+        expression.expect_no_running_claim(now);
+        self.update("UpdateItem (claim)", key, expression).await
+    }
+
+    async fn confirm(&self, key: &str, token: &str, new: &Stored) -> Result<(), StoreError> {
+        let mut expression = Expression::default();
+        expression.write_state(new);
+        expression.remove_claim();
+        expression.expect_claim(token);
+        if self.update("UpdateItem (confirm)", key, expression).await? {
+            Ok(())
+        } else {
+            Err(self.claim_lost(key, token))
+        }
+    }
+
+    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        let mut expression = Expression::default();
+        expression.remove_claim();
+        expression.expect_claim(token);
+        if self.update("UpdateItem (release)", key, expression).await? {
+            Ok(())
+        } else {
+            Err(self.claim_lost(key, token))
+        }
+    }
+
+    async fn record(
+        &self,
+        key: &str,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+        new: &Stored,
+    ) -> Result<bool, StoreError> {
+        let mut expression = Expression::default();
+        expression.write_state(new);
+        expression.remove_claim();
+        expression.expect_version(expected_version);
+        expression.expect_no_running_claim(now);
+        self.update("UpdateItem (record)", key, expression).await
+    }
+}
+
+/// An UpdateItem's expressions. Attribute `x` is written `#x` (`state` is a reserved
+/// word), value placeholders are `:x`.
+#[derive(Default)]
+struct Expression {
+    set: Vec<&'static str>,
+    remove: Vec<&'static str>,
+    condition: String,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl Expression {
+    fn set(&mut self, name: &'static str, value: AttributeValue) {
+        self.set.push(name);
+        self.values.push((format!(":{name}"), value));
+    }
+
+    fn write_state(&mut self, new: &Stored) {
+        self.set("state", AttributeValue::S(new.state.as_str().to_owned()));
+        self.set("changedAt", time_value(new.changed_at));
+        self.set("rangeEnd", time_value(new.range_end));
+        self.set("reason", AttributeValue::S(new.reason.clone()));
+        self.set("version", AttributeValue::N(new.version.to_string()));
+        match new.notified_at {
+            Some(t) => self.set("notifiedAt", time_value(t)),
+            None => self.remove.push("notifiedAt"),
+        }
+    }
+
+    fn remove_claim(&mut self) {
+        self.remove.extend([
+            "claimToken",
+            "claimExpiresAt",
+            "pendingState",
+            "pendingRangeEnd",
+        ]);
+    }
+
+    fn and(&mut self, condition: &str) {
+        if !self.condition.is_empty() {
+            self.condition.push_str(" AND ");
+        }
+        self.condition.push_str(condition);
+    }
+
+    fn expect_version(&mut self, expected: Option<u64>) {
+        match expected {
+            None => self.and("attribute_not_exists(#version)"),
+            Some(version) => {
+                self.and("#version = :expected");
+                self.values
+                    .push((":expected".into(), AttributeValue::N(version.to_string())));
+            }
+        }
+    }
+
+    fn expect_no_running_claim(&mut self, now: DateTime<Utc>) {
+        self.and("(attribute_not_exists(#claimToken) OR #claimExpiresAt <= :now)");
+        self.values.push((":now".into(), seconds(now)));
+    }
+
+    fn expect_claim(&mut self, token: &str) {
+        self.and("#claimToken = :token");
+        self.values
+            .push((":token".into(), AttributeValue::S(token.to_owned())));
+    }
+
+    fn update(&self) -> String {
+        let mut update = String::new();
+        if !self.set.is_empty() {
+            let clauses: Vec<String> = self.set.iter().map(|n| format!("#{n} = :{n}")).collect();
+            update = format!("SET {}", clauses.join(", "));
+        }
+        if !self.remove.is_empty() {
+            let names: Vec<String> = self.remove.iter().map(|n| format!("#{n}")).collect();
+            if !update.is_empty() {
+                update.push(' ');
+            }
+            update.push_str(&format!("REMOVE {}", names.join(", ")));
+        }
+        update
+    }
+
+    /// Every attribute the expressions name (DynamoDB refuses unused names).
+    fn names(&self) -> BTreeSet<&str> {
+        let mut names: BTreeSet<&str> = self.set.iter().chain(&self.remove).copied().collect();
+        for part in self.condition.split('#').skip(1) {
+            let end = part
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(part.len());
+            names.insert(&part[..end]);
+        }
+        names
+    }
+}
+
+fn pk(key: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), AttributeValue::S(key.to_owned()))])
+}
+
+fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn time_value(t: DateTime<Utc>) -> AttributeValue {
+    AttributeValue::S(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+fn seconds(t: DateTime<Utc>) -> AttributeValue {
+    AttributeValue::N(t.timestamp().to_string())
+}
+
+fn parse_state(text: &str) -> Option<AlarmState> {
+    [
+        AlarmState::Ok,
+        AlarmState::Alarm,
+        AlarmState::InsufficientData,
+    ]
+    .into_iter()
+    .find(|state| state.as_str() == text)
+}
+
+/// `web#us-east-1#i-1`, or `web#us-east-1#i-1 and 149 more keys`.
+fn describe(first: &str, count: usize) -> String {
+    match count {
+        0 | 1 => first.to_owned(),
+        n => format!("{first} and {} more keys", n - 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::conformance;
+
+    #[test]
+    fn expressions_name_every_attribute_they_use() {
+        let mut expression = Expression::default();
+        expression.write_state(&conformance::state(AlarmState::Ok, 0, 1));
+        expression.remove_claim();
+        expression.expect_version(Some(1));
+        expression.expect_no_running_claim(conformance::at(0));
+        assert_eq!(
+            expression.update(),
+            "SET #state = :state, #changedAt = :changedAt, #rangeEnd = :rangeEnd, \
+             #reason = :reason, #version = :version \
+             REMOVE #notifiedAt, #claimToken, #claimExpiresAt, #pendingState, #pendingRangeEnd"
+        );
+        assert_eq!(
+            expression.condition,
+            "#version = :expected AND (attribute_not_exists(#claimToken) OR #claimExpiresAt <= :now)"
+        );
+        let names: Vec<&str> = expression.names().into_iter().collect();
+        assert_eq!(
+            names,
+            [
+                "changedAt",
+                "claimExpiresAt",
+                "claimToken",
+                "notifiedAt",
+                "pendingRangeEnd",
+                "pendingState",
+                "rangeEnd",
+                "reason",
+                "state",
+                "version"
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_table_and_the_key() {
+        let error = StoreError::Malformed {
+            table: "alerts-state".into(),
+            key: "cpu#us-east-1#web-1".into(),
+            detail: "version is not a whole number".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "item cpu#us-east-1#web-1 in table alerts-state is malformed: version is not a whole number; delete the item to reset that alarm"
+        );
+        assert_eq!(describe("a", 1), "a");
+        assert_eq!(describe("a", 150), "a and 149 more keys");
+    }
+}

@@ -1,0 +1,11 @@
+//! The pure core: no async, no SDK types, no I/O. Everything here is a function of its
+//! arguments and is table-tested: the metric catalog, selection, query planning,
+//! CloudWatch's evaluation, the transition rules of the state store, and alert rendering.
+
+pub mod alert;
+pub mod catalog;
+pub mod evaluate;
+pub mod plan;
+pub mod select;
+pub mod time;
+pub mod transition;

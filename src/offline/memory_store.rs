@@ -1,0 +1,184 @@
+//! The alarm state store in memory, with the same conditions as the DynamoDB table: for
+//! tests and offline runs.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::evaluate::AlarmState;
+use crate::domain::transition::Stored;
+use crate::ports::{StateStore, StoreError};
+
+/// The store in memory, with the same conditions as [`DynamoStore`](crate::aws::DynamoStore): for tests and
+/// offline runs (state lasts as long as the process).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    items: Mutex<HashMap<String, Item>>,
+}
+
+#[derive(Debug, Default)]
+struct Item {
+    stored: Option<Stored>,
+    claim: Option<Claim>,
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // the pending state is kept for parity with the table, not read back
+struct Claim {
+    token: String,
+    /// Epoch seconds, as in the table.
+    expires_at: i64,
+    pending_state: AlarmState,
+    pending_range_end: DateTime<Utc>,
+}
+
+const MEMORY: &str = "(memory)";
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn items(&self) -> std::sync::MutexGuard<'_, HashMap<String, Item>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `item` holds `expected_version` and no claim running at `now`.
+    fn writable(item: Option<&Item>, expected_version: Option<u64>, now: DateTime<Utc>) -> bool {
+        let version = item.and_then(|i| i.stored.as_ref()).map(|s| s.version);
+        let claim_running = item
+            .and_then(|i| i.claim.as_ref())
+            .is_some_and(|c| c.expires_at > now.timestamp());
+        version == expected_version && !claim_running
+    }
+
+    /// Runs `change` on the item if `token` holds its claim.
+    fn with_claim(
+        &self,
+        key: &str,
+        token: &str,
+        change: impl FnOnce(&mut Item),
+    ) -> Result<(), StoreError> {
+        let mut items = self.items();
+        match items.get_mut(key) {
+            Some(item) if item.claim.as_ref().is_some_and(|c| c.token == token) => {
+                change(item);
+                Ok(())
+            }
+            _ => Err(StoreError::ClaimLost {
+                table: MEMORY.into(),
+                key: key.to_owned(),
+                token: token.to_owned(),
+            }),
+        }
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn load(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, Stored>, StoreError>> + Send {
+        let items = self.items();
+        let found = keys
+            .iter()
+            .filter_map(|k| {
+                let stored = items.get(k)?.stored.clone()?;
+                Some((k.clone(), stored))
+            })
+            .collect();
+        std::future::ready(Ok(found))
+    }
+
+    fn claim(
+        &self,
+        key: &str,
+        expected_version: Option<u64>,
+        token: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        pending: &Stored,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let mut items = self.items();
+        let won = Self::writable(items.get(key), expected_version, now);
+        if won {
+            items.entry(key.to_owned()).or_default().claim = Some(Claim {
+                token: token.to_owned(),
+                expires_at: lease_until.timestamp(),
+                pending_state: pending.state,
+                pending_range_end: pending.range_end,
+            });
+        }
+        std::future::ready(Ok(won))
+    }
+
+    fn confirm(
+        &self,
+        key: &str,
+        token: &str,
+        new: &Stored,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(self.with_claim(key, token, |item| {
+            item.stored = Some(new.clone());
+            item.claim = None;
+        }))
+    }
+
+    fn release(
+        &self,
+        key: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(self.with_claim(key, token, |item| item.claim = None))
+    }
+
+    fn record(
+        &self,
+        key: &str,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+        new: &Stored,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let mut items = self.items();
+        let written = Self::writable(items.get(key), expected_version, now);
+        if written {
+            *items.entry(key.to_owned()).or_default() = Item {
+                stored: Some(new.clone()),
+                claim: None,
+            };
+        }
+        std::future::ready(Ok(written))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::conformance;
+
+    macro_rules! memory_conformance {
+        ($($case:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $case() {
+                conformance::run(&MemoryStore::new(), stringify!($case)).await;
+            }
+        )*
+            #[test]
+            fn every_conformance_case_runs_on_memory() {
+                assert_eq!(conformance::CASES, &[$(stringify!($case)),*]);
+            }
+        };
+    }
+
+    memory_conformance!(
+        first_claim_on_a_missing_item_wins,
+        racing_claims_have_one_winner,
+        a_second_claim_on_the_same_version_loses,
+        confirm_needs_our_token,
+        release_lets_the_next_claim_win,
+        an_expired_claim_can_be_taken_over,
+        record_with_a_stale_version_fails,
+        load_many_keys,
+    );
+}

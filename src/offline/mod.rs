@@ -1,0 +1,8 @@
+//! The offline adapters of the ports: a recording that answers for Lightsail
+//! (`check --replay`), and the alarm state store in memory.
+
+mod memory_store;
+mod recording;
+
+pub use memory_store::MemoryStore;
+pub use recording::{RecordedDatapoint, RecordedInstance, Recording, RecordingError, Series};

@@ -1,0 +1,206 @@
+//! The ports: the small traits the run talks through, and the errors they return. Each
+//! has an AWS adapter (`crate::aws`) and an offline one (`crate::offline`), so the run
+//! never names an SDK type and tests pass fakes.
+//!
+//! - [`MetricSource`]: datapoints of one query (`GetInstanceMetricData`, a recording).
+//! - [`InstanceSource`]: a region's fleet (`GetInstances`, a recording).
+//! - [`AlertSink`]: one SNS `Publish`.
+//! - [`StateStore`]: the alarm state store (SPEC §9) and its claim / confirm / release
+//!   protocol, which makes a notification exactly-once: a run loads the items,
+//!   [`decide`](crate::domain::transition::decide)s, and then either
+//!   [`record`](StateStore::record)s a change that needs no notice, or
+//!   [`claim`](StateStore::claim)s the notice (a conditional write that only one run can
+//!   win), publishes, and [`confirm`](StateStore::confirm)s the new state — or
+//!   [`release`](StateStore::release)s the claim when the publish fails, so the next run
+//!   sends it. A claim left by a run that died expires after its lease ([`LEASE`]).
+//!   Every condition that looks at a lease compares it with the `now` the caller passes,
+//!   so a run has one clock and the tests are deterministic.
+
+pub mod conformance;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::domain::alert::Alert;
+use crate::domain::plan::{MetricDatapoint, Query};
+use crate::domain::select::Instance;
+use crate::domain::transition::Stored;
+
+// ---------------------------------------------------------------------------------------
+// Lightsail
+
+/// Why the datapoints of one query could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("instance `{instance}` was not found in {region}: {message}")]
+    NotFound {
+        region: String,
+        instance: String,
+        message: String,
+    },
+    #[error("GetInstanceMetricData failed for `{instance}` in {region}: {message}")]
+    Failed {
+        region: String,
+        instance: String,
+        message: String,
+    },
+}
+
+/// Where datapoints come from. One SDK implementation, one offline (a recording).
+pub trait MetricSource: Sync {
+    fn fetch(
+        &self,
+        query: &Query,
+    ) -> impl Future<Output = Result<Vec<MetricDatapoint>, FetchError>> + Send;
+}
+
+/// Why a region's instances could not be listed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("GetInstances failed in {region}: {message}")]
+pub struct ListError {
+    pub region: String,
+    pub message: String,
+}
+
+/// Where the fleet is listed. One SDK implementation, one offline (a recording).
+pub trait InstanceSource: Sync {
+    /// Every instance of `region`, all pages.
+    fn instances(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<Instance>, ListError>> + Send;
+}
+
+// ---------------------------------------------------------------------------------------
+// SNS
+
+/// Why an alert could not be published.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Publish to {topic_arn} failed: {message}")]
+pub struct PublishError {
+    pub topic_arn: String,
+    pub message: String,
+}
+
+/// Where alerts go. One SDK implementation; a dry run publishes nothing.
+pub trait AlertSink: Sync {
+    /// Publishes and returns the SNS message id.
+    fn publish(&self, alert: &Alert) -> impl Future<Output = Result<String, PublishError>> + Send;
+}
+
+// ---------------------------------------------------------------------------------------
+// The alarm state store
+
+/// How long a claim holds: 5 minutes, longer than the function's timeout (60 s in
+/// template.yaml; raise this if that ever grows past it), so a claim is only ever taken
+/// over from a run that is gone. Callers pass `lease_until = now + LEASE`.
+pub const LEASE: TimeDelta = TimeDelta::minutes(5);
+
+/// The item key: `<rule>#<region>#<instance>`.
+pub fn key(rule: &str, region: &str, instance: &str) -> String {
+    format!("{rule}#{region}#{instance}")
+}
+
+/// A store call that failed. Each message names the table and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {operation} on table {table} for {key} failed: {detail}")]
+    Call {
+        operation: &'static str,
+        table: String,
+        key: String,
+        detail: String,
+    },
+    #[error(
+        "the claim on {key} in table {table} is no longer this run's (token {token}): its lease expired and another run took it over, or the item was deleted"
+    )]
+    ClaimLost {
+        table: String,
+        key: String,
+        token: String,
+    },
+    #[error(
+        "item {key} in table {table} is malformed: {detail}; delete the item to reset that alarm"
+    )]
+    Malformed {
+        table: String,
+        key: String,
+        detail: String,
+    },
+    #[error(
+        "BatchGetItem on table {table} left {count} keys unprocessed after {attempts} attempts (throttled?), among them {key}"
+    )]
+    Unprocessed {
+        table: String,
+        key: String,
+        count: usize,
+        attempts: u32,
+    },
+}
+
+/// Where alarm states live. `DynamoStore` in the function, `MemoryStore` in tests and
+/// offline runs; [`conformance`] holds the behaviour both must show.
+pub trait StateStore: Sync {
+    /// The stored state of each key that has one (keys never written, or only claimed
+    /// and never confirmed, are absent). Duplicate keys are fine.
+    fn load(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, Stored>, StoreError>> + Send;
+
+    /// Claims the notice for `key`: succeeds only if the item still holds what the run
+    /// read (`expected_version`; `None` = no state stored) and carries no claim whose
+    /// lease is still running at `now`. Records the claim (`token`, `lease_until`) and
+    /// the pending state. `Ok(true)` = this run owns the notice; `Ok(false)` = another
+    /// run changed or claimed the item (do not publish).
+    fn claim(
+        &self,
+        key: &str,
+        expected_version: Option<u64>,
+        token: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        pending: &Stored,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// After a successful publish: writes `new` (its `version` being the claimed
+    /// version + 1, its `notified_at` set) and drops the claim, provided the claim is
+    /// still ours ([`StoreError::ClaimLost`] otherwise).
+    fn confirm(
+        &self,
+        key: &str,
+        token: &str,
+        new: &Stored,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// After a failed publish: drops our claim and leaves the state as it was
+    /// ([`StoreError::ClaimLost`] if the claim is no longer ours).
+    fn release(
+        &self,
+        key: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A write without a notice (a change that is not notified, or a newer range end):
+    /// succeeds only on `expected_version` with no claim running at `now`, and clears an
+    /// expired claim. `Ok(false)` = another run got there first.
+    fn record(
+        &self,
+        key: &str,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+        new: &Stored,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_joins_rule_region_and_instance() {
+        assert_eq!(key("cpu", "eu-west-1", "web-1"), "cpu#eu-west-1#web-1");
+    }
+}
