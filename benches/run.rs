@@ -140,7 +140,7 @@ fn main() {
         });
         let plan = time(budget, || {
             let selected = select::resolve(&ruleset.rules, &HashMap::new());
-            plan::plan(&selected.subjects, at)
+            plan::plan(&selected.alarms, at)
         });
         let run = time(budget, || {
             runtime.block_on(run::evaluate_all(

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::catalog::{MAX_DATAPOINTS_PER_CALL, MetricName, Statistic, Unit};
 use crate::domain::evaluate;
-use crate::domain::select::Subject;
+use crate::domain::select::Alarm;
 
 /// What makes two rules share one `GetInstanceMetricData` call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,12 +39,12 @@ pub struct MetricDatapoint {
 
 /// Plans the calls for a run at `t`: one per distinct (region, instance, metric, period,
 /// unit), covering ages 1..=N+2 of the rule with the largest N.
-pub fn plan(subjects: &[Subject<'_>], t: DateTime<Utc>) -> Vec<Query> {
+pub fn plan(alarms: &[Alarm<'_>], t: DateTime<Utc>) -> Vec<Query> {
     let mut queries: BTreeMap<QueryKey, Query> = BTreeMap::new();
-    for subject in subjects {
-        let rule = subject.rule;
+    for alarm in alarms {
+        let rule = alarm.rule;
         let (start, end) = evaluate::range(t, rule.period, rule.evaluation_periods + 2);
-        let key = key_of(subject);
+        let key = key_of(alarm);
         let query = queries.entry(key.clone()).or_insert_with(|| Query {
             key,
             statistics: BTreeSet::new(),
@@ -57,14 +57,14 @@ pub fn plan(subjects: &[Subject<'_>], t: DateTime<Utc>) -> Vec<Query> {
     queries.into_values().collect()
 }
 
-/// The query a subject is served by.
-pub fn key_of(subject: &Subject<'_>) -> QueryKey {
+/// The query an alarm is served by.
+pub fn key_of(alarm: &Alarm<'_>) -> QueryKey {
     QueryKey {
-        region: subject.region.to_owned(),
-        instance: subject.instance.clone(),
-        metric: subject.rule.metric,
-        period: subject.rule.period,
-        unit: subject.rule.unit,
+        region: alarm.region.to_owned(),
+        instance: alarm.instance.clone(),
+        metric: alarm.rule.metric,
+        period: alarm.rule.period,
+        unit: alarm.rule.unit,
     }
 }
 
@@ -96,8 +96,8 @@ mod tests {
         rules::parse(yaml, "test", &fallbacks).unwrap().rules
     }
 
-    fn subjects(rules: &[Rule]) -> Vec<Subject<'_>> {
-        select::resolve(rules, &HashMap::new()).subjects
+    fn alarms(rules: &[Rule]) -> Vec<Alarm<'_>> {
+        select::resolve(rules, &HashMap::new()).alarms
     }
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -115,7 +115,7 @@ rules:
   - {name: c, instances: [web-1], metric: CPUUtilization, period: 600, comparison: ">", threshold: 95}
 "#,
         );
-        let queries = plan(&subjects(&rules), at("2026-11-24T13:07:30Z"));
+        let queries = plan(&alarms(&rules), at("2026-11-24T13:07:30Z"));
         assert_eq!(queries.len(), 3, "{queries:#?}");
         let web1 = queries
             .iter()
@@ -143,7 +143,7 @@ rules:
   - {name: b, instances: [web-1], metric: CPUUtilization, comparison: ">", threshold: 80, region: eu-west-1}
 "#,
         );
-        let queries = plan(&subjects(&rules), at("2026-11-24T13:07:30Z"));
+        let queries = plan(&alarms(&rules), at("2026-11-24T13:07:30Z"));
         let regions: BTreeSet<_> = queries.iter().map(|q| q.key.region.as_str()).collect();
         assert_eq!(regions, BTreeSet::from(["eu-west-1", "us-east-1"]));
     }
@@ -157,7 +157,7 @@ rules:
   - {name: a, instances: [web-1], metric: StatusCheckFailed, period: 60, evaluationPeriods: 1440, comparison: ">", threshold: 0}
 "#,
         );
-        let queries = plan(&subjects(&rules), at("2026-11-24T13:00:00Z"));
+        let queries = plan(&alarms(&rules), at("2026-11-24T13:00:00Z"));
         let pieces = split(&queries[0]);
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[0].0, queries[0].start);

@@ -142,9 +142,11 @@ pub struct Instance {
     pub tags: Vec<(String, Option<String>)>,
 }
 
-/// One rule on one instance in one region: what a result is about.
+/// One rule applied to one instance in one region: what CloudWatch calls an alarm (one
+/// metric of one resource, with its own state), and what each result, state item and
+/// notification is about. Its state is an [`AlarmState`](crate::domain::evaluate::AlarmState).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Subject<'r> {
+pub struct Alarm<'r> {
     pub rule: &'r Rule,
     pub region: &'r str,
     pub instance: String,
@@ -332,9 +334,9 @@ impl Selection {
 #[derive(Debug, Default)]
 pub struct Resolution<'r> {
     /// What to evaluate, in rule order, then region order, then selection order.
-    pub subjects: Vec<Subject<'r>>,
+    pub alarms: Vec<Alarm<'r>>,
     /// Names listed explicitly that their region's listing does not have: ERROR results.
-    pub missing: Vec<Subject<'r>>,
+    pub missing: Vec<Alarm<'r>>,
     /// Rules that needed a listing that failed: not evaluated in that region.
     pub failed: Vec<(&'r Rule, &'r str, ListError)>,
     /// Globs and selections that matched nothing.
@@ -362,17 +364,17 @@ pub fn resolve<'r>(
             };
             debug_assert!(listing.is_some() || !rule.selection.needs_listing());
             let selected = rule.selection.select(region, listing);
-            let subject = |instance: String| Subject {
+            let alarm = |instance: String| Alarm {
                 rule,
                 region,
                 instance,
             };
             resolution
-                .subjects
-                .extend(selected.instances.into_iter().map(subject));
+                .alarms
+                .extend(selected.instances.into_iter().map(alarm));
             resolution
                 .missing
-                .extend(selected.missing.into_iter().map(subject));
+                .extend(selected.missing.into_iter().map(alarm));
             resolution.warnings.extend(
                 selected
                     .warnings

@@ -58,7 +58,32 @@ pub enum Notice {
     Reminder { since: DateTime<Utc> },
 }
 
-/// Why a result was or was not notified, for the run report.
+impl Notice {
+    /// The notice of a state with nothing known before it: what a run without a state
+    /// store sends for every ALARM.
+    pub fn first(to: AlarmState) -> Self {
+        Notice::Transition { from: None, to }
+    }
+
+    /// The state before this notice, when known.
+    pub fn previous_state(self) -> Option<AlarmState> {
+        match self {
+            Notice::Transition { from, .. } => from,
+            Notice::Reminder { .. } => Some(AlarmState::Alarm),
+        }
+    }
+
+    /// For a reminder, since when the ALARM has lasted.
+    pub fn reminder_since(self) -> Option<DateTime<Utc>> {
+        match self {
+            Notice::Transition { .. } => None,
+            Notice::Reminder { since } => Some(since),
+        }
+    }
+}
+
+/// Why a result was or was not notified, for the run report: the transition rules
+/// ([`decide`] gives the first seven), or what the run itself found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Why {
@@ -77,6 +102,17 @@ pub enum Why {
     Stale,
     /// Already evaluated for this range end with this state (a retried invocation).
     SameRange,
+    /// Without a state store: every ALARM is published, nothing else.
+    Stateless,
+    /// A dry run: it would have been notified.
+    DryRun,
+    /// Another run claimed this notification first.
+    ClaimedElsewhere,
+    /// The state store could not be read or written: nothing was sent, the invocation
+    /// fails and is retried.
+    StateUnavailable,
+    /// Its datapoints could not be fetched.
+    FetchFailed,
 }
 
 impl Why {
@@ -90,6 +126,11 @@ impl Why {
             Why::InsufficientToOk => "insufficientToOk",
             Why::Stale => "stale",
             Why::SameRange => "sameRange",
+            Why::Stateless => "stateless",
+            Why::DryRun => "dryRun",
+            Why::ClaimedElsewhere => "claimedElsewhere",
+            Why::StateUnavailable => "stateUnavailable",
+            Why::FetchFailed => "fetchFailed",
         }
     }
 }

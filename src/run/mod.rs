@@ -12,11 +12,11 @@ use serde::Serialize;
 mod fetch;
 mod list;
 
-use crate::domain::alert::{self, Alert, Notice};
+use crate::domain::alert::{self, Alert};
 use crate::domain::evaluate::{self, AlarmState, Datapoint, Evaluation};
 use crate::domain::plan::{self, MetricDatapoint, QueryKey};
-use crate::domain::select::{self, Subject};
-use crate::domain::transition::{self, Stored, Why};
+use crate::domain::select::{self, Alarm};
+use crate::domain::transition::{self, Notice, Stored, Why};
 use crate::ports::{
     self, AlertSink, FetchError, InstanceSource, MetricSource, PublishError, StateStore,
 };
@@ -112,29 +112,9 @@ pub struct RuleResult {
     pub previous_state: Option<AlarmState>,
     pub notified: bool,
     /// Why it was or was not notified.
-    pub why: Notification,
+    pub why: Why,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-/// Why a result was or was not notified: the transition rules (SPEC §9), or what the run
-/// itself decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Notification {
-    /// Without a state store: every ALARM is published, nothing else.
-    Stateless,
-    /// A dry run: it would have been notified.
-    DryRun,
-    /// Another run claimed this notification first.
-    ClaimedElsewhere,
-    /// The state store could not be read or written: nothing was sent, the invocation
-    /// fails and is retried.
-    StateUnavailable,
-    /// Its datapoints could not be fetched.
-    FetchFailed,
-    #[serde(untagged)]
-    Rule(Why),
 }
 
 /// Something that went wrong in a run: a listing, a fetch, a publish, the state store.
@@ -274,16 +254,16 @@ pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
         });
     }
     // Explicit names the listing does not have are results in ERROR, after the rest.
-    let subjects: Vec<(&Subject<'_>, bool)> = resolution
-        .subjects
+    let alarms: Vec<(&Alarm<'_>, bool)> = resolution
+        .alarms
         .iter()
-        .map(|subject| (subject, true))
-        .chain(resolution.missing.iter().map(|subject| (subject, false)))
+        .map(|alarm| (alarm, true))
+        .chain(resolution.missing.iter().map(|alarm| (alarm, false)))
         .collect();
 
-    let queries = plan::plan(&resolution.subjects, t);
+    let queries = plan::plan(&resolution.alarms, t);
     tracing::info!(queries = queries.len(), at = %t, "fetching datapoints");
-    let keys: Vec<String> = subjects
+    let keys: Vec<String> = alarms
         .iter()
         .map(|(s, _)| ports::key(s.rule.name.as_str(), s.region, &s.instance))
         .collect();
@@ -316,16 +296,16 @@ pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
 
     let mut results = Vec::new();
     let mut pending = Vec::new();
-    for (&(subject, exists), key) in subjects.iter().zip(keys) {
-        let rule = subject.rule;
+    for (&(alarm, exists), key) in alarms.iter().zip(keys) {
+        let rule = alarm.rule;
         let previous = stored.as_ref().and_then(|s| s.get(&key));
         let index = results.len();
         let evaluated = if exists {
-            evaluate_one(subject, &fetched, previous.map(|p| p.state), t)
+            evaluate_one(alarm, &fetched, previous.map(|p| p.state), t)
         } else {
             Err(FetchError::NotFound {
-                region: subject.region.to_owned(),
-                instance: subject.instance.clone(),
+                region: alarm.region.to_owned(),
+                instance: alarm.instance.clone(),
                 message: "GetInstances lists no instance by that name".to_owned(),
             })
         };
@@ -335,16 +315,16 @@ pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
                 errors.push(RunError {
                     stage: Stage::Fetch,
                     rule: Some(rule.name.to_string()),
-                    region: Some(subject.region.to_owned()),
-                    instance: Some(subject.instance.clone()),
+                    region: Some(alarm.region.to_owned()),
+                    instance: Some(alarm.instance.clone()),
                     message: err.to_string(),
                 });
-                results.push(error_result(subject, previous, &err, t));
+                results.push(error_result(alarm, previous, &err, t));
                 continue;
             }
         };
         let (why, notice, write) = if state_failed {
-            (Notification::StateUnavailable, None, None)
+            (Why::StateUnavailable, None, None)
         } else if let Some(stored) = &stored {
             let previous = stored.get(&key);
             let outcome = transition::decide(
@@ -355,43 +335,27 @@ pub async fn evaluate_all<S: MetricSource + InstanceSource, D: StateStore>(
                 t,
                 &rule.policy(),
             );
-            let notice = outcome.notice.map(|notice| match notice {
-                transition::Notice::Transition { from, .. } => Notice {
-                    previous_state: from,
-                    reminder_since: None,
-                },
-                transition::Notice::Reminder { since } => Notice {
-                    previous_state: Some(AlarmState::Alarm),
-                    reminder_since: Some(since),
-                },
-            });
+            let notice = outcome.notice;
             let write = outcome.store.map(|new| StateWrite {
                 key: key.clone(),
                 expected_version: previous.map(|p| p.version),
                 new,
             });
-            (Notification::Rule(outcome.why), notice, write)
+            (outcome.why, notice, write)
         } else if evaluation.state == AlarmState::Alarm {
-            (Notification::Stateless, Some(Notice::default()), None)
+            (Why::Stateless, Some(Notice::first(AlarmState::Alarm)), None)
         } else {
-            (Notification::Stateless, None, None)
+            (Why::Stateless, None, None)
         };
         let alerts = notice
             .map(|notice| {
-                alert::render(
-                    rule,
-                    subject.region,
-                    &subject.instance,
-                    &evaluation,
-                    t,
-                    notice,
-                )
+                alert::render(rule, alarm.region, &alarm.instance, &evaluation, t, notice)
             })
             .unwrap_or_default();
         let would_notify = !alerts.is_empty();
-        let mut result = rule_result(subject, evaluation, previous.map(|p| p.state));
+        let mut result = rule_result(alarm, evaluation, previous.map(|p| p.state));
         result.why = if options.dry_run && would_notify {
-            Notification::DryRun
+            Why::DryRun
         } else {
             why
         };
@@ -443,12 +407,12 @@ pub async fn publish<K: AlertSink, D: StateStore>(
     for done in outcomes {
         let result = &mut report.results[done.index];
         if done.claimed_elsewhere {
-            result.why = Notification::ClaimedElsewhere;
+            result.why = Why::ClaimedElsewhere;
         }
         for (alert, outcome) in done.published {
             match outcome {
                 Ok(message_id) => {
-                    tracing::info!(rule = %result.rule, instance = %result.instance, %message_id, subject = %alert.subject, topic = %alert.topic_arn, "alert published");
+                    tracing::info!(rule = %result.rule, instance = %result.instance, %message_id, alarm = %alert.subject, topic = %alert.topic_arn, "alert published");
                     result.notified = true;
                     report.published += 1;
                 }
@@ -468,8 +432,8 @@ pub async fn publish<K: AlertSink, D: StateStore>(
         }
         if let Some(message) = done.state_error {
             tracing::error!(rule = %result.rule, instance = %result.instance, error = %message, "alarm state store failed");
-            if result.why != Notification::ClaimedElsewhere && !result.notified {
-                result.why = Notification::StateUnavailable;
+            if result.why != Why::ClaimedElsewhere && !result.notified {
+                result.why = Why::StateUnavailable;
             }
             report.errors.push(RunError {
                 stage: Stage::State,
@@ -578,17 +542,17 @@ async fn deliver<K: AlertSink, D: StateStore>(
 }
 
 fn evaluate_one(
-    subject: &Subject<'_>,
+    alarm: &Alarm<'_>,
     fetched: &HashMap<QueryKey, Result<Vec<MetricDatapoint>, FetchError>>,
     previous: Option<AlarmState>,
     t: DateTime<Utc>,
 ) -> Result<Evaluation, FetchError> {
-    let rule = subject.rule;
-    let key = plan::key_of(subject);
+    let rule = alarm.rule;
+    let key = plan::key_of(alarm);
     let points = match fetched.get(&key) {
         Some(Ok(points)) => points,
         Some(Err(err)) => return Err(err.clone()),
-        None => unreachable!("every subject is planned"),
+        None => unreachable!("every alarm is planned"),
     };
     let mut datapoints: Vec<Datapoint> = points
         .iter()
@@ -614,37 +578,37 @@ fn evaluate_one(
 }
 
 fn rule_result(
-    subject: &Subject<'_>,
+    alarm: &Alarm<'_>,
     evaluation: Evaluation,
     previous_state: Option<AlarmState>,
 ) -> RuleResult {
     RuleResult {
-        rule: subject.rule.name.to_string(),
-        region: subject.region.to_owned(),
-        instance: subject.instance.clone(),
-        metric: subject.rule.metric.to_string(),
+        rule: alarm.rule.name.to_string(),
+        region: alarm.region.to_owned(),
+        instance: alarm.instance.clone(),
+        metric: alarm.rule.metric.to_string(),
         state: ResultState::Alarm(evaluation.state),
         reason: evaluation.reason,
         datapoints: evaluation.datapoints,
         range_end: evaluation.range_end,
         previous_state,
         notified: false,
-        why: Notification::Stateless,
+        why: Why::Stateless,
         error: None,
     }
 }
 
 fn error_result(
-    subject: &Subject<'_>,
+    alarm: &Alarm<'_>,
     previous: Option<&Stored>,
     err: &FetchError,
     t: DateTime<Utc>,
 ) -> RuleResult {
-    let rule = subject.rule;
+    let rule = alarm.rule;
     RuleResult {
         rule: rule.name.to_string(),
-        region: subject.region.to_owned(),
-        instance: subject.instance.clone(),
+        region: alarm.region.to_owned(),
+        instance: alarm.instance.clone(),
         metric: rule.metric.to_string(),
         state: ResultState::Error,
         reason: "The datapoints could not be fetched.".to_owned(),
@@ -652,7 +616,7 @@ fn error_result(
         range_end: evaluate::range_end(t, rule.period),
         previous_state: previous.map(|p| p.state),
         notified: false,
-        why: Notification::FetchFailed,
+        why: Why::FetchFailed,
         error: Some(err.to_string()),
     }
 }

@@ -14,8 +14,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::Format;
-use crate::domain::evaluate::{AlarmState, Evaluation};
+use crate::domain::evaluate::Evaluation;
 use crate::domain::time;
+use crate::domain::transition::Notice;
 use crate::rules::{Rule, TopicArn};
 use format::AlertFacts;
 
@@ -42,14 +43,6 @@ pub struct Alert {
     pub message_deduplication_id: Option<String>,
 }
 
-/// What kind of notice an alert is, beyond its state: what the state was before (with a
-/// state store), and whether it is a reminder of a persisting ALARM.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Notice {
-    pub previous_state: Option<AlarmState>,
-    pub reminder_since: Option<DateTime<Utc>>,
-}
-
 /// Renders the alerts for one rule, instance and evaluation: one per target of the rule,
 /// each in its target's format, with the same subject, attributes and ids.
 pub fn render(
@@ -72,7 +65,7 @@ pub fn render(
         &time::rfc3339(evaluation.range_end),
     ]);
     let mut headline = format::headline(rule, instance, evaluation.state);
-    if notice.reminder_since.is_some() {
+    if notice.reminder_since().is_some() {
         headline.push_str(" (reminder)");
     }
     let subject = sns_subject(&headline);
@@ -82,8 +75,8 @@ pub fn render(
         instance,
         evaluation,
         evaluated_at,
-        previous_state: notice.previous_state,
-        reminder_since: notice.reminder_since,
+        previous_state: notice.previous_state(),
+        reminder_since: notice.reminder_since(),
         id: &id,
     };
     rule.targets
@@ -252,7 +245,7 @@ rules:
         let rule = golden_rule();
         let evaluation = golden_evaluation(&rule);
         assert_eq!(evaluation.state, AlarmState::Alarm);
-        render_web_1(&rule, &evaluation, at(), Notice::default())
+        render_web_1(&rule, &evaluation, at(), Notice::first(AlarmState::Alarm))
     }
 
     /// Compares `actual` with the golden file at `path` (from the crate root; its text is
@@ -276,10 +269,7 @@ rules:
         let rule = golden_rule();
         let evaluation = golden_evaluation(&rule);
         let since = at() - chrono::TimeDelta::minutes(45);
-        let reminder = Notice {
-            previous_state: Some(AlarmState::Alarm),
-            reminder_since: Some(since),
-        };
+        let reminder = Notice::Reminder { since };
         let alerts = render_web_1(&rule, &evaluation, at(), reminder);
         for alert in &alerts {
             assert!(alert.subject.ends_with(" (reminder)"), "{}", alert.subject);
@@ -499,7 +489,7 @@ rules:
         };
         let newest = "29.999";
         let oldest = time::rfc3339(datapoints[0].timestamp);
-        for alert in render_web_1(&rule, &evaluation, end, Notice::default()) {
+        for alert in render_web_1(&rule, &evaluation, end, Notice::first(AlarmState::Alarm)) {
             let size = alert.message.len()
                 + alert.subject.len()
                 + alert
@@ -556,7 +546,7 @@ rules:
         let mut rule = golden_rule();
         rule.description = Some("é".repeat(200_000));
         let evaluation = golden_evaluation(&rule);
-        for alert in render_web_1(&rule, &evaluation, at(), Notice::default()) {
+        for alert in render_web_1(&rule, &evaluation, at(), Notice::first(AlarmState::Alarm)) {
             assert!(alert.message.len() < MAX_MESSAGE_BYTES, "{}", alert.format);
             assert!(alert.message.contains("é..."), "{}", alert.format);
             if alert.format != Format::Text {
