@@ -14,7 +14,9 @@
 #   4. sam validate (offline SAM transform) and sam validate --lint
 #   5. cargo clippy --all-targets -- -D warnings
 #   6. cargo test, against a moto server the tests start from $MOTO_SERVER
-#      (last, so its summary closes the output)
+#
+# The last line is the total over every suite, alone on its line:
+# "N passed, M failed" (a step that fails before the tests counts as one failure).
 #
 # Needs only the Rust toolchain (rustfmt, clippy) and python3 (>= 3.11; another
 # interpreter with PYTHON=...). No AWS account: every AWS_* variable of the
@@ -30,6 +32,7 @@ step() {
 on_error() {
     local status=$?
     printf '\n==> FAILED (exit %s): %s\n' "$status" "$step_name" >&2
+    printf '0 passed, 1 failed\n'
 }
 trap on_error ERR
 
@@ -92,4 +95,20 @@ cargo clippy --all-targets -- -D warnings
 
 # --- 6. tests --------------------------------------------------------------------
 step "cargo test $*"
-cargo test "$@"
+trap - ERR
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --no-fail-fast "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# Every suite (unit, each tests/*.rs, doc-tests) ends with its own "test result:" line.
+read -r passed failed < <(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' "$log" |
+    awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+if ((status != 0 && failed == 0)); then
+    # A build failure or a crashed test binary: no suite counted it.
+    printf '\n==> FAILED (exit %s): %s\n' "$status" "$step_name" >&2
+    failed=1
+fi
+printf '\n%s passed, %s failed\n' "$passed" "$failed"
+exit "$status"
