@@ -1,9 +1,13 @@
 //! Rendering alerts (SPEC §5, §9): one SNS `Publish` per destination of a rule, with its
 //! subject, message in the destination's format, attributes and FIFO ids.
 
+mod chat;
 mod format;
+mod json;
+mod text;
 
-pub use format::{JSON_SOURCE, JSON_VERSION, console_url, headline};
+pub use format::{console_url, headline};
+pub use json::{JSON_SOURCE, JSON_VERSION};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,0 +1,183 @@
+//! The `chat` format: the Amazon Q Developer in chat applications custom notification,
+//! so alerts render in Slack and Teams.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::format::{AlertFacts, View, breaches, condition, console_url, headline};
+use crate::domain::catalog::MetricName;
+use crate::domain::time;
+
+/// Most recent datapoints listed in a chat notification; the reason cites the rest.
+const CHAT_DATAPOINTS: usize = 10;
+/// Chat titles longer than this are cut: a title is one line in Slack and Teams.
+const MAX_CHAT_TITLE: usize = 250;
+
+/// The Amazon Q Developer in chat applications custom notification (`version` 1.0,
+/// `source` custom). Only the fields that service documents, in its spelling.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatNotification<'a> {
+    version: &'static str,
+    source: &'static str,
+    id: &'a str,
+    content: ChatContent,
+    metadata: ChatMetadata,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatContent {
+    text_type: &'static str,
+    title: String,
+    description: String,
+    next_steps: Vec<String>,
+    keywords: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatMetadata {
+    thread_id: String,
+    summary: String,
+    event_type: String,
+    related_resources: Vec<String>,
+    additional_context: std::collections::BTreeMap<&'static str, String>,
+}
+
+/// `chat`: a custom notification rendered by Amazon Q Developer in Slack or Teams.
+/// Alerts of one rule, region and instance share a thread, so ALARM and its later
+/// recovery notice read together.
+pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
+    let AlertFacts {
+        rule,
+        region,
+        instance,
+        evaluation,
+        evaluated_at,
+        id,
+        ..
+    } = *facts;
+    let state = evaluation.state.as_str();
+    let url = console_url(region, instance);
+    let mut headline = headline(rule, instance, evaluation.state);
+    if facts.reminder_since.is_some() {
+        headline.push_str(" (reminder)");
+    }
+    let title = if headline.chars().count() > MAX_CHAT_TITLE {
+        let cut: String = headline.chars().take(MAX_CHAT_TITLE - 3).collect();
+        format!("{cut}...")
+    } else {
+        headline.clone()
+    };
+
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "*{state}*: rule `{}` on instance `{instance}` ({}), severity *{}*",
+        rule.name, region, rule.severity
+    );
+    if let Some(description) = &view.description {
+        let _ = writeln!(d, "{description}");
+    }
+    let _ = writeln!(d, "*Reason:* {}", view.reason);
+    let _ = writeln!(d, "*Condition:* {}", condition(rule));
+    let points = &evaluation.datapoints;
+    let shown = view
+        .omitted
+        .max(points.len().saturating_sub(CHAT_DATAPOINTS));
+    if !points.is_empty() {
+        let _ = writeln!(
+            d,
+            "*Datapoints* ({} {}, oldest first):",
+            rule.metric, rule.statistic
+        );
+        if shown > 0 {
+            let _ = writeln!(d, "• … {shown} older datapoint(s) not shown");
+        }
+        for point in &points[shown..] {
+            let mark = if breaches(rule, point) {
+                " (breaching)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                d,
+                "• {}  {} {}{mark}",
+                time::rfc3339(point.timestamp),
+                point.value,
+                rule.unit
+            );
+        }
+    }
+    let _ = write!(
+        d,
+        "Evaluated at {} (most recent complete period ended {})",
+        time::rfc3339(evaluated_at),
+        time::rfc3339(evaluation.range_end)
+    );
+
+    let notification = ChatNotification {
+        version: "1.0",
+        source: "custom",
+        id,
+        content: ChatContent {
+            text_type: "client-markdown",
+            title,
+            description: d,
+            next_steps: next_steps(rule.metric, &url),
+            keywords: vec![
+                state.to_owned(),
+                rule.severity.to_string(),
+                rule.metric.to_string(),
+                instance.to_owned(),
+                region.to_owned(),
+            ],
+        },
+        metadata: ChatMetadata {
+            thread_id: format!("{}#{}#{instance}", rule.name, region),
+            summary: headline,
+            event_type: state.to_owned(),
+            related_resources: vec![instance.to_owned(), url],
+            additional_context: [
+                ("rule", rule.name.to_string()),
+                ("instance", instance.to_owned()),
+                ("region", region.to_owned()),
+                ("metric", rule.metric.to_string()),
+                ("state", state.to_owned()),
+                ("severity", rule.severity.to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        },
+    };
+    serde_json::to_string_pretty(&notification).expect("plain data serialises")
+}
+
+/// What an on-call engineer does first, per metric.
+fn next_steps(metric: MetricName, url: &str) -> Vec<String> {
+    use MetricName::*;
+    let first = format!("Open the instance's metric graphs: {url}");
+    let hint = match metric {
+        CpuUtilization => {
+            "Find what is using the CPU (top, the application's logs); consider a larger bundle if the load is normal"
+        }
+        BurstCapacityPercentage | BurstCapacityTime => {
+            "The instance is running out of CPU burst capacity: reduce sustained CPU load or move to a larger bundle before it is throttled to its baseline"
+        }
+        NetworkIn | NetworkOut => {
+            "Check for unexpected traffic (backups, crawlers, abuse); data transfer above the bundle allowance is billed"
+        }
+        StatusCheckFailed | StatusCheckFailedInstance => {
+            "Check the instance's status and its system log; a reboot often clears an instance check failure"
+        }
+        StatusCheckFailedSystem => {
+            "A system check failed on the host: stop and start the instance (not reboot) to move it to healthy hardware"
+        }
+        MetadataNoToken => {
+            "Something calls the instance metadata service without a token (IMDSv1): find it and move it to IMDSv2"
+        }
+    };
+    vec![first, hint.to_owned()]
+}

@@ -1,0 +1,104 @@
+//! The `json` format: a versioned document for machines (`schemas/alert-v1.schema.json`).
+
+use serde::Serialize;
+
+use super::format::{AlertFacts, View, breaches, console_url};
+use crate::domain::evaluate::AlarmState;
+use crate::domain::time;
+
+/// The `version` of the `json` document (`schemas/alert-v1.schema.json`). A change that
+/// removes or retypes a field is a new version; adding an optional field is not.
+pub const JSON_VERSION: &str = "1";
+/// The `source` of the `json` document.
+pub const JSON_SOURCE: &str = "lightsail-alerts";
+
+/// The `json` document, version 1 (`schemas/alert-v1.schema.json`). Every field is
+/// always present; `description`, `previousState` and `reminderSince` may be null.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonAlert<'a> {
+    version: &'static str,
+    source: &'static str,
+    id: &'a str,
+    state: AlarmState,
+    previous_state: Option<AlarmState>,
+    /// Set on a reminder of a persisting ALARM: since when it has lasted.
+    reminder_since: Option<String>,
+    rule: &'a str,
+    description: Option<&'a str>,
+    severity: &'static str,
+    instance: &'a str,
+    region: &'a str,
+    metric: &'static str,
+    statistic: &'static str,
+    unit: &'static str,
+    period: u32,
+    comparison: &'static str,
+    threshold: f64,
+    evaluation_periods: u32,
+    datapoints_to_alarm: u32,
+    treat_missing_data: &'static str,
+    reason: &'a str,
+    datapoints: Vec<JsonDatapoint>,
+    datapoints_omitted: usize,
+    evaluated_at: String,
+    range_end: String,
+    console_url: String,
+}
+
+#[derive(Serialize)]
+struct JsonDatapoint {
+    timestamp: String,
+    value: f64,
+    breaching: bool,
+}
+
+/// `json`: one document per alert, for Lambda, SQS consumers, webhooks.
+pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
+    let AlertFacts {
+        rule,
+        region,
+        instance,
+        evaluation,
+        evaluated_at,
+        previous_state,
+        id,
+        ..
+    } = *facts;
+    let document = JsonAlert {
+        version: JSON_VERSION,
+        source: JSON_SOURCE,
+        id,
+        state: evaluation.state,
+        previous_state,
+        reminder_since: facts.reminder_since.map(time::rfc3339),
+        rule: rule.name.as_str(),
+        description: view.description.as_deref(),
+        severity: rule.severity.as_str(),
+        instance,
+        region,
+        metric: rule.metric.as_str(),
+        statistic: rule.statistic.as_str(),
+        unit: rule.unit.as_str(),
+        period: rule.period,
+        comparison: rule.comparison.as_str(),
+        threshold: rule.threshold,
+        evaluation_periods: rule.evaluation_periods,
+        datapoints_to_alarm: rule.datapoints_to_alarm,
+        treat_missing_data: rule.treat_missing_data.as_str(),
+        reason: &view.reason,
+        datapoints: evaluation.datapoints[view.omitted..]
+            .iter()
+            .map(|point| JsonDatapoint {
+                timestamp: time::rfc3339(point.timestamp),
+                value: point.value,
+                breaching: breaches(rule, point),
+            })
+            .collect(),
+        datapoints_omitted: view.omitted,
+        evaluated_at: time::rfc3339(evaluated_at),
+        range_end: time::rfc3339(evaluation.range_end),
+        console_url: console_url(region, instance),
+    };
+    serde_json::to_string_pretty(&document).expect("plain data serialises")
+}

@@ -1,0 +1,91 @@
+//! The `text` format: the alert for people, in e-mail and SMS.
+
+use std::fmt::Write as _;
+
+use super::format::{AlertFacts, View, breaches, condition, console_url, omitted_note};
+use crate::domain::evaluate::AlarmState;
+use crate::domain::time;
+
+/// `text`: the message for people (e-mail, SMS, a queue someone reads).
+pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
+    let AlertFacts {
+        rule,
+        region,
+        instance,
+        evaluation,
+        evaluated_at,
+        ..
+    } = *facts;
+    let state = evaluation.state.as_str();
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "{state}: rule \"{}\" on instance \"{instance}\" ({})",
+        rule.name, region
+    );
+    let _ = writeln!(m);
+    let _ = writeln!(m, "Rule:        {}", rule.name);
+    if let Some(description) = &view.description {
+        let _ = writeln!(m, "Description: {description}");
+    }
+    let _ = writeln!(m, "Instance:    {instance}");
+    let _ = writeln!(m, "Region:      {region}");
+    let _ = writeln!(m, "State:       {state}");
+    match (facts.reminder_since, facts.previous_state) {
+        (Some(since), _) => {
+            let minutes = (evaluated_at - since).num_minutes();
+            let _ = writeln!(
+                m,
+                "Reminder:    still in {state}, since {} ({minutes} min)",
+                time::rfc3339(since)
+            );
+        }
+        (None, Some(AlarmState::Alarm)) if evaluation.state == AlarmState::Ok => {
+            let _ = writeln!(m, "Previous:    ALARM (recovered)");
+        }
+        (None, Some(previous)) => {
+            let _ = writeln!(m, "Previous:    {previous}");
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(m, "Severity:    {}", rule.severity);
+    let _ = writeln!(m, "Condition:   {}", condition(rule));
+    let _ = writeln!(
+        m,
+        "Evaluated:   {} (most recent complete period ended {})",
+        time::rfc3339(evaluated_at),
+        time::rfc3339(evaluation.range_end)
+    );
+    let _ = writeln!(m, "Reason:      {}", view.reason);
+    let _ = writeln!(m);
+    if evaluation.datapoints.is_empty() {
+        let _ = writeln!(m, "Datapoints:  none");
+    } else {
+        let _ = writeln!(
+            m,
+            "Datapoints ({} {}, oldest first):",
+            rule.metric, rule.statistic
+        );
+        if view.omitted > 0 {
+            let _ = writeln!(m, "  ({})", omitted_note(view.omitted));
+        }
+        for point in &evaluation.datapoints[view.omitted..] {
+            let mark = if breaches(rule, point) {
+                "  breaching"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                m,
+                "  {}  {} {}{mark}",
+                time::rfc3339(point.timestamp),
+                point.value,
+                rule.unit
+            );
+        }
+    }
+    let _ = writeln!(m);
+    let _ = writeln!(m, "Metrics:     {}", console_url(region, instance));
+    let _ = write!(m, "Sent by lightsail-alerts.");
+    m
+}
