@@ -1,0 +1,603 @@
+//! The rules document (SPEC §3): parse YAML or JSON, validate every field, fill the
+//! defaults from the catalog, and report every error of a document at once.
+//!
+//! `parse` and `from_value` check the document and `defaults` here, each rule in `rule`
+//! (its fields by concern: `metric`, `selection`, `notify`, `policy`), and give the
+//! validated model of `model`. Errors are collected per mapping by a `Scope` (`scope`)
+//! into the `errors` types; `values` reads YAML values, `suggest` says "did you mean".
+
+mod errors;
+mod metric;
+mod model;
+mod notify;
+mod policy;
+mod rule;
+mod scope;
+mod selection;
+mod suggest;
+#[cfg(test)]
+mod test_support;
+mod values;
+
+use std::collections::{HashMap, HashSet};
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::catalog::Severity;
+
+pub use errors::{ValidationError, ValidationErrors};
+pub use model::{InvalidValue, Rule, RuleName, RuleSet, Target, TopicArn};
+
+use notify::{check_notify, check_topic_arn, targets};
+use policy::{check_notify_on, check_reminders, check_renotify_minutes};
+use rule::check_rule;
+use scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, Defaults, Field, Scope};
+use selection::check_regions;
+use values::{describe, mapping, parse_name, string, whole_number};
+
+/// Values the document may leave out and the environment supplies
+/// (`AWS_REGION`, `ALERT_TOPIC_ARN`). Read at the edge, passed in here.
+#[derive(Debug, Clone, Default)]
+pub struct Fallbacks {
+    pub region: Option<String>,
+    pub topic_arn: Option<String>,
+}
+
+const SUPPORTED_VERSION: i128 = 1;
+
+/// Parse a YAML or JSON document (JSON is YAML). `source` names where it came from
+/// (`examples/rules.yaml`, `ALERT_RULES`, `event.rules`) and prefixes every error.
+pub fn parse(text: &str, source: &str, fallbacks: &Fallbacks) -> Result<RuleSet, ValidationErrors> {
+    // Merge keys (`<<: *common`) let a document share fields between rules; applying
+    // them here means the validator sees each rule as the operator meant it.
+    let document = serde_yaml_ng::from_str::<Value>(text)
+        .and_then(|mut value| value.apply_merge().map(|()| value))
+        .map_err(|err| {
+            ValidationErrors(vec![ValidationError::whole(
+                source,
+                format!("not a valid YAML or JSON document: {err}"),
+            )])
+        })?;
+    validate(&document, source, fallbacks)
+}
+
+/// The same from an already-parsed JSON value (the Lambda event's `"rules"`).
+pub fn from_value(
+    value: serde_json::Value,
+    source: &str,
+    fallbacks: &Fallbacks,
+) -> Result<RuleSet, ValidationErrors> {
+    // One validator for both inputs: JSON converts losslessly into a YAML value.
+    let document = serde_yaml_ng::to_value(value).map_err(|err| {
+        ValidationErrors(vec![ValidationError::whole(
+            source,
+            format!("not a valid rules document: {err}"),
+        )])
+    })?;
+    validate(&document, source, fallbacks)
+}
+
+fn validate(
+    document: &Value,
+    source: &str,
+    fallbacks: &Fallbacks,
+) -> Result<RuleSet, ValidationErrors> {
+    let Value::Mapping(map) = document else {
+        return Err(ValidationErrors(vec![ValidationError::whole(
+            source,
+            format!(
+                "expected a mapping with `version`, `rules` and optionally `defaults`, got {}",
+                describe(document)
+            ),
+        )]));
+    };
+    let mut errors = Vec::new();
+    let mut doc = Scope {
+        source,
+        rule: None,
+        prefix: "",
+        errors: &mut errors,
+        typos: HashSet::new(),
+    };
+    let unknown = doc.find_unknown(map, DOCUMENT_FIELDS);
+
+    let version = doc.field(map, "version", |v| match whole_number(v, "the number 1")? {
+        SUPPORTED_VERSION => Ok(1),
+        other => Err(format!("`{other}` is not a supported version; allowed: 1")),
+    });
+    let version = doc.required(
+        version,
+        "version",
+        "allowed: 1 (start the document with `version: 1`)",
+    );
+
+    let defaults = match doc.field(map, "defaults", |v| {
+        mapping(
+            v,
+            "a mapping of region (or regions), topicArn (or notify), severity, notifyOn, \
+             renotifyMinutes",
+        )
+    }) {
+        Field::Valid(defaults) => check_defaults(defaults, source, doc.errors),
+        Field::Absent => Defaults::uniform(false),
+        Field::Invalid => Defaults::uniform(true),
+    };
+
+    let list = doc.field(map, "rules", |v| match v {
+        Value::Sequence(list) if list.is_empty() => {
+            Err("must contain at least one rule".to_owned())
+        }
+        Value::Sequence(list) => Ok(list),
+        other => Err(format!("expected a list of rules, got {}", describe(other))),
+    });
+    let list = doc.required(list, "rules", "a non-empty list of rules");
+
+    let mut names = HashMap::new();
+    let rules: Vec<Option<Rule>> = list
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, value)| {
+            check_rule(
+                index, value, source, doc.errors, &defaults, fallbacks, &mut names,
+            )
+        })
+        .collect();
+    doc.report_unknown(unknown);
+
+    // Every `None` left an error behind, so an alert is never dropped silently.
+    match (version, rules.into_iter().collect::<Option<Vec<Rule>>>()) {
+        (Some(version), Some(rules)) if errors.is_empty() => Ok(RuleSet { version, rules }),
+        _ => {
+            debug_assert!(!errors.is_empty(), "a rule failed without an error");
+            Err(ValidationErrors(errors))
+        }
+    }
+}
+
+fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>) -> Defaults {
+    let mut scope = Scope {
+        source,
+        rule: None,
+        prefix: "defaults.",
+        errors,
+        typos: HashSet::new(),
+    };
+    let unknown = scope.find_unknown(map, DEFAULTS_FIELDS);
+    let regions = check_regions(&mut scope, map);
+    let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
+    let notify = check_notify(&mut scope, map);
+    let targets = targets(&mut scope, map, topic_arn, notify);
+    let severity = scope.field(map, "severity", parse_name::<Severity>);
+    let notify_on = check_notify_on(&mut scope, map);
+    let mut renotify_minutes = scope.field(map, "renotifyMinutes", check_renotify_minutes);
+    if let (Field::Valid(notify_on), Field::Valid(minutes)) = (&notify_on, &renotify_minutes)
+        && let Err(message) = check_reminders(notify_on, *minutes, "")
+    {
+        scope.error("renotifyMinutes", message);
+        // Reported once here, not again in every rule that inherits both.
+        renotify_minutes = Field::Invalid;
+    }
+    let defaults = Defaults {
+        regions,
+        targets,
+        severity,
+        notify_on,
+        renotify_minutes,
+    };
+    scope.report_unknown(unknown);
+    defaults
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::test_support::{SOURCE, TOPIC, error_lines, fallbacks, none};
+    use super::*;
+    use crate::catalog::{Comparison, MetricName, Statistic, TreatMissingData, Unit};
+    use crate::evaluate::{AlarmState, Criteria};
+    use crate::select::Selection;
+
+    /// The example document of SPEC §3, verbatim.
+    const SPEC_EXAMPLE: &str = r#"
+version: 1
+defaults:                      # optional; each field below can be set per rule
+  region: us-east-1            # else AWS_REGION
+  topicArn: arn:aws:sns:us-east-1:123456789012:lightsail-alerts   # else ALERT_TOPIC_ARN
+  severity: warning
+rules:
+  - name: burst-capacity-low   # required, unique, 1..64 of [A-Za-z0-9_.-]
+    description: CPU burst capacity is running out
+    instances: [web-1, web-2]  # required (later: globs, "*", tag selectors)
+    metric: BurstCapacityPercentage
+    statistic: Average         # default: the catalog's
+    unit: Percent              # default: the catalog's; any other is an error
+    period: 300                # default: the catalog's native period
+    comparison: LessThanThreshold   # GreaterThanOrEqualToThreshold | GreaterThanThreshold
+                                    # | LessThanThreshold | LessThanOrEqualToThreshold
+                                    # (also accepted: ">=", ">", "<", "<=")
+    threshold: 20
+    evaluationPeriods: 3       # N, default 1; N*period <= 86400
+    datapointsToAlarm: 2       # M, 1..=N, default N
+    treatMissingData: missing  # missing | ignore | breaching | notBreaching
+    severity: critical         # critical | warning | info; default warning
+  - name: status-check-failed
+    instances: [web-1, web-2, db-1]
+    metric: StatusCheckFailed
+    comparison: GreaterThanThreshold
+    threshold: 0
+"#;
+
+    fn rule(name: &str) -> RuleName {
+        name.parse().unwrap()
+    }
+
+    #[test]
+    fn spec_example_parses_with_every_default_filled() {
+        let rules = parse(SPEC_EXAMPLE, SOURCE, &none()).unwrap();
+        let topic: TopicArn = TOPIC.parse().unwrap();
+        assert_eq!(
+            rules,
+            RuleSet {
+                version: 1,
+                rules: vec![
+                    Rule {
+                        name: rule("burst-capacity-low"),
+                        description: Some("CPU burst capacity is running out".to_owned()),
+                        selection: Selection::names(["web-1", "web-2"]),
+                        metric: MetricName::BurstCapacityPercentage,
+                        statistic: Statistic::Average,
+                        unit: Unit::Percent,
+                        period: 300,
+                        comparison: Comparison::LessThanThreshold,
+                        threshold: 20.0,
+                        recovery_threshold: None,
+                        evaluation_periods: 3,
+                        datapoints_to_alarm: 2,
+                        treat_missing_data: TreatMissingData::Missing,
+                        severity: Severity::Critical,
+                        notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
+                        renotify_minutes: 0,
+                        regions: vec!["us-east-1".to_owned()],
+                        targets: vec![Target::text(topic.clone())],
+                    },
+                    Rule {
+                        name: rule("status-check-failed"),
+                        description: None,
+                        selection: Selection::names(["web-1", "web-2", "db-1"]),
+                        metric: MetricName::StatusCheckFailed,
+                        statistic: Statistic::Sum,
+                        unit: Unit::Count,
+                        period: 60,
+                        comparison: Comparison::GreaterThanThreshold,
+                        threshold: 0.0,
+                        recovery_threshold: None,
+                        evaluation_periods: 1,
+                        datapoints_to_alarm: 1,
+                        treat_missing_data: TreatMissingData::Missing,
+                        severity: Severity::Warning,
+                        notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
+                        renotify_minutes: 0,
+                        regions: vec!["us-east-1".to_owned()],
+                        targets: vec![Target::text(topic)],
+                    },
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn serialised_rules_show_every_default_with_the_document_field_names() {
+        let rules = parse(SPEC_EXAMPLE, SOURCE, &none()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&rules.rules[1]).unwrap(),
+            serde_json::json!({
+                "name": "status-check-failed",
+                "instances": ["web-1", "web-2", "db-1"],
+                "metric": "StatusCheckFailed",
+                "statistic": "Sum",
+                "unit": "Count",
+                "period": 60,
+                "comparison": "GreaterThanThreshold",
+                "threshold": 0.0,
+                "evaluationPeriods": 1,
+                "datapointsToAlarm": 1,
+                "treatMissingData": "missing",
+                "severity": "warning",
+                "notifyOn": ["OK", "ALARM"],
+                "renotifyMinutes": 0,
+                "regions": ["us-east-1"],
+                "notify": [{"topicArn": TOPIC, "format": "text"}],
+            })
+        );
+        let json = serde_json::to_string(&rules).unwrap();
+        assert!(
+            json.starts_with(
+                r#"{"version":1,"rules":[{"name":"burst-capacity-low","description":"#
+            )
+        );
+    }
+
+    const SPEC_EXAMPLE_JSON: &str = r#"{
+        "version": 1,
+        "defaults": {"region": "us-east-1", "severity": "warning",
+                     "topicArn": "arn:aws:sns:us-east-1:123456789012:lightsail-alerts"},
+        "rules": [
+            {"name": "burst-capacity-low", "description": "CPU burst capacity is running out",
+             "instances": ["web-1", "web-2"], "metric": "BurstCapacityPercentage",
+             "statistic": "Average", "unit": "Percent", "period": 300,
+             "comparison": "LessThanThreshold", "threshold": 20, "evaluationPeriods": 3,
+             "datapointsToAlarm": 2, "treatMissingData": "missing", "severity": "critical"},
+            {"name": "status-check-failed", "instances": ["web-1", "web-2", "db-1"],
+             "metric": "StatusCheckFailed", "comparison": "GreaterThanThreshold", "threshold": 0}
+        ]
+    }"#;
+
+    #[test]
+    fn json_documents_parse_like_yaml() {
+        let from_json = parse(SPEC_EXAMPLE_JSON, "ALERT_RULES", &none()).unwrap();
+        assert_eq!(from_json, parse(SPEC_EXAMPLE, SOURCE, &none()).unwrap());
+    }
+
+    #[test]
+    fn from_value_agrees_with_parse() {
+        let value: serde_json::Value = serde_json::from_str(SPEC_EXAMPLE_JSON).unwrap();
+        assert_eq!(
+            from_value(value, "event.rules", &none()),
+            parse(SPEC_EXAMPLE_JSON, "event.rules", &none())
+        );
+
+        let bad = r#"{"version": 1, "rules": [{"name": "x", "instances": "web-1",
+                      "metric": "CPU", "comparison": ">", "threshold": "high", "colour": 1}]}"#;
+        let value: serde_json::Value = serde_json::from_str(bad).unwrap();
+        let from_value = from_value(value, "event.rules", &none()).unwrap_err();
+        assert_eq!(from_value, parse(bad, "event.rules", &none()).unwrap_err());
+        assert_eq!(from_value.0.len(), 6, "{from_value}");
+        assert_eq!(
+            from_value.0[0].to_string(),
+            "event.rules: rules[0] (x): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
+             got the string \"web-1\""
+        );
+    }
+
+    #[test]
+    fn criteria_carry_the_evaluation_fields() {
+        let rules = parse(SPEC_EXAMPLE, SOURCE, &none()).unwrap();
+        assert_eq!(
+            rules.rules[0].criteria(),
+            Criteria {
+                comparison: Comparison::LessThanThreshold,
+                threshold: 20.0,
+                period: 300,
+                evaluation_periods: 3,
+                datapoints_to_alarm: 2,
+                treat_missing_data: TreatMissingData::Missing,
+            }
+        );
+    }
+
+    #[test]
+    fn each_document_error_names_the_field_and_what_is_allowed() {
+        let rule =
+            "{name: a, instances: [web-1], metric: CPUUtilization, comparison: '>', threshold: 1}";
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "- version: 1",
+                &[
+                    "expected a mapping with `version`, `rules` and optionally `defaults`, got a list",
+                ],
+            ),
+            (
+                "",
+                &[
+                    "expected a mapping with `version`, `rules` and optionally `defaults`, got nothing",
+                ],
+            ),
+            (
+                &format!("version: 2\nrules: [{rule}]"),
+                &["version: `2` is not a supported version; allowed: 1"],
+            ),
+            (
+                &format!("version: '1'\nrules: [{rule}]"),
+                &["version: expected the number 1, got the string \"1\""],
+            ),
+            (
+                &format!("rules: [{rule}]"),
+                &["version: required; allowed: 1 (start the document with `version: 1`)"],
+            ),
+            (
+                "version: 1",
+                &["rules: required; a non-empty list of rules"],
+            ),
+            (
+                "version: 1\nrules: []",
+                &["rules: must contain at least one rule"],
+            ),
+            (
+                "version: 1\nrules: {a: 1}",
+                &["rules: expected a list of rules, got a mapping"],
+            ),
+            (
+                "version: 1\nrules: [web-1]",
+                &[
+                    "rules[0]: expected a mapping of rule fields (name, instances, metric, ...), got the \
+                   string \"web-1\"",
+                ],
+            ),
+            (
+                &format!("version: 1\nrule: [{rule}]"),
+                &[
+                    "rule: unknown field `rule` (did you mean `rules`?); allowed: version, defaults, rules",
+                ],
+            ),
+            (
+                &format!("version: 1\ndefaults: us-east-1\nrules: [{rule}]"),
+                &[
+                    "defaults: expected a mapping of region (or regions), topicArn (or notify), severity, \
+                     notifyOn, renotifyMinutes, got the string \"us-east-1\"",
+                ],
+            ),
+            (
+                &format!(
+                    "version: 1\ndefaults: {{region: useast1, topicArn: {TOPIC}}}\nrules: [{rule}, {}]",
+                    rule.replace("a,", "b,")
+                ),
+                &[
+                    "defaults.region: `useast1` is not an AWS region name; expected one like us-east-1 or \
+                   eu-west-2",
+                ],
+            ),
+            (
+                &format!(
+                    "version: 1\ndefaults: {{region: us-east-1, topicArn: {TOPIC}, severity: fatal}}\nrules: [{rule}]"
+                ),
+                &[
+                    "defaults.severity: `fatal` is not a valid severity; allowed: critical, warning, info",
+                ],
+            ),
+            (
+                &format!(
+                    "version: 1\ndefaults: {{region: us-east-1, topicArn: {TOPIC}}}\nrules: [{rule}, {rule}]"
+                ),
+                &["rules[1] (a): name: `a` is already the name of rules[0]; names must be unique"],
+            ),
+        ];
+        let env = fallbacks("us-east-1", TOPIC);
+        for (doc, expected) in cases {
+            let expected: Vec<String> = expected.iter().map(|e| format!("{SOURCE}: {e}")).collect();
+            assert_eq!(error_lines(doc, &env), expected, "document:\n{doc}");
+        }
+
+        let unplaced: &[(&str, &[&str])] = &[
+            // A misspelt default is one error, not "region: required" in every rule.
+            (
+                &format!(
+                    "version: 1\ndefaults: {{regoin: us-east-1, topicArn: {TOPIC}}}\nrules: [{rule}]"
+                ),
+                &[
+                    "defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
+                   regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
+                ],
+            ),
+            (
+                &format!("version: 1\nrules: [{rule}]"),
+                &[
+                    "rules[0] (a): region: required; set `region` or `regions` on the rule, `defaults.region` in \
+                     the document, or the AWS_REGION environment variable",
+                    "rules[0] (a): topicArn: required; set `topicArn` on the rule, `defaults.topicArn` \
+                     in the document, or the ALERT_TOPIC_ARN environment variable",
+                ],
+            ),
+        ];
+        for (doc, expected) in unplaced {
+            let expected: Vec<String> = expected.iter().map(|e| format!("{SOURCE}: {e}")).collect();
+            assert_eq!(error_lines(doc, &none()), expected, "document:\n{doc}");
+        }
+    }
+
+    #[test]
+    fn yaml_syntax_errors_are_one_error_with_a_position() {
+        let lines = error_lines("version: 1\nrules:\n  - name: [a\n", &none());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("rules.yaml: not a valid YAML or JSON document: "),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains("line 4 column 1"), "{lines:?}");
+        let lines = error_lines("{\"version\": 1,, }", &none());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("line 1 column"), "{lines:?}");
+    }
+
+    #[test]
+    fn every_error_of_a_document_is_reported_at_once() {
+        let doc = format!(
+            r#"
+version: 1
+defaults:
+  topicArn: {TOPIC}
+  severity: urgent
+owner: ops
+rules:
+  - name: cpu-high
+    instances: web-1
+    metric: CPUUtilization
+    comparison: ">"
+    threshold: high
+    period: 60
+    region: us-east-1
+  - name: burst-capacity-low
+    instances: [web-1]
+    metric: BurstCapacityPercentage
+    unit: Bytes
+    comparison: LessThanThreshold
+    threshold: 20
+    evaluationPeriods: 3
+    datapointsToAlarm: 5
+    treshold: 10
+  - name: cpu-high
+    instances: [db-1]
+    metric: NetworkIn
+    comparison: gt
+"#
+        );
+        let errors = parse(&doc, SOURCE, &none()).unwrap_err();
+        let expected = [
+            "rules.yaml: defaults.severity: `urgent` is not a valid severity; allowed: critical, warning, info",
+            "rules.yaml: rules[0] (cpu-high): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
+             got the string \"web-1\"",
+            "rules.yaml: rules[0] (cpu-high): period: `60` is not a valid period for CPUUtilization, which \
+             Lightsail stores every 300 seconds; allowed: a multiple of 300 from 300 to 86400 \
+             (300, 600, 900, ..., 86400)",
+            "rules.yaml: rules[0] (cpu-high): threshold: expected a number, got the string \"high\"",
+            "rules.yaml: rules[1] (burst-capacity-low): unit: `Bytes` is not published for \
+             BurstCapacityPercentage (Lightsail returns no data for any other unit); allowed: Percent",
+            "rules.yaml: rules[1] (burst-capacity-low): datapointsToAlarm: `5` is more than \
+             evaluationPeriods (3); allowed: 1 to 3",
+            "rules.yaml: rules[1] (burst-capacity-low): region: required; set `region` or `regions` on the rule, \
+             `defaults.region` in the document, or the AWS_REGION environment variable",
+            "rules.yaml: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
+             `threshold`?); allowed: name, description, instances, exclude, tags, states, metric, statistic, unit, period, \
+             comparison, threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, \
+             treatMissingData, severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
+            "rules.yaml: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \
+             must be unique",
+            "rules.yaml: rules[2] (cpu-high): comparison: `gt` is not a valid comparison; allowed: \
+             GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
+             LessThanOrEqualToThreshold, <=",
+            "rules.yaml: rules[2] (cpu-high): threshold: required; a finite number",
+            "rules.yaml: rules[2] (cpu-high): region: required; set `region` or `regions` on the rule, \
+             `defaults.region` in the document, or the AWS_REGION environment variable",
+            "rules.yaml: owner: unknown field `owner`; allowed: version, defaults, rules",
+        ];
+        let lines: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+        assert_eq!(lines, expected);
+        let display = errors.to_string();
+        assert!(
+            display.starts_with("13 errors in the rules:\n  rules.yaml: defaults.severity: "),
+            "{display}"
+        );
+        assert_eq!(display.lines().count(), 14);
+        assert!(
+            display
+                .lines()
+                .skip(1)
+                .all(|line| line.starts_with("  rules.yaml: ")),
+            "{display}"
+        );
+    }
+
+    #[test]
+    fn merge_keys_share_fields_between_rules() {
+        let doc = format!(
+            "version: 1\ndefaults: {{region: us-east-1, topicArn: {TOPIC}}}\nrules:\n\
+             - &cpu {{name: cpu-warn, instances: [web-1], metric: CPUUtilization, comparison: '>', threshold: 80}}\n\
+             - {{<<: *cpu, name: cpu-crit, threshold: 95, severity: critical}}\n"
+        );
+        let rules = parse(&doc, SOURCE, &none()).unwrap();
+        assert_eq!(rules.rules[1].name.as_str(), "cpu-crit");
+        assert_eq!(rules.rules[1].metric, MetricName::CpuUtilization);
+        assert_eq!(rules.rules[1].threshold, 95.0);
+    }
+}

@@ -1,0 +1,406 @@
+//! The notification policy: `notifyOn` (which transitions are notified) and
+//! `renotifyMinutes` (reminders of a persisting ALARM), and the two together.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::evaluate::AlarmState;
+
+use super::scope::{Field, Scope};
+use super::suggest::with_suggestion;
+use super::values::{describe, string, whole_number};
+
+const STATES: [AlarmState; 3] = [
+    AlarmState::Alarm,
+    AlarmState::Ok,
+    AlarmState::InsufficientData,
+];
+const NOTIFY_ON_ALLOWED: &str = "ALARM, OK, INSUFFICIENT_DATA";
+/// `renotifyMinutes` at most: a week.
+const MAX_RENOTIFY_MINUTES: u32 = 10_080;
+
+/// `notifyOn: [ALARM, OK]`: a non-empty list of alarm states, each once.
+pub(super) fn check_notify_on(scope: &mut Scope<'_>, map: &Mapping) -> Field<BTreeSet<AlarmState>> {
+    let list = scope.field(map, "notifyOn", |v| match v {
+        Value::Sequence(list) if list.is_empty() => Err(format!(
+            "must list at least one state; allowed: {NOTIFY_ON_ALLOWED} (default [ALARM, OK])"
+        )),
+        Value::Sequence(list) => Ok(list),
+        other => Err(format!(
+            "expected a list of states like [ALARM, OK], got {}; allowed: {NOTIFY_ON_ALLOWED}",
+            describe(other)
+        )),
+    });
+    let list = match list {
+        Field::Valid(list) => list,
+        Field::Absent => return Field::Absent,
+        Field::Invalid => return Field::Invalid,
+    };
+    let mut states = BTreeSet::new();
+    let mut first_seen: HashMap<AlarmState, usize> = HashMap::new();
+    let mut valid = true;
+    for (index, item) in list.iter().enumerate() {
+        let field = format!("notifyOn[{index}]");
+        match check_state(item) {
+            Ok(state) => match first_seen.get(&state) {
+                Some(first) => {
+                    scope.error(
+                        &field,
+                        format!("`{state}` is listed twice (also notifyOn[{first}])"),
+                    );
+                    valid = false;
+                }
+                None => {
+                    first_seen.insert(state, index);
+                    states.insert(state);
+                }
+            },
+            Err(message) => {
+                scope.error(&field, message);
+                valid = false;
+            }
+        }
+    }
+    if valid {
+        Field::Valid(states)
+    } else {
+        Field::Invalid
+    }
+}
+
+fn check_state(value: &Value) -> Result<AlarmState, String> {
+    let name = string(value)?;
+    STATES
+        .into_iter()
+        .find(|state| state.as_str() == name)
+        .ok_or_else(|| {
+            with_suggestion(
+                format!("`{name}` is not a valid state; allowed: {NOTIFY_ON_ALLOWED}"),
+                name,
+                STATES.map(AlarmState::as_str),
+            )
+        })
+}
+
+pub(super) fn check_renotify_minutes(value: &Value) -> Result<u32, String> {
+    let allowed = format!(
+        "allowed: a whole number of minutes from 0 (never) to {MAX_RENOTIFY_MINUTES} (a week)"
+    );
+    let minutes = whole_number(value, &format!("a whole number of minutes; {allowed}"))?;
+    u32::try_from(minutes)
+        .ok()
+        .filter(|&m| m <= MAX_RENOTIFY_MINUTES)
+        .ok_or_else(|| format!("`{minutes}` is not allowed; {allowed}"))
+}
+
+/// A reminder repeats the ALARM notice, so `renotifyMinutes` needs ALARM in `notifyOn`.
+/// `inherited` says where `renotifyMinutes` came from when the rule did not set it.
+pub(super) fn check_reminders(
+    notify_on: &BTreeSet<AlarmState>,
+    renotify_minutes: u32,
+    inherited: &str,
+) -> Result<(), String> {
+    if renotify_minutes == 0 || notify_on.contains(&AlarmState::Alarm) {
+        return Ok(());
+    }
+    let states: Vec<&str> = notify_on.iter().map(|s| s.as_str()).collect();
+    Err(format!(
+        "renotifyMinutes {renotify_minutes}{inherited} would never send a reminder: a reminder \
+         repeats the ALARM notice, and notifyOn [{}] leaves ALARM out; add ALARM to notifyOn, or \
+         set renotifyMinutes to 0",
+        states.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse;
+    use crate::rules::test_support::{Changes, SOURCE, TOPIC, error_lines, none, one_rule};
+    use crate::transition::Policy;
+
+    fn states(list: &[AlarmState]) -> BTreeSet<AlarmState> {
+        list.iter().copied().collect()
+    }
+
+    #[test]
+    fn notification_policy_defaults_to_transitions_into_alarm_and_ok() {
+        let rules = parse(&one_rule(&[]), SOURCE, &none()).unwrap();
+        let rule = &rules.rules[0];
+        assert_eq!(rule.notify_on, states(&[AlarmState::Alarm, AlarmState::Ok]));
+        assert_eq!(rule.renotify_minutes, 0);
+        assert_eq!(rule.recovery_threshold, None);
+        assert_eq!(rule.policy(), Policy::default());
+        let json = serde_json::to_value(rule).unwrap();
+        assert_eq!(json["notifyOn"], serde_json::json!(["OK", "ALARM"]));
+        assert_eq!(json["renotifyMinutes"], 0);
+        assert!(json.get("recoveryThreshold").is_none(), "{json}");
+    }
+
+    #[test]
+    fn notify_on_renotify_minutes_and_recovery_threshold_are_read() {
+        let doc = one_rule(&[
+            ("notifyOn", Some("[INSUFFICIENT_DATA, ALARM, OK]")),
+            ("renotifyMinutes", Some("60")),
+            ("recoveryThreshold", Some("70")),
+        ]);
+        let rules = parse(&doc, SOURCE, &none()).unwrap();
+        let rule = &rules.rules[0];
+        let all = states(&[
+            AlarmState::Alarm,
+            AlarmState::Ok,
+            AlarmState::InsufficientData,
+        ]);
+        assert_eq!(rule.notify_on, all);
+        assert_eq!(rule.renotify_minutes, 60);
+        assert_eq!(rule.recovery_threshold, Some(70.0));
+        assert_eq!(
+            rule.policy(),
+            Policy {
+                notify_on: all,
+                renotify_minutes: 60
+            }
+        );
+        let json = serde_json::to_value(rule).unwrap();
+        assert_eq!(
+            json["notifyOn"],
+            serde_json::json!(["OK", "ALARM", "INSUFFICIENT_DATA"])
+        );
+        assert_eq!(json["renotifyMinutes"], 60);
+        assert_eq!(json["recoveryThreshold"], 70.0);
+
+        // The bounds, and the safe side for each comparison.
+        for (changes, recovery) in [
+            (&[("renotifyMinutes", Some("10080"))][..], None),
+            (&[("notifyOn", Some("[OK]"))][..], None),
+            (
+                &[
+                    ("comparison", Some("'<'")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("30")),
+                ][..],
+                Some(30.0),
+            ),
+            (
+                &[
+                    ("comparison", Some("'<='")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("20.5")),
+                ][..],
+                Some(20.5),
+            ),
+            (
+                &[
+                    ("comparison", Some("'>='")),
+                    ("threshold", Some("80")),
+                    ("recoveryThreshold", Some("79.9")),
+                ][..],
+                Some(79.9),
+            ),
+        ] {
+            let rules = parse(&one_rule(changes), SOURCE, &none()).unwrap();
+            assert_eq!(rules.rules[0].recovery_threshold, recovery, "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn notification_policy_comes_from_defaults_unless_the_rule_sets_it() {
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  notifyOn: [ALARM]\n  renotifyMinutes: 30\n\
+             rules:\n\
+             - {{name: a, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1}}\n\
+             - {{name: b, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1, \
+                 notifyOn: [ALARM, OK, INSUFFICIENT_DATA], renotifyMinutes: 0}}\n\
+             - {{name: c, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1, \
+                 notifyOn: [OK], renotifyMinutes: 0}}\n"
+        );
+        let rules = parse(&doc, SOURCE, &none()).unwrap();
+        assert_eq!(
+            rules.rules[0].policy(),
+            Policy {
+                notify_on: states(&[AlarmState::Alarm]),
+                renotify_minutes: 30
+            }
+        );
+        assert_eq!(rules.rules[1].notify_on.len(), 3);
+        assert_eq!(rules.rules[1].renotify_minutes, 0);
+        assert_eq!(rules.rules[2].notify_on, states(&[AlarmState::Ok]));
+    }
+
+    #[test]
+    fn each_notification_policy_error_names_the_field_and_what_is_allowed() {
+        let cases: &[(Changes, &str)] = &[
+            (
+                &[("notifyOn", Some("[]"))],
+                "notifyOn: must list at least one state; allowed: ALARM, OK, INSUFFICIENT_DATA \
+                 (default [ALARM, OK])",
+            ),
+            (
+                &[("notifyOn", Some("ALARM"))],
+                "notifyOn: expected a list of states like [ALARM, OK], got the string \"ALARM\"; \
+                 allowed: ALARM, OK, INSUFFICIENT_DATA",
+            ),
+            (
+                &[("notifyOn", Some("[ALARM, alarm]"))],
+                "notifyOn[1]: `alarm` is not a valid state; allowed: ALARM, OK, INSUFFICIENT_DATA; \
+                 did you mean `ALARM`?",
+            ),
+            (
+                &[("notifyOn", Some("[INSUFFICIENT]"))],
+                "notifyOn[0]: `INSUFFICIENT` is not a valid state; allowed: ALARM, OK, \
+                 INSUFFICIENT_DATA",
+            ),
+            (
+                &[("notifyOn", Some("[OK, 1]"))],
+                "notifyOn[1]: expected a string, got the number 1",
+            ),
+            (
+                &[("notifyOn", Some("[ALARM, OK, ALARM]"))],
+                "notifyOn[2]: `ALARM` is listed twice (also notifyOn[0])",
+            ),
+            (
+                &[("renotifyMinutes", Some("-1"))],
+                "renotifyMinutes: `-1` is not allowed; allowed: a whole number of minutes from 0 \
+                 (never) to 10080 (a week)",
+            ),
+            (
+                &[("renotifyMinutes", Some("10081"))],
+                "renotifyMinutes: `10081` is not allowed; allowed: a whole number of minutes from 0 \
+                 (never) to 10080 (a week)",
+            ),
+            (
+                &[("renotifyMinutes", Some("1.5"))],
+                "renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
+                 minutes from 0 (never) to 10080 (a week), got the number 1.5",
+            ),
+            (
+                &[("renotifyMinutes", Some("'60'"))],
+                "renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
+                 minutes from 0 (never) to 10080 (a week), got the string \"60\"",
+            ),
+            (
+                &[
+                    ("notifyOn", Some("[OK, INSUFFICIENT_DATA]")),
+                    ("renotifyMinutes", Some("60")),
+                ],
+                "renotifyMinutes: renotifyMinutes 60 would never send a reminder: a reminder repeats \
+                 the ALARM notice, and notifyOn [OK, INSUFFICIENT_DATA] leaves ALARM out; add ALARM \
+                 to notifyOn, or set renotifyMinutes to 0",
+            ),
+            (
+                &[
+                    ("comparison", Some("LessThanThreshold")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("10")),
+                ],
+                "recoveryThreshold: `10` is on the breaching side of threshold 20 (values < 20 \
+                 breach); use a value above 20, e.g. 30",
+            ),
+            (
+                &[
+                    ("comparison", Some("LessThanOrEqualToThreshold")),
+                    ("threshold", Some("20")),
+                    ("recoveryThreshold", Some("20")),
+                ],
+                "recoveryThreshold: `20` is threshold 20 itself, so it would change nothing; use a \
+                 value above 20, e.g. 30",
+            ),
+            (
+                &[("recoveryThreshold", Some("90"))],
+                "recoveryThreshold: `90` is on the breaching side of threshold 80 (values > 80 \
+                 breach); use a value below 80, e.g. 70",
+            ),
+            (
+                &[
+                    ("comparison", Some("'>'")),
+                    ("threshold", Some("0")),
+                    ("recoveryThreshold", Some("0.5")),
+                ],
+                "recoveryThreshold: `0.5` is on the breaching side of threshold 0 (values > 0 \
+                 breach); use a value below 0, e.g. -1",
+            ),
+            (
+                &[("recoveryThreshold", Some(".nan"))],
+                "recoveryThreshold: `.nan` is not allowed; expected a finite number",
+            ),
+            (
+                &[("recoveryThreshold", Some("low"))],
+                "recoveryThreshold: expected a number, got the string \"low\"",
+            ),
+            // Without a valid comparison it cannot be checked: one error, the comparison's.
+            (
+                &[
+                    ("comparison", Some("above")),
+                    ("recoveryThreshold", Some("90")),
+                ],
+                "comparison: `above` is not a valid comparison; allowed: \
+                 GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
+                 LessThanOrEqualToThreshold, <=",
+            ),
+        ];
+        for (changes, expected) in cases {
+            let doc = one_rule(changes);
+            assert_eq!(
+                error_lines(&doc, &none()),
+                [format!("{SOURCE}: rules[0] (cpu-high): {expected}")],
+                "document:\n{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reminder_without_alarm_notices_is_reported_where_it_was_made() {
+        let rule = |name: &str, extra: &str| {
+            format!(
+                "- {{name: {name}, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1{extra}}}\n"
+            )
+        };
+        // Made in `defaults`: reported once there, not again in each rule inheriting it.
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  notifyOn: [OK]\n  renotifyMinutes: 15\n\
+             rules:\n{}{}",
+            rule("a", ""),
+            rule("b", "")
+        );
+        assert_eq!(
+            error_lines(&doc, &none()),
+            [
+                "rules.yaml: defaults.renotifyMinutes: renotifyMinutes 15 would never send a reminder: \
+              a reminder repeats the ALARM notice, and notifyOn [OK] leaves ALARM out; add ALARM to \
+              notifyOn, or set renotifyMinutes to 0"
+            ]
+        );
+        // A rule's notifyOn against the default renotifyMinutes: the rule's field.
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  renotifyMinutes: 15\n\
+             rules:\n{}{}",
+            rule("a", ""),
+            rule("b", ", notifyOn: [OK]")
+        );
+        assert_eq!(
+            error_lines(&doc, &none()),
+            [
+                "rules.yaml: rules[1] (b): notifyOn: renotifyMinutes 15 (from defaults) would never \
+              send a reminder: a reminder repeats the ALARM notice, and notifyOn [OK] leaves ALARM \
+              out; add ALARM to notifyOn, or set renotifyMinutes to 0"
+            ]
+        );
+        // Each field's own errors in `defaults`, and recoveryThreshold is per rule only.
+        let doc = format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n  notifyOn: [ALARM, ALARM]\n  \
+             renotifyMinutes: 20000\n  recoveryThreshold: 5\nrules:\n{}",
+            rule("a", "")
+        );
+        assert_eq!(
+            error_lines(&doc, &none()),
+            [
+                "rules.yaml: defaults.notifyOn[1]: `ALARM` is listed twice (also notifyOn[0])",
+                "rules.yaml: defaults.renotifyMinutes: `20000` is not allowed; allowed: a whole \
+                 number of minutes from 0 (never) to 10080 (a week)",
+                "rules.yaml: defaults.recoveryThreshold: unknown field `recoveryThreshold`; allowed: \
+                 region, regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
+            ]
+        );
+    }
+}
