@@ -9,6 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use lightsail_alerts::aws::SnsSink;
 use lightsail_alerts::domain::evaluate::{self, Datapoint};
 use lightsail_alerts::domain::plan;
 use lightsail_alerts::domain::select;
@@ -131,8 +132,8 @@ fn main() {
         let globs = rules::parse(&glob_document(instances), "bench", &fallbacks).unwrap();
         let options = RunOptions {
             at,
-            dry_run: true,
             concurrency: 8,
+            deadline: None,
         };
 
         let parse = time(budget, || {
@@ -143,25 +144,28 @@ fn main() {
             plan::plan(&selected.alarms, at)
         });
         let run = time(budget, || {
-            runtime.block_on(run::evaluate_all(
+            runtime.block_on(run::run(
                 &ruleset,
                 &recording,
+                None::<&SnsSink>,
                 None::<&MemoryStore>,
                 options,
             ))
         });
         let with_globs = time(budget, || {
-            runtime.block_on(run::evaluate_all(
+            runtime.block_on(run::run(
                 &globs,
                 &recording,
+                None::<&SnsSink>,
                 None::<&MemoryStore>,
                 options,
             ))
         });
         for rules in [&ruleset, &globs] {
-            let report = runtime.block_on(run::evaluate_all(
+            let report = runtime.block_on(run::run(
                 rules,
                 &recording,
+                None::<&SnsSink>,
                 None::<&MemoryStore>,
                 options,
             ));

@@ -1,6 +1,8 @@
 //! The Lambda edge: decoding the invoking event, and the handler. Config and clients are
 //! built once per execution environment, outside the handler.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -9,8 +11,11 @@ use serde_json::Value;
 
 use crate::aws::s3::S3Rules;
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
-use crate::run::{self, Report, RunOptions};
+use crate::run::{self, Deadline, MAX_RESPONSE_BYTES, Report, RunOptions};
 use crate::settings::{InputError, Settings};
+
+/// The report logged with a failed invocation stays within one CloudWatch Logs event.
+const MAX_LOGGED_REPORT_BYTES: usize = 200 * 1024;
 
 /// What the function was invoked with.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +150,9 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
 }
 
 async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
-    let result = invoke(app, event.payload).await;
+    let invocation_deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+    let deadline = Deadline::lambda(invocation_deadline, app.settings.deadline_margin);
+    let result = invoke(app, event.payload, deadline).await;
     if let Err(err) = &result {
         // The runtime does not log a handler error; without this it is lost from the logs.
         tracing::error!(error = %err, "invocation failed");
@@ -153,7 +160,7 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
     result
 }
 
-async fn invoke(app: &App, payload: Value) -> Result<Report, HandlerError> {
+async fn invoke(app: &App, payload: Value, deadline: Deadline) -> Result<Report, HandlerError> {
     let invocation = decode(payload)?;
     let rules = app
         .settings
@@ -165,21 +172,22 @@ async fn invoke(app: &App, payload: Value) -> Result<Report, HandlerError> {
     });
     let options = RunOptions {
         at,
-        dry_run: invocation.dry_run,
         concurrency: app.settings.max_concurrency,
+        deadline: Some(deadline),
     };
-    let state = app.state.as_ref();
-    let mut report = run::evaluate_all(&rules, &app.lightsail, state, options).await;
-    run::publish(&mut report, &app.sns, state, options.concurrency).await;
+    let sink = (!invocation.dry_run).then_some(&app.sns);
+    let report = run::run(&rules, &app.lightsail, sink, app.state.as_ref(), options).await;
     let counts = format!("{:?}", report.counts());
     tracing::info!(at = %report.evaluated_at, results = report.results.len(), published = report.published, errors = report.errors.len(), counts, "run finished");
     match report.failure() {
         Some(failure) => {
-            // Keep the whole report in the logs: the failed invocation returns no body.
-            tracing::error!(report = %serde_json::to_string(&report).unwrap_or_default(), "run failed");
+            // Keep the report in the logs: the failed invocation returns no body. Bounded
+            // like the response, so that it stays one CloudWatch Logs event (256 KB).
+            let logged = report.bounded(MAX_LOGGED_REPORT_BYTES);
+            tracing::error!(report = %serde_json::to_string(&logged).unwrap_or_default(), "run failed");
             Err(HandlerError::Run(failure))
         }
-        None => Ok(report),
+        None => Ok(report.bounded(MAX_RESPONSE_BYTES)),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::aws::s3::{S3ReadError, S3Rules, S3Uri};
 use crate::rules::{self, Fallbacks, RuleSet, ValidationErrors};
@@ -12,6 +13,9 @@ use crate::rules::{self, Fallbacks, RuleSet, ValidationErrors};
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Attempts per call when `AWS_MAX_ATTEMPTS` is not set (the SDK's own default is 3).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+/// How long before the Lambda invocation's deadline the run stops fetching, when
+/// `ALERT_DEADLINE_MARGIN_MS` is not set.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(3_000);
 
 /// The environment, parsed and checked.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +28,9 @@ pub struct Settings {
     pub fallbacks: Fallbacks,
     /// `ALERT_MAX_CONCURRENCY`
     pub max_concurrency: usize,
+    /// `ALERT_DEADLINE_MARGIN_MS`: in Lambda, the run stops fetching this long before
+    /// the invocation's deadline (SPEC §12).
+    pub deadline_margin: Duration,
     /// `ALERT_STATE_TABLE`: the DynamoDB table of alarm states; stateless without it.
     pub state_table: Option<String>,
     /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` is set (moto, MinIO, LocalStack): S3 is
@@ -114,6 +121,19 @@ impl Settings {
                 }
             },
         };
+        let deadline_margin = match env("ALERT_DEADLINE_MARGIN_MS") {
+            None => DEFAULT_DEADLINE_MARGIN,
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(ms @ 0..=900_000) => Duration::from_millis(ms),
+                _ => {
+                    return Err(InputError::Setting {
+                        name: "ALERT_DEADLINE_MARGIN_MS",
+                        value,
+                        allowed: "a whole number of milliseconds from 0 to 900000 (Lambda's longest timeout)",
+                    });
+                }
+            },
+        };
         let rules_file = env("ALERT_RULES_FILE")
             .map(|value| {
                 value
@@ -133,6 +153,7 @@ impl Settings {
                 topic_arn: env("ALERT_TOPIC_ARN"),
             },
             max_concurrency,
+            deadline_margin,
             state_table: env("ALERT_STATE_TABLE"),
             custom_s3_endpoint,
         })

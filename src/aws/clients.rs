@@ -6,27 +6,50 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_lightsail::config::retry::{RetryPartition, TokenBucket};
 
 use crate::settings::{DEFAULT_MAX_ATTEMPTS, env};
 
 /// The SDK config every client is built from: the standard chain for credentials,
-/// region and `AWS_ENDPOINT_URL_*`, standard retries with backoff (5 attempts unless
-/// `AWS_MAX_ATTEMPTS` says otherwise), and timeouts that keep a run inside the
-/// function's timeout (60 s in template.yaml): at most 20 s for fetching and 20 s for
-/// publishing.
+/// region and `AWS_ENDPOINT_URL_*`; standard retries with exponential backoff, 5
+/// attempts unless `AWS_MAX_ATTEMPTS` says otherwise; and timeouts per call. The run's
+/// deadline, not these, bounds a run as a whole.
+///
+/// Not the SDK's adaptive mode: its rate limiter charges a retry 5 tokens and refills
+/// at as little as 0.5 a second, so at a low request rate one throttle holds the retry
+/// back for 10 s, and two of them outlast the call's 20 s timeout.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_attempt_timeout(Duration::from_secs(8))
-            .operation_timeout(Duration::from_secs(20))
-            .build(),
-    );
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(8))
+                .operation_timeout(Duration::from_secs(20))
+                .build(),
+        )
+        .load()
+        .await;
+    let mut retry = config
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(RetryConfig::standard);
     if env("AWS_MAX_ATTEMPTS").is_none() {
-        loader =
-            loader.retry_config(RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS));
+        retry = retry.with_max_attempts(DEFAULT_MAX_ATTEMPTS);
     }
-    loader.load().await
+    config.into_builder().retry_config(retry).build()
+}
+
+/// A retry partition of one client's own, without a retry quota.
+///
+/// By default every client of a service and region shares one token bucket for the
+/// whole process: each retry takes tokens from it, and once a storm of throttles has
+/// emptied it, every later failure is returned after a single attempt — in this run and
+/// in the next invocation of a warm function. Here every call gets all of its attempts,
+/// spread by the backoff.
+pub fn retry_partition(service: &'static str, region: &str) -> RetryPartition {
+    RetryPartition::custom(format!("lightsail-alerts-{service}-{region}"))
+        .token_bucket(TokenBucket::unlimited())
+        .build()
 }
 
 /// SDK clients of one service, one per region, each built on first use from the shared

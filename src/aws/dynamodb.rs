@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::aws::clients;
 use crate::domain::evaluate::AlarmState;
 use crate::domain::transition::Stored;
 use crate::ports::{StateStore, StoreError};
@@ -32,7 +33,11 @@ impl DynamoStore {
     /// A store on `table` with a client built from the shared config (the function's
     /// region). Build it once per process.
     pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        Self::new(aws_sdk_dynamodb::Client::new(config), table)
+        let region = config.region().map_or("default", |r| r.as_ref());
+        let config = aws_sdk_dynamodb::config::Builder::from(config)
+            .retry_partition(clients::retry_partition("dynamodb", region))
+            .build();
+        Self::new(aws_sdk_dynamodb::Client::from_conf(config), table)
     }
 
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {

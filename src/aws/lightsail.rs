@@ -6,7 +6,7 @@ use aws_sdk_lightsail::primitives::DateTime as SdkDateTime;
 use aws_sdk_lightsail::types::{InstanceMetricName, MetricStatistic, MetricUnit};
 use chrono::DateTime;
 
-use crate::aws::clients::RegionalClients;
+use crate::aws::clients::{self, RegionalClients};
 use crate::domain::catalog::Statistic;
 use crate::domain::plan::{self, MetricDatapoint, Query};
 use crate::domain::select::Instance;
@@ -23,6 +23,7 @@ impl LightsailSource {
             clients: RegionalClients::new(config, |config, region| {
                 let config = aws_sdk_lightsail::config::Builder::from(config)
                     .region(aws_sdk_lightsail::config::Region::new(region.to_owned()))
+                    .retry_partition(clients::retry_partition("lightsail", region))
                     .build();
                 aws_sdk_lightsail::Client::from_conf(config)
             }),
@@ -68,6 +69,7 @@ impl InstanceSource for LightsailSource {
         let failed = |message: String| ListError {
             region: region.to_owned(),
             message,
+            past_deadline: false,
         };
         let mut instances = Vec::new();
         let mut token: Option<String> = None;

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 
+use crate::aws::clients;
+
 /// The largest rules document read from S3. A wrong key pointing at a log archive must
 /// not exhaust a 128 MB function; a real document is a few KB (10,000 rules fit in 1 MiB).
 pub const MAX_RULES_BYTES: usize = 1024 * 1024;
@@ -206,8 +208,10 @@ impl S3Rules {
     /// and timeouts. `path_style` when a custom endpoint is configured (moto, MinIO,
     /// LocalStack): virtual-hosted names such as `bucket.127.0.0.1` do not resolve.
     pub fn from_config(config: &aws_config::SdkConfig, uri: S3Uri, path_style: bool) -> Self {
+        let region = config.region().map_or("default", |r| r.as_ref());
         let config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
+            .retry_partition(clients::retry_partition("s3", region))
             .build();
         Self::new(aws_sdk_s3::Client::from_conf(config), uri)
     }

@@ -3,7 +3,7 @@
 use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::aws::clients::RegionalClients;
+use crate::aws::clients::{self, RegionalClients};
 use crate::domain::alert::Alert;
 use crate::ports::{AlertSink, PublishError};
 
@@ -18,6 +18,7 @@ impl SnsSink {
             clients: RegionalClients::new(config, |config, region| {
                 let config = aws_sdk_sns::config::Builder::from(config)
                     .region(aws_sdk_sns::config::Region::new(region.to_owned()))
+                    .retry_partition(clients::retry_partition("sns", region))
                     .build();
                 aws_sdk_sns::Client::from_conf(config)
             }),

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -14,7 +15,7 @@ use crate::domain::select::Instance;
 use crate::offline::Recording;
 use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
 use crate::rules::{self, RuleSet};
-use crate::run::{self, Report, RunOptions};
+use crate::run::{self, Deadline, Report, RunOptions};
 use crate::settings::{InputError, RulesFile, Settings};
 
 /// The example rules and recording, built in so that `check` with nothing configured
@@ -80,12 +81,27 @@ struct CheckArgs {
     /// Take datapoints from a recording instead of Lightsail (format: examples/README.md).
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+    /// Stop fetching after this many seconds (e.g. 30 or 2.5): what was not evaluated by
+    /// then is an ERROR result with stage `deadline`; the alerts of what was evaluated
+    /// are still published, for at most 2 s more. Default: no limit.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Output {
     Text,
     Json,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(
+            "expected a number of seconds greater than 0 and at most 86400, e.g. 30 or 2.5"
+                .to_owned(),
+        ),
+    }
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
@@ -207,11 +223,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         .at
         .or(recording.as_ref().map(|r| r.recorded_at))
         .unwrap_or_else(Utc::now);
-    let options = RunOptions {
-        at,
-        dry_run,
-        concurrency: settings.max_concurrency,
-    };
+
     // The SDK is loaded only when something talks to AWS: a replayed dry run without a
     // state table needs no account, no region and no network.
     let state_table = settings
@@ -238,16 +250,13 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
                 .expect("the SDK config is loaded when there is no recording"),
         ))),
     };
-    let mut report = run::evaluate_all(&rules, &source, store.as_ref(), options).await;
-    if let Some(config) = config.filter(|_| !dry_run) {
-        run::publish(
-            &mut report,
-            &SnsSink::new(config),
-            store.as_ref(),
-            options.concurrency,
-        )
-        .await;
-    }
+    let sink = config.filter(|_| !dry_run).map(SnsSink::new);
+    let options = RunOptions {
+        at,
+        concurrency: settings.max_concurrency,
+        deadline: args.timeout.map(Deadline::after),
+    };
+    let report = run::run(&rules, &source, sink.as_ref(), store.as_ref(), options).await;
 
     match args.output {
         Output::Json => println!(

@@ -113,6 +113,8 @@ pub enum Why {
     StateUnavailable,
     /// Its datapoints could not be fetched.
     FetchFailed,
+    /// Not evaluated: the run's deadline came before its datapoints.
+    Deadline,
 }
 
 impl Why {
@@ -131,6 +133,7 @@ impl Why {
             Why::ClaimedElsewhere => "claimedElsewhere",
             Why::StateUnavailable => "stateUnavailable",
             Why::FetchFailed => "fetchFailed",
+            Why::Deadline => "deadline",
         }
     }
 }

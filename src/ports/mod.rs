@@ -46,6 +46,15 @@ pub enum FetchError {
         instance: String,
         message: String,
     },
+    /// Not fetched: the run's deadline came first (SPEC §12).
+    #[error(
+        "not evaluated: {deadline} passed before the datapoints of `{instance}` in {region} arrived"
+    )]
+    Deadline {
+        region: String,
+        instance: String,
+        deadline: String,
+    },
 }
 
 /// Where datapoints come from. One SDK implementation, one offline (a recording).
@@ -62,6 +71,8 @@ pub trait MetricSource: Sync {
 pub struct ListError {
     pub region: String,
     pub message: String,
+    /// Cut short by the run's deadline rather than failed.
+    pub past_deadline: bool,
 }
 
 /// Where the fleet is listed. One SDK implementation, one offline (a recording).

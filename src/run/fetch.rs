@@ -1,39 +1,35 @@
-//! The fetch stage: every query run against a [`MetricSource`], a bounded number at once.
+//! The fetch stage: one query's datapoints from a [`MetricSource`], not started once the
+//! deadline is near and abandoned at it.
 
-use std::collections::HashMap;
-
-use futures_util::StreamExt;
-use tracing::Instrument;
-
-use crate::domain::plan::{MetricDatapoint, Query, QueryKey};
+use super::deadline::{self, Deadline};
+use crate::domain::plan::{MetricDatapoint, Query};
 use crate::ports::{FetchError, MetricSource};
 
-/// Runs every query with at most `concurrency` in flight. A failed query fails only
-/// itself: its error is its result.
-pub async fn fetch_all<S: MetricSource>(
+/// The datapoints of `query`. A failed query fails only itself: its error is its result.
+pub(super) async fn fetch<S: MetricSource>(
     source: &S,
-    queries: Vec<Query>,
-    concurrency: usize,
-) -> HashMap<QueryKey, Result<Vec<MetricDatapoint>, FetchError>> {
-    futures_util::stream::iter(queries)
-        .map(|query| {
-            let span = tracing::info_span!(
-                "fetch",
-                region = %query.key.region,
-                instance = %query.key.instance,
-                metric = %query.key.metric,
-            );
-            async move {
-                let result = source.fetch(&query).await;
-                match &result {
-                    Ok(points) => tracing::debug!(datapoints = points.len(), "fetched"),
-                    Err(err) => tracing::warn!(error = %err, "fetch failed"),
-                }
-                (query.key, result)
-            }
-            .instrument(span)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await
+    query: &Query,
+    deadline: Option<Deadline>,
+) -> Result<Vec<MetricDatapoint>, FetchError> {
+    let past = |deadline: &Deadline| FetchError::Deadline {
+        region: query.key.region.clone(),
+        instance: query.key.instance.clone(),
+        deadline: deadline.describe(),
+    };
+    if let Some(deadline) = deadline.filter(|d| !d.may_fetch()) {
+        return Err(past(&deadline));
+    }
+    let result = match deadline::within(deadline.map(|d| d.fetch_by()), source.fetch(query)).await {
+        Some(fetched) => fetched,
+        None => Err(past(&deadline.expect("only a deadline abandons a fetch"))),
+    };
+    match &result {
+        Ok(points) => {
+            tracing::debug!(region = %query.key.region, instance = %query.key.instance, metric = %query.key.metric, datapoints = points.len(), "fetched")
+        }
+        Err(err) => {
+            tracing::warn!(region = %query.key.region, instance = %query.key.instance, metric = %query.key.metric, error = %err, "fetch failed")
+        }
+    }
+    result
 }

@@ -1,0 +1,215 @@
+//! The evaluate and decide stages for one alarm: its datapoints evaluated with
+//! CloudWatch's semantics, the result decided against the stored state (SPEC §9), and the
+//! alerts rendered. No I/O: what to publish and store goes to the deliver stage.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::deliver::{Pending, StateWrite};
+use super::plan::Planned;
+use super::report::{ResultState, RuleResult, RunError, Stage};
+use crate::domain::alert;
+use crate::domain::evaluate::{self, AlarmState, Datapoint, Evaluation};
+use crate::domain::plan::MetricDatapoint;
+use crate::domain::transition::{self, Notice, Stored, Why};
+use crate::ports::FetchError;
+
+/// The alarm states a run decides against.
+#[derive(Debug)]
+pub(super) enum States {
+    /// No state store: every ALARM is notified, nothing is stored.
+    Stateless,
+    /// The stored state of each key that has one.
+    Loaded(HashMap<String, Stored>),
+    /// The store could not be read (why): nothing that depends on it is sent.
+    Unavailable(String),
+}
+
+impl States {
+    fn get(&self, key: &str) -> Option<&Stored> {
+        match self {
+            States::Loaded(stored) => stored.get(key),
+            States::Stateless | States::Unavailable(_) => None,
+        }
+    }
+}
+
+/// One alarm decided: its result, and what is left to deliver.
+#[derive(Debug)]
+pub(super) struct Decision {
+    pub result: RuleResult,
+    pub error: Option<RunError>,
+    pub pending: Pending,
+}
+
+/// Decides `planned` at `t` from its query's datapoints (or why there are none).
+pub(super) fn decide(
+    planned: &Planned<'_>,
+    fetched: &Result<Vec<MetricDatapoint>, FetchError>,
+    states: &States,
+    t: DateTime<Utc>,
+) -> Decision {
+    let previous = states.get(&planned.key);
+    let points = match fetched {
+        Ok(points) => points,
+        Err(err) => return failed(planned, previous, err, t),
+    };
+    let evaluation = evaluate_one(planned, points, previous.map(|p| p.state), t);
+    let (why, notice, write) = match states {
+        States::Unavailable(_) => (Why::StateUnavailable, None, None),
+        States::Loaded(_) => {
+            let outcome = transition::decide(
+                previous,
+                evaluation.state,
+                evaluation.range_end,
+                &evaluation.reason,
+                t,
+                &planned.alarm.rule.policy(),
+            );
+            let write = outcome.store.map(|new| StateWrite {
+                key: planned.key.clone(),
+                expected_version: previous.map(|p| p.version),
+                new,
+            });
+            (outcome.why, outcome.notice, write)
+        }
+        States::Stateless => {
+            let notice =
+                (evaluation.state == AlarmState::Alarm).then(|| Notice::first(AlarmState::Alarm));
+            (Why::Stateless, notice, None)
+        }
+    };
+    let alarm = &planned.alarm;
+    let alerts = notice
+        .map(|notice| {
+            alert::render(
+                alarm.rule,
+                alarm.region,
+                &alarm.instance,
+                &evaluation,
+                t,
+                notice,
+            )
+        })
+        .unwrap_or_default();
+    let mut result = evaluated(planned, evaluation, previous.map(|p| p.state));
+    result.why = why;
+    Decision {
+        result,
+        error: None,
+        pending: Pending { alerts, write },
+    }
+}
+
+/// The alarm's datapoints of its rule's statistic, evaluated against its threshold (or
+/// its recovery threshold while in ALARM).
+fn evaluate_one(
+    planned: &Planned<'_>,
+    points: &[MetricDatapoint],
+    previous: Option<AlarmState>,
+    t: DateTime<Utc>,
+) -> Evaluation {
+    let rule = planned.alarm.rule;
+    let mut datapoints: Vec<Datapoint> = points
+        .iter()
+        .filter_map(|p| {
+            Some(Datapoint {
+                timestamp: p.timestamp,
+                value: *p.values.get(&rule.statistic)?,
+            })
+        })
+        .collect();
+    // Lightsail returns datapoints in no particular order.
+    datapoints.sort_by_key(|p| p.timestamp);
+    // Hysteresis: while in ALARM, the rule is held to its recovery threshold.
+    let mut criteria = rule.criteria();
+    criteria.threshold = transition::effective_threshold(
+        rule.comparison,
+        rule.threshold,
+        rule.recovery_threshold,
+        previous,
+    );
+    // `ignore` keeps the stored state.
+    evaluate::evaluate(&criteria, &datapoints, t, previous)
+}
+
+fn evaluated(
+    planned: &Planned<'_>,
+    evaluation: Evaluation,
+    previous_state: Option<AlarmState>,
+) -> RuleResult {
+    let alarm = &planned.alarm;
+    RuleResult {
+        rule: alarm.rule.name.to_string(),
+        region: alarm.region.to_owned(),
+        instance: alarm.instance.clone(),
+        metric: alarm.rule.metric.to_string(),
+        state: ResultState::Alarm(evaluation.state),
+        reason: evaluation.reason,
+        datapoints: evaluation.datapoints,
+        range_end: evaluation.range_end,
+        previous_state,
+        notified: false,
+        why: Why::Stateless,
+        error: None,
+    }
+}
+
+/// An alarm whose datapoints could not be had: a result in ERROR, and its error.
+fn failed(
+    planned: &Planned<'_>,
+    previous: Option<&Stored>,
+    err: &FetchError,
+    t: DateTime<Utc>,
+) -> Decision {
+    let alarm = &planned.alarm;
+    let rule = alarm.rule;
+    let (stage, why, reason) = match err {
+        FetchError::Deadline { deadline, .. } => (
+            Stage::Deadline,
+            Why::Deadline,
+            format!("Not evaluated: {deadline} passed before its datapoints arrived."),
+        ),
+        FetchError::NotFound { .. } | FetchError::Failed { .. } => (
+            Stage::Fetch,
+            Why::FetchFailed,
+            "The datapoints could not be fetched.".to_owned(),
+        ),
+    };
+    let result = RuleResult {
+        rule: rule.name.to_string(),
+        region: alarm.region.to_owned(),
+        instance: alarm.instance.clone(),
+        metric: rule.metric.to_string(),
+        state: ResultState::Error,
+        reason,
+        datapoints: Vec::new(),
+        range_end: evaluate::range_end(t, rule.period),
+        previous_state: previous.map(|p| p.state),
+        notified: false,
+        why,
+        error: Some(err.to_string()),
+    };
+    let error = RunError {
+        stage,
+        rule: Some(rule.name.to_string()),
+        region: Some(alarm.region.to_owned()),
+        instance: Some(alarm.instance.clone()),
+        message: err.to_string(),
+    };
+    Decision {
+        result,
+        error: Some(error),
+        pending: Pending::default(),
+    }
+}
+
+/// Why an explicit name the region's listing does not have is an ERROR without a call.
+pub(super) fn not_listed(planned: &Planned<'_>) -> FetchError {
+    FetchError::NotFound {
+        region: planned.alarm.region.to_owned(),
+        instance: planned.alarm.instance.clone(),
+        message: "GetInstances lists no instance by that name".to_owned(),
+    }
+}

@@ -1,0 +1,194 @@
+//! The deliver stage: claim, publish, confirm (or release) one result's notification,
+//! and record in its result what happened.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use super::deadline;
+use super::report::{RuleResult, RunError, Stage};
+use crate::domain::alert::Alert;
+use crate::domain::transition::{Stored, Why};
+use crate::ports::{self, AlertSink, PublishError, StateStore};
+
+/// What the deliver stage has to do for one result.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pending {
+    /// The alerts to publish (one per destination); empty for a state change without
+    /// notice.
+    pub alerts: Vec<Alert>,
+    /// With a state store: the item's key, the version read, and what to store.
+    pub write: Option<StateWrite>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct StateWrite {
+    pub key: String,
+    pub expected_version: Option<u64>,
+    pub new: Stored,
+}
+
+/// What happened to one [`Pending`].
+#[derive(Debug, Default)]
+pub(super) struct Done {
+    published: Vec<(Alert, Result<String, PublishError>)>,
+    claimed_elsewhere: bool,
+    state_error: Option<String>,
+    /// Alerts not attempted because the run's deadline came first.
+    abandoned: Vec<Alert>,
+}
+
+/// A claim token unique to this process and this notification.
+fn claim_token(key: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}:{}:{}:{key}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Delivers `pending`, giving up at `until`: what was not published by then counts as not
+/// delivered (the invocation fails and is retried; a claim left behind expires after its
+/// lease).
+pub(super) async fn deliver<K: AlertSink, D: StateStore>(
+    pending: Pending,
+    sink: &K,
+    store: Option<&D>,
+    t: DateTime<Utc>,
+    until: Option<Instant>,
+) -> Done {
+    let alerts = pending.alerts.clone();
+    let mut done = Done::default();
+    let work = attempt(pending, sink, store, t, &mut done);
+    if deadline::within(until, work).await.is_none() {
+        done.abandoned = alerts[done.published.len()..].to_vec();
+    }
+    done
+}
+
+async fn attempt<K: AlertSink, D: StateStore>(
+    pending: Pending,
+    sink: &K,
+    store: Option<&D>,
+    t: DateTime<Utc>,
+    done: &mut Done,
+) {
+    let (Some(store), Some(write)) = (store, pending.write) else {
+        // Stateless: publish, nothing to claim.
+        for alert in pending.alerts {
+            let outcome = sink.publish(&alert).await;
+            done.published.push((alert, outcome));
+        }
+        return;
+    };
+    // Leases are wall-clock time, whatever the evaluation time.
+    let now = Utc::now();
+    if pending.alerts.is_empty() {
+        match store
+            .record(&write.key, write.expected_version, now, &write.new)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(key = %write.key, "the state changed under this run; not recorded")
+            }
+            Err(err) => done.state_error = Some(err.to_string()),
+        }
+        return;
+    }
+    let token = claim_token(&write.key);
+    match store
+        .claim(
+            &write.key,
+            write.expected_version,
+            &token,
+            now,
+            now + ports::LEASE,
+            &write.new,
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            done.claimed_elsewhere = true;
+            return;
+        }
+        Err(err) => {
+            done.state_error = Some(err.to_string());
+            return;
+        }
+    }
+    for alert in pending.alerts {
+        let outcome = sink.publish(&alert).await;
+        done.published.push((alert, outcome));
+    }
+    let all_sent = done.published.iter().all(|(_, outcome)| outcome.is_ok());
+    let settled = if all_sent {
+        let mut new = write.new;
+        new.notified_at = Some(t);
+        store.confirm(&write.key, &token, &new).await
+    } else {
+        // The state stays as it was, so the next run sends the notification again.
+        store.release(&write.key, &token).await
+    };
+    if let Err(err) = settled {
+        done.state_error = Some(err.to_string());
+    }
+}
+
+/// Records in `result` and the run's errors what happened to its notification; returns
+/// how many alerts were published.
+pub(super) fn record(done: Done, result: &mut RuleResult, errors: &mut Vec<RunError>) -> usize {
+    let mut published = 0;
+    if done.claimed_elsewhere {
+        result.why = Why::ClaimedElsewhere;
+    }
+    let (rule, region, instance) = (
+        result.rule.clone(),
+        result.region.clone(),
+        result.instance.clone(),
+    );
+    let error = |stage: Stage, message: String| RunError {
+        stage,
+        rule: Some(rule.clone()),
+        region: Some(region.clone()),
+        instance: Some(instance.clone()),
+        message,
+    };
+    for (alert, outcome) in done.published {
+        match outcome {
+            Ok(message_id) => {
+                tracing::info!(rule = %result.rule, instance = %result.instance, %message_id, subject = %alert.subject, topic = %alert.topic_arn, "alert published");
+                result.notified = true;
+                published += 1;
+            }
+            Err(err) => {
+                // The whole alert goes into the log so it is not lost even if the
+                // retried invocation never succeeds.
+                tracing::error!(rule = %result.rule, instance = %result.instance, error = %err, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert could not be published");
+                errors.push(error(Stage::Publish, err.to_string()));
+            }
+        }
+    }
+    for alert in done.abandoned {
+        tracing::error!(rule = %result.rule, instance = %result.instance, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert not published: the run's deadline came first");
+        errors.push(error(
+            Stage::Publish,
+            format!(
+                "Publish to {} was abandoned at the run's deadline; the invocation fails so that it is retried",
+                alert.topic_arn
+            ),
+        ));
+    }
+    if let Some(message) = done.state_error {
+        tracing::error!(rule = %result.rule, instance = %result.instance, error = %message, "alarm state store failed");
+        if result.why != Why::ClaimedElsewhere && !result.notified {
+            result.why = Why::StateUnavailable;
+        }
+        errors.push(error(Stage::State, message));
+    }
+    published
+}

@@ -1,0 +1,109 @@
+//! The plan stage: every rule's selection resolved against the listings into alarms, the
+//! queries that serve them, and the state keys to read.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::report::{Report, RunError, RunWarning, Stage};
+use crate::domain::plan::{self, Query};
+use crate::domain::select::{self, Alarm, Instance};
+use crate::ports::{self, ListError};
+use crate::rules::{Rule, RuleSet};
+
+/// One alarm of the run, with its state key and whether its instance is there to fetch.
+#[derive(Debug)]
+pub(super) struct Planned<'r> {
+    pub alarm: Alarm<'r>,
+    /// The state store key, `<rule>#<region>#<instance>`.
+    pub key: String,
+    /// `false` for a name the region's listing does not have: an ERROR without a call.
+    pub listed: bool,
+}
+
+/// What a run will do, in the report's order.
+#[derive(Debug)]
+pub(super) struct Plan<'r> {
+    /// Listed alarms first, in rule, region and selection order; then the unlisted.
+    pub alarms: Vec<Planned<'r>>,
+    /// Each query with the alarms (indices into `alarms`) it serves.
+    pub queries: Vec<(Query, Vec<usize>)>,
+}
+
+/// The regions whose listing some rule needs.
+pub(super) fn regions_to_list(rules: &RuleSet) -> BTreeSet<&str> {
+    select::regions_to_list(
+        rules
+            .rules
+            .iter()
+            .map(|rule| (&rule.selection, rule.regions.as_slice())),
+    )
+}
+
+impl<'r> Plan<'r> {
+    /// Resolves the selections against `listings` and plans the queries at `t`. Rules a
+    /// failed listing could not place, and selections that matched nothing, go into the
+    /// report's errors and warnings.
+    pub fn new(
+        rules: &'r [Rule],
+        listings: &HashMap<String, Result<Vec<Instance>, ListError>>,
+        t: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Self {
+        let resolution = select::resolve(rules, listings);
+        for (rule, region, err) in &resolution.failed {
+            tracing::error!(rule = %rule.name, %region, error = %err, "rule not evaluated in this region");
+            report.errors.push(RunError {
+                stage: if err.past_deadline {
+                    Stage::Deadline
+                } else {
+                    Stage::Select
+                },
+                rule: Some(rule.name.to_string()),
+                region: Some((*region).to_owned()),
+                instance: None,
+                message: err.to_string(),
+            });
+        }
+        for (rule, region, message) in &resolution.warnings {
+            tracing::warn!(rule = %rule.name, %region, "{message}");
+            report.warnings.push(RunWarning {
+                rule: rule.name.to_string(),
+                region: (*region).to_owned(),
+                message: message.clone(),
+            });
+        }
+        let planned = |listed: bool| {
+            move |alarm: Alarm<'r>| Planned {
+                key: ports::key(alarm.rule.name.as_str(), alarm.region, &alarm.instance),
+                alarm,
+                listed,
+            }
+        };
+        let queries = plan::plan(&resolution.alarms, t);
+        let alarms: Vec<Planned<'r>> = resolution
+            .alarms
+            .into_iter()
+            .map(planned(true))
+            .chain(resolution.missing.into_iter().map(planned(false)))
+            .collect();
+        let position: HashMap<_, usize> = queries
+            .iter()
+            .enumerate()
+            .map(|(i, query)| (query.key.clone(), i))
+            .collect();
+        let mut served: Vec<Vec<usize>> = vec![Vec::new(); queries.len()];
+        for (index, planned) in alarms.iter().enumerate().filter(|(_, p)| p.listed) {
+            served[position[&plan::key_of(&planned.alarm)]].push(index);
+        }
+        Plan {
+            alarms,
+            queries: queries.into_iter().zip(served).collect(),
+        }
+    }
+
+    /// Every alarm's state key, in the plan's order.
+    pub fn keys(&self) -> Vec<String> {
+        self.alarms.iter().map(|p| p.key.clone()).collect()
+    }
+}

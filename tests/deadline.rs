@@ -1,0 +1,214 @@
+//! One run as a streaming pipeline with a deadline (SPEC §12), black-box: the binary
+//! against a fake Lightsail with slow and hung instances, a fake Runtime API giving short
+//! deadlines, and moto's SNS with an SQS subscriber that counts what arrives when.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::lightsail::FakeLightsail;
+use support::moto::Moto;
+use support::{Spawned, command};
+
+const AT: &str = "2026-11-24T13:05:00Z";
+const T: i64 = 1_795_525_500;
+
+/// Longer than any run here may take: a call delayed this long is hung, as far as a run
+/// is concerned.
+const HUNG: Duration = Duration::from_secs(300);
+
+/// CPU over the last five 5-minute periods: 95 (ALARM for `> 80`) or 20 (OK).
+fn cpu(fake: &FakeLightsail, instance: &str, high: bool) {
+    let value = if high { 95.0 } else { 20.0 };
+    let points: Vec<(i64, f64)> = (1..=5).map(|age| (T - age * 300, value)).collect();
+    fake.add_points(instance, "CPUUtilization", "Percent", &points);
+}
+
+struct Rules {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+/// One rule, CPUUtilization > 80 on `instances`, publishing to `topic`.
+fn rules(instances: &[&str], topic: &str) -> Rules {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yaml");
+    let text = format!(
+        "version: 1\nrules:\n  - {{name: cpu-high, instances: [{}], metric: CPUUtilization, comparison: '>', threshold: 80, topicArn: '{topic}'}}\n",
+        instances.join(", ")
+    );
+    std::fs::write(&path, text).unwrap();
+    Rules { _dir: dir, path }
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not the JSON report ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// The result for `instance`.
+fn result<'a>(report: &'a Value, instance: &str) -> &'a Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["instance"] == instance)
+        .unwrap_or_else(|| panic!("no result for {instance}: {report:#}"))
+}
+
+#[test]
+fn check_with_a_timeout_reports_hung_instances_as_deadline_errors_and_evaluates_the_rest() {
+    let fake = FakeLightsail::start();
+    cpu(&fake, "web-1", true);
+    cpu(&fake, "web-2", false);
+    for hung in ["web-3", "web-4"] {
+        cpu(&fake, hung, true);
+        fake.delay(hung, HUNG);
+    }
+    let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+    let rules = rules(&["web-1", "web-2", "web-3", "web-4"], topic);
+    let started = Instant::now();
+    let out = command()
+        .args(["check", "--dry-run", "--output", "json", "--at", AT])
+        .arg("--rules")
+        .arg(&rules.path)
+        .args(["--timeout", "2"])
+        .envs(fake.env())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    // Some were evaluated, so the run completed.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        took < HUNG / 2,
+        "the run waited for the hung calls ({took:?}) instead of stopping at its deadline"
+    );
+    let report = report(&out);
+    assert_eq!(result(&report, "web-1")["state"], "ALARM");
+    assert_eq!(result(&report, "web-2")["state"], "OK");
+    for hung in ["web-3", "web-4"] {
+        let result = result(&report, hung);
+        assert_eq!(result["state"], "ERROR", "{result:#}");
+        assert_eq!(result["why"], "deadline", "{result:#}");
+        let reason = result["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("the run's deadline") && reason.contains("--timeout"),
+            "{reason}"
+        );
+    }
+    let deadline_errors: Vec<&Value> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stage"] == "deadline")
+        .collect();
+    assert_eq!(deadline_errors.len(), 2, "{report:#}");
+    assert!(deadline_errors.iter().all(|e| e["rule"] == "cpu-high"));
+    // The evaluated ALARM is still in the dry run's alerts.
+    let alerts = report["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(alerts[0]["subject"].as_str().unwrap().contains("web-1"));
+}
+
+#[test]
+fn a_run_whose_every_fetch_missed_the_deadline_fails() {
+    let fake = FakeLightsail::start();
+    cpu(&fake, "web-1", true);
+    fake.delay("web-1", HUNG);
+    let rules = rules(&["web-1"], "arn:aws:sns:us-east-1:123456789012:alerts");
+    let out = command()
+        .args(["check", "--dry-run", "--output", "json", "--at", AT])
+        .arg("--rules")
+        .arg(&rules.path)
+        .args(["--timeout", "1"])
+        .envs(fake.env())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nothing evaluated is a run error"
+    );
+    let report = report(&out);
+    assert_eq!(result(&report, "web-1")["why"], "deadline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nothing could be evaluated"), "{stderr}");
+}
+
+#[test]
+fn a_timeout_that_is_not_a_positive_number_is_refused() {
+    for bad in ["0", "-3", "soon", "90000"] {
+        let out = command()
+            .args(["check", &format!("--timeout={bad}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--timeout {bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("number of seconds"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_healthy_instances_alert_is_published_while_a_slow_ones_call_is_still_in_flight() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue("alerts");
+    let fake = FakeLightsail::start();
+    cpu(&fake, "web-1", true);
+    cpu(&fake, "slow-1", true);
+    // Under the SDK's 8 s attempt timeout, so the slow call is answered, not retried.
+    let slow = Duration::from_secs(5);
+    fake.delay("slow-1", slow);
+    let rules = rules(&["slow-1", "web-1"], &topic);
+    let started = Instant::now();
+    let mut run = Spawned::start(
+        command()
+            .args(["check", "--output", "json", "--at", AT])
+            .arg("--rules")
+            .arg(&rules.path)
+            .envs(fake.env())
+            .envs(moto.env()),
+    );
+    // web-1's alert arrives while slow-1's call is still being answered.
+    let mut delivered = Vec::new();
+    while delivered.is_empty() && started.elapsed() < slow {
+        delivered = moto.receive_all(&queue);
+    }
+    let received_after = started.elapsed();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "web-1's alert did not arrive before slow-1 answered"
+    );
+    let subject = delivered[0].subject.clone().unwrap_or_default();
+    assert!(subject.contains("web-1"), "{subject}");
+    assert!(
+        !run.has_exited() && received_after < slow,
+        "the alert arrived only after the slow call ({received_after:?})"
+    );
+    let out = run.wait(Duration::from_secs(60));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["published"], 2);
+    let later = moto.receive_all(&queue);
+    assert_eq!(later.len(), 1);
+    assert!(
+        later[0]
+            .subject
+            .clone()
+            .unwrap_or_default()
+            .contains("slow-1")
+    );
+}
