@@ -140,7 +140,7 @@ fn main() {
             rules::parse(&document, "bench", &fallbacks).unwrap()
         });
         let plan = time(budget, || {
-            let selected = select::resolve(&ruleset.rules, &HashMap::new());
+            let selected = select::resolve::<String>(&ruleset.rules, &HashMap::new());
             plan::plan(&selected.alarms, at)
         });
         let run = time(budget, || {

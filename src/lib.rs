@@ -26,6 +26,3 @@ pub mod ports;
 pub mod rules;
 pub mod run;
 pub mod settings;
-
-// Paths the rules parser still uses; they go when it moves onto `domain` directly.
-use domain::{catalog, evaluate, select, transition};

@@ -6,6 +6,7 @@ pub mod alert;
 pub mod catalog;
 pub mod evaluate;
 pub mod plan;
+pub mod rule;
 pub mod select;
 pub mod time;
 pub mod transition;

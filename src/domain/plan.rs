@@ -97,7 +97,7 @@ mod tests {
     }
 
     fn alarms(rules: &[Rule]) -> Vec<Alarm<'_>> {
-        select::resolve(rules, &HashMap::new()).alarms
+        select::resolve::<String>(rules, &HashMap::new()).alarms
     }
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -2,8 +2,8 @@
 //! `exclude`, `tags` and `states`, matched against each region's `GetInstances` listing.
 //!
 //! The matching is pure ([`Selection::select`]); listing the fleet is an
-//! [`InstanceSource`](crate::ports::InstanceSource) (Lightsail through the SDK, or a recording), called at most once per
-//! region per run and only for regions where some rule needs it (`run::list`).
+//! `InstanceSource` (Lightsail through the SDK, or a recording), called at most once per
+//! region per run and only for regions where some rule needs it (the run's list stage).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -11,8 +11,7 @@ use std::fmt;
 use glob::{MatchOptions, Pattern};
 use serde::{Serialize, Serializer};
 
-use crate::ports::ListError;
-use crate::rules::Rule;
+use crate::domain::rule::Rule;
 
 /// Instance states `states:` accepts: what Lightsail reports in `state.name`.
 pub const INSTANCE_STATES: &[&str] = &[
@@ -330,15 +329,15 @@ impl Selection {
     }
 }
 
-/// Every rule's selection in every one of its regions.
-#[derive(Debug, Default)]
-pub struct Resolution<'r> {
+/// Every rule's selection in every one of its regions; `E` is why a listing failed.
+#[derive(Debug)]
+pub struct Resolution<'r, E> {
     /// What to evaluate, in rule order, then region order, then selection order.
     pub alarms: Vec<Alarm<'r>>,
     /// Names listed explicitly that their region's listing does not have: ERROR results.
     pub missing: Vec<Alarm<'r>>,
     /// Rules that needed a listing that failed: not evaluated in that region.
-    pub failed: Vec<(&'r Rule, &'r str, ListError)>,
+    pub failed: Vec<(&'r Rule, &'r str, E)>,
     /// Globs and selections that matched nothing.
     pub warnings: Vec<(&'r Rule, &'r str, String)>,
 }
@@ -346,11 +345,16 @@ pub struct Resolution<'r> {
 /// Selects every rule's instances in each of its regions from `listings`. A rule of names
 /// only is taken as it is where nobody listed its region, and also where the listing
 /// failed: its metric calls find out for themselves.
-pub fn resolve<'r>(
+pub fn resolve<'r, E: Clone>(
     rules: &'r [Rule],
-    listings: &HashMap<String, Result<Vec<Instance>, ListError>>,
-) -> Resolution<'r> {
-    let mut resolution = Resolution::default();
+    listings: &HashMap<String, Result<Vec<Instance>, E>>,
+) -> Resolution<'r, E> {
+    let mut resolution = Resolution {
+        alarms: Vec::new(),
+        missing: Vec::new(),
+        failed: Vec::new(),
+        warnings: Vec::new(),
+    };
     for rule in rules {
         for region in &rule.regions {
             let region = region.as_str();

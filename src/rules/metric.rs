@@ -4,10 +4,10 @@
 
 use serde_yaml_ng::Value;
 
-use crate::catalog::{
+use crate::domain::catalog::{
     Comparison, MAX_EVALUATION_SECONDS, MAX_PERIOD, MIN_PERIOD, MetricName, Unit,
 };
-use crate::transition::recovery_threshold_is_safe;
+use crate::domain::transition::recovery_threshold_is_safe;
 
 use super::suggest::with_suggestion;
 use super::values::{parse_name, string, whole_number};

@@ -8,7 +8,6 @@
 
 mod errors;
 mod metric;
-mod model;
 mod notify;
 mod policy;
 mod rule;
@@ -16,19 +15,19 @@ mod scope;
 mod selection;
 mod suggest;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod values;
 
 use std::collections::{HashMap, HashSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::catalog::Severity;
+use crate::domain::catalog::Severity;
 
+pub use crate::domain::rule::{Destination, InvalidValue, Rule, RuleName, RuleSet, TopicArn};
 pub use errors::{ValidationError, ValidationErrors};
-pub use model::{InvalidValue, Rule, RuleName, RuleSet, Target, TopicArn};
 
-use notify::{check_notify, check_topic_arn, targets};
+use notify::{check_notify, check_topic_arn, destinations};
 use policy::{check_notify_on, check_reminders, check_renotify_minutes};
 use rule::check_rule;
 use scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, Defaults, Field, Scope};
@@ -167,7 +166,7 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
     let regions = check_regions(&mut scope, map);
     let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
     let notify = check_notify(&mut scope, map);
-    let targets = targets(&mut scope, map, topic_arn, notify);
+    let destinations = destinations(&mut scope, map, topic_arn, notify);
     let severity = scope.field(map, "severity", parse_name::<Severity>);
     let notify_on = check_notify_on(&mut scope, map);
     let mut renotify_minutes = scope.field(map, "renotifyMinutes", check_renotify_minutes);
@@ -180,7 +179,7 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
     }
     let defaults = Defaults {
         regions,
-        targets,
+        destinations,
         severity,
         notify_on,
         renotify_minutes,
@@ -195,9 +194,9 @@ mod tests {
 
     use super::test_support::{SOURCE, TOPIC, error_lines, fallbacks, none};
     use super::*;
-    use crate::catalog::{Comparison, MetricName, Statistic, TreatMissingData, Unit};
-    use crate::evaluate::{AlarmState, Criteria};
-    use crate::select::Selection;
+    use crate::domain::catalog::{Comparison, MetricName, Statistic, TreatMissingData, Unit};
+    use crate::domain::evaluate::{AlarmState, Criteria};
+    use crate::domain::select::Selection;
 
     /// The example document of SPEC §3, verbatim.
     const SPEC_EXAMPLE: &str = r#"
@@ -260,7 +259,7 @@ rules:
                         notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
                         renotify_minutes: 0,
                         regions: vec!["us-east-1".to_owned()],
-                        targets: vec![Target::text(topic.clone())],
+                        destinations: vec![Destination::text(topic.clone())],
                     },
                     Rule {
                         name: rule("status-check-failed"),
@@ -280,7 +279,7 @@ rules:
                         notify_on: BTreeSet::from([AlarmState::Alarm, AlarmState::Ok]),
                         renotify_minutes: 0,
                         regions: vec!["us-east-1".to_owned()],
-                        targets: vec![Target::text(topic)],
+                        destinations: vec![Destination::text(topic)],
                     },
                 ],
             }

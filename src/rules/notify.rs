@@ -4,25 +4,25 @@ use std::collections::{HashMap, HashSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::catalog::Format;
+use crate::domain::catalog::Format;
 
-use super::model::{InvalidValue, Target, TopicArn};
 use super::scope::{Field, Scope};
 use super::suggest::closest;
 use super::values::{describe, key_text, lookup, mapping, parse_name, string};
+use crate::domain::rule::{Destination, InvalidValue, TopicArn};
 
 const NOTIFY_FIELDS: &[&str] = &["topicArn", "format"];
 const NOTIFY_ALLOWED: &str = "expected a list like [{topicArn: arn:aws:sns:...:alerts, format: json}] \
      (format: text, json or chat; default text)";
 
-/// The targets a rule (or `defaults`) sets itself: `notify`, or `topicArn` as one `text`
+/// The destinations a rule (or `defaults`) sets itself: `notify`, or `topicArn` as one `text`
 /// target. Both at once is an error: which one should win is not obvious to a reader.
-pub(super) fn targets(
+pub(super) fn destinations(
     scope: &mut Scope<'_>,
     map: &Mapping,
     topic_arn: Field<TopicArn>,
-    notify: Field<Vec<Target>>,
-) -> Field<Vec<Target>> {
+    notify: Field<Vec<Destination>>,
+) -> Field<Vec<Destination>> {
     let present = |key: &str| !matches!(map.get(key), None | Some(Value::Null));
     if present("topicArn") && present("notify") {
         scope.error(
@@ -34,7 +34,7 @@ pub(super) fn targets(
         return Field::Invalid;
     }
     match (topic_arn, notify) {
-        (Field::Valid(arn), _) => Field::Valid(vec![Target::text(arn)]),
+        (Field::Valid(arn), _) => Field::Valid(vec![Destination::text(arn)]),
         (Field::Invalid, _) => Field::Invalid,
         (Field::Absent, notify) => notify,
     }
@@ -43,7 +43,7 @@ pub(super) fn targets(
 /// `notify: [{topicArn, format}]`: a non-empty list, each entry a valid topic ARN and an
 /// allowed format, no unknown keys, no topic twice. Every problem of every entry is
 /// reported.
-pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<Target>> {
+pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<Destination>> {
     let list = scope.field(map, "notify", |v| match v {
         Value::Sequence(list) if list.is_empty() => {
             Err(format!("must list at least one target; {NOTIFY_ALLOWED}"))
@@ -56,12 +56,13 @@ pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<Ta
         Field::Absent => return Field::Absent,
         Field::Invalid => return Field::Invalid,
     };
-    let mut targets: Vec<Target> = Vec::with_capacity(list.len());
+    let mut destinations: Vec<Destination> = Vec::with_capacity(list.len());
     let mut first_seen: HashMap<TopicArn, usize> = HashMap::new();
     let mut valid = true;
     for (index, item) in list.iter().enumerate() {
         let at = format!("notify[{index}]");
-        let Some(Target { topic_arn, format }) = check_target(scope, &at, item, &mut valid) else {
+        let Some(Destination { topic_arn, format }) = check_target(scope, &at, item, &mut valid)
+        else {
             valid = false;
             continue;
         };
@@ -78,12 +79,12 @@ pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<Ta
             }
             None => {
                 first_seen.insert(topic_arn.clone(), index);
-                targets.push(Target { topic_arn, format });
+                destinations.push(Destination { topic_arn, format });
             }
         }
     }
     if valid {
-        Field::Valid(targets)
+        Field::Valid(destinations)
     } else {
         Field::Invalid
     }
@@ -92,7 +93,12 @@ pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<Ta
 /// One entry of `notify`, every problem of it reported. An unknown key clears `valid` but
 /// still gives the target when `topicArn` and `format` are valid, so that a later entry
 /// with the same topic is reported as a repeat all the same.
-fn check_target(scope: &mut Scope<'_>, at: &str, item: &Value, valid: &mut bool) -> Option<Target> {
+fn check_target(
+    scope: &mut Scope<'_>,
+    at: &str,
+    item: &Value,
+    valid: &mut bool,
+) -> Option<Destination> {
     let entry = match mapping(item, "a mapping of topicArn and format") {
         Ok(entry) => entry,
         Err(message) => {
@@ -144,7 +150,7 @@ fn check_target(scope: &mut Scope<'_>, at: &str, item: &Value, valid: &mut bool)
             None
         }
     };
-    Some(Target {
+    Some(Destination {
         topic_arn: topic_arn?,
         format: format?,
     })
@@ -164,8 +170,8 @@ mod tests {
     const MACHINES: &str = "arn:aws:sns:eu-west-1:123456789012:machines.fifo";
     const CHAT: &str = "arn:aws:sns:us-east-1:123456789012:chat";
 
-    fn target(arn: &str, format: Format) -> Target {
-        Target {
+    fn destination(arn: &str, format: Format) -> Destination {
+        Destination {
             topic_arn: arn.parse().unwrap(),
             format,
         }
@@ -180,11 +186,11 @@ mod tests {
         // The rule's `notify` wins over `defaults.topicArn`.
         let rules = parse(&one_rule(&[("notify", Some(&notify))]), SOURCE, &none()).unwrap();
         assert_eq!(
-            rules.rules[0].targets,
+            rules.rules[0].destinations,
             [
-                target(OPS, Format::Text),
-                target(MACHINES, Format::Json),
-                target(CHAT, Format::Chat),
+                destination(OPS, Format::Text),
+                destination(MACHINES, Format::Json),
+                destination(CHAT, Format::Chat),
             ]
         );
         assert_eq!(
@@ -206,8 +212,14 @@ mod tests {
              - {{name: b, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1, topicArn: {CHAT}}}\n"
         );
         let rules = parse(&doc, SOURCE, &fallbacks("us-east-1", MACHINES)).unwrap();
-        assert_eq!(rules.rules[0].targets, [target(OPS, Format::Chat)]);
-        assert_eq!(rules.rules[1].targets, [target(CHAT, Format::Text)]);
+        assert_eq!(
+            rules.rules[0].destinations,
+            [destination(OPS, Format::Chat)]
+        );
+        assert_eq!(
+            rules.rules[1].destinations,
+            [destination(CHAT, Format::Text)]
+        );
     }
 
     #[test]

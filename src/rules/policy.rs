@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::evaluate::AlarmState;
+use crate::domain::evaluate::AlarmState;
 
 use super::scope::{Field, Scope};
 use super::suggest::with_suggestion;
@@ -116,9 +116,9 @@ pub(super) fn check_reminders(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::transition::Policy;
     use crate::rules::parse;
     use crate::rules::test_support::{Changes, SOURCE, TOPIC, error_lines, none, one_rule};
-    use crate::transition::Policy;
 
     fn states(list: &[AlarmState]) -> BTreeSet<AlarmState> {
         list.iter().copied().collect()

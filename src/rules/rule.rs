@@ -1,14 +1,14 @@
 //! One rule of the document: `check_rule` reads it in steps (name, metric, condition,
-//! evaluation, notification policy, regions and targets) and fills what it leaves out
+//! evaluation, notification policy, regions and destinations) and fills what it leaves out
 //! from `defaults`, the catalog and the environment.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::catalog::{Comparison, MetricName, Severity, Statistic, TreatMissingData, Unit};
-use crate::evaluate::AlarmState;
-use crate::transition::Policy;
+use crate::domain::catalog::{Comparison, MetricName, Severity, Statistic, TreatMissingData, Unit};
+use crate::domain::evaluate::AlarmState;
+use crate::domain::transition::Policy;
 
 use super::Fallbacks;
 use super::errors::ValidationError;
@@ -16,12 +16,12 @@ use super::metric::{
     check_datapoints_to_alarm, check_evaluation_periods, check_period, check_recovery_threshold,
     check_unit,
 };
-use super::model::{RULE_NAME_ALLOWED, Rule, RuleName, Target};
-use super::notify::{check_notify, check_topic_arn, targets};
+use super::notify::{check_notify, check_topic_arn, destinations};
 use super::policy::{check_notify_on, check_reminders, check_renotify_minutes};
 use super::scope::{Defaults, Field, RULE_FIELDS, Scope};
 use super::selection::{check_region, check_regions, check_selection};
 use super::values::{finite_number, lookup, mapping, parse_name, string};
+use crate::domain::rule::{Destination, RULE_NAME_ALLOWED, Rule, RuleName};
 
 const REGION_REQUIRED: &str = "required; set `region` or `regions` on the rule, `defaults.region` \
      in the document, or the AWS_REGION environment variable";
@@ -106,7 +106,7 @@ pub(super) fn check_rule(
     let severity = severity.or_default(&defaults.severity, Severity::Warning);
     let (notify_on, renotify_minutes) = check_notification_policy(&mut scope, map, defaults);
     let regions = rule_regions(&mut scope, map, defaults, fallbacks);
-    let targets = rule_targets(&mut scope, map, defaults, fallbacks);
+    let destinations = rule_targets(&mut scope, map, defaults, fallbacks);
     let description = description.optional();
     scope.report_unknown(unknown);
 
@@ -128,7 +128,7 @@ pub(super) fn check_rule(
         notify_on: notify_on?,
         renotify_minutes: renotify_minutes?,
         regions: regions?,
-        targets: targets?,
+        destinations: destinations?,
     })
 }
 
@@ -303,16 +303,16 @@ fn rule_targets(
     map: &Mapping,
     defaults: &Defaults,
     fallbacks: &Fallbacks,
-) -> Option<Vec<Target>> {
+) -> Option<Vec<Destination>> {
     let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
     let notify = check_notify(scope, map);
-    let own = targets(scope, map, topic_arn, notify);
+    let own = destinations(scope, map, topic_arn, notify);
     scope.inherit(
         "topicArn",
         own,
-        &defaults.targets,
+        &defaults.destinations,
         ("ALERT_TOPIC_ARN", fallbacks.topic_arn.as_deref()),
-        |arn| check_topic_arn(arn).map(|arn| vec![Target::text(arn)]),
+        |arn| check_topic_arn(arn).map(|arn| vec![Destination::text(arn)]),
         TOPIC_REQUIRED,
     )
 }
@@ -575,7 +575,12 @@ mod tests {
             rules
                 .rules
                 .iter()
-                .map(|r| (r.regions[0].clone(), r.targets[0].topic_arn.to_string()))
+                .map(|r| {
+                    (
+                        r.regions[0].clone(),
+                        r.destinations[0].topic_arn.to_string(),
+                    )
+                })
                 .collect()
         };
         let own = (

@@ -5,13 +5,13 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::catalog::Severity;
-use crate::evaluate::AlarmState;
+use crate::domain::catalog::Severity;
+use crate::domain::evaluate::AlarmState;
 
 use super::errors::ValidationError;
-use super::model::Target;
 use super::suggest::closest;
 use super::values::{key_text, lookup};
+use crate::domain::rule::Destination;
 
 pub(super) const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "rules"];
 // `recoveryThreshold` is per rule only: it is tied to the rule's own threshold and
@@ -95,7 +95,7 @@ impl<T> Field<T> {
 pub(super) struct Defaults {
     pub(super) regions: Field<Vec<String>>,
     /// From `defaults.notify`, else `defaults.topicArn` as one `text` target.
-    pub(super) targets: Field<Vec<Target>>,
+    pub(super) destinations: Field<Vec<Destination>>,
     pub(super) severity: Field<Severity>,
     pub(super) notify_on: Field<BTreeSet<AlarmState>>,
     pub(super) renotify_minutes: Field<u32>,
@@ -114,7 +114,7 @@ impl Defaults {
         }
         Defaults {
             regions: field(invalid),
-            targets: field(invalid),
+            destinations: field(invalid),
             severity: field(invalid),
             notify_on: field(invalid),
             renotify_minutes: field(invalid),

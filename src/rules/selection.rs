@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::select::{INSTANCE_STATES, Selection, Selector, TagMatch};
+use crate::domain::select::{INSTANCE_STATES, Selection, Selector, TagMatch};
 
-use super::model::is_region;
 use super::scope::{Field, Scope};
 use super::suggest::with_suggestion;
 use super::values::{describe, key_text, string};
+use crate::domain::rule::is_region;
 
 const INSTANCES_ALLOWED: &str = "expected a list of instance names and globs, e.g. [web-1, \"web-*\"], \
      or \"*\" for every instance";

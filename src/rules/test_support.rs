@@ -3,7 +3,7 @@
 use super::{Fallbacks, parse};
 
 pub(super) const SOURCE: &str = "rules.yaml";
-pub(super) const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:lightsail-alerts";
+pub(crate) const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:lightsail-alerts";
 
 pub(super) fn none() -> Fallbacks {
     Fallbacks::default()

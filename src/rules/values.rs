@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::catalog::UnknownName;
+use crate::domain::catalog::UnknownName;
 
 use super::suggest::with_suggestion;
 

@@ -9,7 +9,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::domain::catalog::Format;
 use crate::domain::evaluate::{AlarmState, Datapoint, Evaluation};
-use crate::rules::Rule;
+use crate::domain::rule::Rule;
 
 /// Everything one alert says, whatever its format.
 #[derive(Debug, Clone, Copy)]

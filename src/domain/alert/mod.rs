@@ -19,9 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::Format;
 use crate::domain::evaluate::Evaluation;
+use crate::domain::rule::{Rule, TopicArn};
 use crate::domain::time;
 use crate::domain::transition::Notice;
-use crate::rules::{Rule, TopicArn};
 use format::AlertFacts;
 
 /// SNS rejects subjects of 100 characters or more.
@@ -47,8 +47,8 @@ pub struct Alert {
     pub message_deduplication_id: Option<String>,
 }
 
-/// Renders the alerts for one rule, instance and evaluation: one per target of the rule,
-/// each in its target's format, with the same subject, attributes and ids.
+/// Renders the alerts for one rule, instance and evaluation: one per destination of the rule,
+/// each in its destination's format, with the same subject, attributes and ids.
 pub fn render(
     rule: &Rule,
     region: &str,
@@ -83,9 +83,9 @@ pub fn render(
         reminder_since: notice.reminder_since(),
         id: &id,
     };
-    rule.targets
+    rule.destinations
         .iter()
-        .map(|target| {
+        .map(|destination| {
             let attributes: BTreeMap<String, String> = [
                 ("severity", rule.severity.as_str()),
                 ("rule", rule.name.as_str()),
@@ -93,7 +93,7 @@ pub fn render(
                 ("metric", rule.metric.as_str()),
                 ("state", state),
                 ("region", region),
-                ("format", target.format.as_str()),
+                ("format", destination.format.as_str()),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), sns_text(v)))
@@ -107,8 +107,8 @@ pub fn render(
                     .sum::<usize>();
             let limit = MAX_MESSAGE_BYTES.saturating_sub(overhead);
             // `sns_text` only ever replaces a character by a shorter one: still in the limit.
-            let message = sns_text(&format::message(target.format, &facts, limit));
-            let (message_group_id, message_deduplication_id) = if target.topic_arn.is_fifo() {
+            let message = sns_text(&format::message(destination.format, &facts, limit));
+            let (message_group_id, message_deduplication_id) = if destination.topic_arn.is_fifo() {
                 (
                     Some(fifo_group_id(rule.name.as_str(), instance)),
                     Some(id.clone()),
@@ -117,8 +117,8 @@ pub fn render(
                 (None, None)
             };
             Alert {
-                topic_arn: target.topic_arn.clone(),
-                format: target.format,
+                topic_arn: destination.topic_arn.clone(),
+                format: destination.format,
                 subject: subject.clone(),
                 message,
                 attributes,

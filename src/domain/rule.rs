@@ -7,10 +7,12 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::catalog::{Comparison, Format, MetricName, Severity, Statistic, TreatMissingData, Unit};
-use crate::evaluate::{AlarmState, Criteria};
-use crate::select::Selection;
-use crate::transition::Policy;
+use crate::domain::catalog::{
+    Comparison, Format, MetricName, Severity, Statistic, TreatMissingData, Unit,
+};
+use crate::domain::evaluate::{AlarmState, Criteria};
+use crate::domain::select::Selection;
+use crate::domain::transition::Policy;
 
 /// A validated rules document with every default filled in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,21 +58,21 @@ pub struct Rule {
     /// (format `text`), else the same from `defaults`, else `ALERT_TOPIC_ARN`. Never empty,
     /// no topic twice. Serialised as `notify`, so `validate` shows every target.
     #[serde(rename = "notify")]
-    pub targets: Vec<Target>,
+    pub destinations: Vec<Destination>,
 }
 
 /// One topic a rule's alerts are published to, and the format they are rendered in there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
+pub struct Destination {
     pub topic_arn: TopicArn,
     pub format: Format,
 }
 
-impl Target {
+impl Destination {
     /// The target a bare `topicArn` (or `ALERT_TOPIC_ARN`) stands for.
     pub fn text(topic_arn: TopicArn) -> Self {
-        Target {
+        Destination {
             topic_arn,
             format: Format::Text,
         }
@@ -95,7 +97,7 @@ pub struct InvalidValue(String);
 
 const MAX_RULE_NAME: usize = 64;
 const MAX_TOPIC_NAME: usize = 256;
-pub(super) const RULE_NAME_ALLOWED: &str = "1 to 64 characters from A-Z a-z 0-9 _ . -";
+pub(crate) const RULE_NAME_ALLOWED: &str = "1 to 64 characters from A-Z a-z 0-9 _ . -";
 
 impl Rule {
     /// What evaluation needs of this rule.
@@ -246,7 +248,7 @@ fn topic_arn_problem(s: &str) -> Option<String> {
 }
 
 /// `[a-z]{2}(-[a-z]+)+-\d+`: us-east-1, us-gov-west-1, ap-southeast-2.
-pub(super) fn is_region(s: &str) -> bool {
+pub(crate) fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let is_word = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
     match parts.as_slice() {
