@@ -1,13 +1,14 @@
 //! The command line: `check` runs one evaluation exactly as the Lambda does, with the
 //! local AWS credentials or a recording; `validate` checks a rules document.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod text;
 
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
 use crate::domain::plan::{MetricDatapoint, Query};
@@ -15,7 +16,7 @@ use crate::domain::select::Instance;
 use crate::offline::Recording;
 use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
 use crate::rules::{self, RuleSet};
-use crate::run::{self, Deadline, Report, RunOptions};
+use crate::run::{self, Deadline, RunOptions};
 use crate::settings::{InputError, RulesFile, Settings};
 
 /// The example rules and recording, built in so that `check` with nothing configured
@@ -190,59 +191,37 @@ async fn validate(file: Option<&RulesFile>) -> Result<ExitCode, InputError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a `check` runs: the rules, where the datapoints come from, whether it
+/// publishes, and the SDK config when something talks to AWS.
+struct Job {
+    rules: RuleSet,
+    recording: Option<Recording>,
+    dry_run: bool,
+    /// Set when the built-in example runs: it never touches a state table.
+    example: bool,
+    config: Option<aws_config::SdkConfig>,
+}
+
 async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     let settings = Settings::from_env()?;
-    let nothing_configured =
-        args.rules.is_none() && settings.rules_file.is_none() && settings.rules_inline.is_none();
-    let mut rules_config = None;
-    let (rules, recording, dry_run) = if nothing_configured {
-        eprintln!(
-            "No rules given (--rules, ALERT_RULES_FILE or ALERT_RULES): running the built-in example, \
-             {EXAMPLE_RULES_NAME} replayed against {}, as a dry run.",
-            args.replay
-                .as_ref()
-                .map_or(EXAMPLE_RECORDING_NAME.to_owned(), |p| p
-                    .display()
-                    .to_string())
-        );
-        let rules = rules::parse(EXAMPLE_RULES, EXAMPLE_RULES_NAME, &settings.fallbacks)?;
-        let recording = match &args.replay {
-            Some(path) => read_recording(path)?,
-            None => Recording::parse(EXAMPLE_RECORDING, EXAMPLE_RECORDING_NAME)
-                .map_err(|e| InputError::Other(e.to_string()))?,
-        };
-        (rules, Some(recording), true)
-    } else {
-        let (rules, config) = read_rules(&settings, args.rules.as_ref()).await?;
-        rules_config = config;
-        let recording = args.replay.as_deref().map(read_recording).transpose()?;
-        (rules, recording, args.dry_run)
-    };
-
+    let mut job = job(&args, &settings).await?;
     let at = args
         .at
-        .or(recording.as_ref().map(|r| r.recorded_at))
+        .or(job.recording.as_ref().map(|r| r.recorded_at))
         .unwrap_or_else(Utc::now);
 
     // The SDK is loaded only when something talks to AWS: a replayed dry run without a
     // state table needs no account, no region and no network.
-    let state_table = settings
-        .state_table
-        .as_deref()
-        .filter(|_| !nothing_configured);
-    let config = if recording.is_none() || !dry_run || state_table.is_some() {
-        Some(match rules_config {
-            Some(config) => config,
-            None => aws::sdk_config().await,
-        })
-    } else {
-        None
-    };
+    let state_table = settings.state_table.as_deref().filter(|_| !job.example);
+    if job.config.is_none() && (job.recording.is_none() || !job.dry_run || state_table.is_some()) {
+        job.config = Some(aws::sdk_config().await);
+    }
+    let config = job.config;
     let store = match (state_table, &config) {
         (Some(table), Some(config)) => Some(DynamoStore::from_config(config, table)),
         _ => None,
     };
-    let source = match recording {
+    let source = match job.recording {
         Some(recording) => Source::Replay(recording),
         None => Source::Lightsail(Box::new(LightsailSource::new(
             config
@@ -250,12 +229,13 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
                 .expect("the SDK config is loaded when there is no recording"),
         ))),
     };
-    let sink = config.filter(|_| !dry_run).map(SnsSink::new);
+    let sink = config.filter(|_| !job.dry_run).map(SnsSink::new);
     let options = RunOptions {
         at,
         concurrency: settings.max_concurrency,
         deadline: args.timeout.map(Deadline::after),
     };
+    let rules = job.rules;
     let report = run::run(&rules, &source, sink.as_ref(), store.as_ref(), options).await;
 
     match args.output {
@@ -263,7 +243,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| InputError::Other(e.to_string()))?
         ),
-        Output::Text => print!("{}", render_text(&rules, &report)),
+        Output::Text => print!("{}", text::render(&rules, &report)),
     }
     Ok(match report.failure() {
         Some(failure) => {
@@ -274,110 +254,50 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     })
 }
 
+/// The configured rules and recording, or with nothing configured the built-in example
+/// as a dry run.
+async fn job(args: &CheckArgs, settings: &Settings) -> Result<Job, InputError> {
+    let nothing_configured =
+        args.rules.is_none() && settings.rules_file.is_none() && settings.rules_inline.is_none();
+    if !nothing_configured {
+        let (rules, config) = read_rules(settings, args.rules.as_ref()).await?;
+        let recording = args.replay.as_deref().map(read_recording).transpose()?;
+        return Ok(Job {
+            rules,
+            recording,
+            dry_run: args.dry_run,
+            example: false,
+            config,
+        });
+    }
+    eprintln!(
+        "No rules given (--rules, ALERT_RULES_FILE or ALERT_RULES): running the built-in example, \
+         {EXAMPLE_RULES_NAME} replayed against {}, as a dry run.",
+        args.replay
+            .as_ref()
+            .map_or(EXAMPLE_RECORDING_NAME.to_owned(), |p| p
+                .display()
+                .to_string())
+    );
+    let rules = rules::parse(EXAMPLE_RULES, EXAMPLE_RULES_NAME, &settings.fallbacks)?;
+    let recording = match &args.replay {
+        Some(path) => read_recording(path)?,
+        None => Recording::parse(EXAMPLE_RECORDING, EXAMPLE_RECORDING_NAME)
+            .map_err(|e| InputError::Other(e.to_string()))?,
+    };
+    Ok(Job {
+        rules,
+        recording: Some(recording),
+        dry_run: true,
+        example: true,
+        config: None,
+    })
+}
+
 fn read_recording(path: &Path) -> Result<Recording, InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         InputError::Other(format!("cannot read the recording {}: {e}", path.display()))
     })?;
     Recording::parse(&text, &path.display().to_string())
         .map_err(|e| InputError::Other(e.to_string()))
-}
-
-/// The report for people: one line per result, then the alerts.
-fn render_text(rules: &RuleSet, report: &Report) -> String {
-    let mut out = String::new();
-    let at = report
-        .evaluated_at
-        .to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mode = if report.dry_run {
-        " (dry run: nothing published)"
-    } else {
-        ""
-    };
-    let _ = writeln!(out, "Evaluated {} rule(s) at {at}{mode}", rules.rules.len());
-    let _ = writeln!(out);
-    let width = |f: fn(&run::RuleResult) -> usize, min: usize| {
-        report.results.iter().map(f).max().unwrap_or(0).max(min)
-    };
-    let (rw, gw, iw, sw) = (
-        width(|r| r.rule.len(), 4),
-        width(|r| r.region.len(), 6),
-        width(|r| r.instance.chars().count(), 8),
-        width(|r| r.state.as_str().len(), 5),
-    );
-    let _ = writeln!(
-        out,
-        "{:rw$}  {:gw$}  {:iw$}  {:sw$}  REASON",
-        "RULE", "REGION", "INSTANCE", "STATE"
-    );
-    for r in &report.results {
-        let detail = r.error.as_deref().unwrap_or(&r.reason);
-        let sent = if r.notified { "  [published]" } else { "" };
-        let _ = writeln!(
-            out,
-            "{:rw$}  {:gw$}  {:iw$}  {:sw$}  {detail}{sent}",
-            r.rule,
-            r.region,
-            r.instance,
-            r.state.as_str()
-        );
-    }
-    // Errors that have no result line: a region that could not be listed, the store.
-    let unplaced: Vec<&run::RunError> = report
-        .errors
-        .iter()
-        .filter(|e| e.instance.is_none())
-        .collect();
-    if !unplaced.is_empty() {
-        let _ = writeln!(out);
-        for error in unplaced {
-            let rule = error
-                .rule
-                .as_deref()
-                .map(|r| format!(" {r}:"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "Error:{rule} {}", error.message);
-        }
-    }
-    if !report.warnings.is_empty() {
-        let _ = writeln!(out);
-        for warning in &report.warnings {
-            let _ = writeln!(out, "Warning: {}: {}", warning.rule, warning.message);
-        }
-    }
-    if let Some(alerts) = &report.alerts {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "{} alert(s) would be published:", alerts.len());
-        for alert in alerts {
-            let _ = writeln!(out);
-            let _ = writeln!(out, "--- to {} (format {})", alert.topic_arn, alert.format);
-            let _ = writeln!(out, "Subject: {}", alert.subject);
-            let attributes: Vec<String> = alert
-                .attributes
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let _ = writeln!(out, "Attributes: {}", attributes.join(" "));
-            if let Some(group) = &alert.message_group_id {
-                let _ = writeln!(out, "MessageGroupId: {group}");
-            }
-            let _ = writeln!(out);
-            let _ = writeln!(out, "{}", alert.message);
-        }
-    }
-    let _ = writeln!(out);
-    let counts: Vec<String> = report
-        .counts()
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "{} result(s): {}; {} alert(s) published; {} error(s); {} warning(s).",
-        report.results.len(),
-        counts.join(", "),
-        report.published,
-        report.errors.len(),
-        report.warnings.len()
-    );
-    out
 }

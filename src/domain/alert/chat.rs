@@ -55,7 +55,6 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
         region,
         instance,
         evaluation,
-        evaluated_at,
         id,
         ..
     } = *facts;
@@ -72,52 +71,7 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
         headline.clone()
     };
 
-    let mut d = String::new();
-    let _ = writeln!(
-        d,
-        "*{state}*: rule `{}` on instance `{instance}` ({}), severity *{}*",
-        rule.name, region, rule.severity
-    );
-    if let Some(description) = &view.description {
-        let _ = writeln!(d, "{description}");
-    }
-    let _ = writeln!(d, "*Reason:* {}", view.reason);
-    let _ = writeln!(d, "*Condition:* {}", condition(rule));
-    let points = &evaluation.datapoints;
-    let shown = view
-        .omitted
-        .max(points.len().saturating_sub(CHAT_DATAPOINTS));
-    if !points.is_empty() {
-        let _ = writeln!(
-            d,
-            "*Datapoints* ({} {}, oldest first):",
-            rule.metric, rule.statistic
-        );
-        if shown > 0 {
-            let _ = writeln!(d, "• … {shown} older datapoint(s) not shown");
-        }
-        for point in &points[shown..] {
-            let mark = if breaches(rule, point) {
-                " (breaching)"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                d,
-                "• {}  {} {}{mark}",
-                time::rfc3339(point.timestamp),
-                point.value,
-                rule.unit
-            );
-        }
-    }
-    let _ = write!(
-        d,
-        "Evaluated at {} (most recent complete period ended {})",
-        time::rfc3339(evaluated_at),
-        time::rfc3339(evaluation.range_end)
-    );
-
+    let d = description(facts, view);
     let notification = ChatNotification {
         version: "1.0",
         source: "custom",
@@ -180,4 +134,64 @@ fn next_steps(metric: MetricName, url: &str) -> Vec<String> {
         }
     };
     vec![first, hint.to_owned()]
+}
+
+/// The card's markdown body: what happened, why, and the datapoints (the most recent
+/// ones when there are many).
+fn description(facts: &AlertFacts<'_>, view: &View) -> String {
+    let AlertFacts {
+        rule,
+        region,
+        instance,
+        evaluation,
+        evaluated_at,
+        ..
+    } = *facts;
+    let state = evaluation.state.as_str();
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "*{state}*: rule `{}` on instance `{instance}` ({}), severity *{}*",
+        rule.name, region, rule.severity
+    );
+    if let Some(description) = &view.description {
+        let _ = writeln!(d, "{description}");
+    }
+    let _ = writeln!(d, "*Reason:* {}", view.reason);
+    let _ = writeln!(d, "*Condition:* {}", condition(rule));
+    let points = &evaluation.datapoints;
+    let shown = view
+        .omitted
+        .max(points.len().saturating_sub(CHAT_DATAPOINTS));
+    if !points.is_empty() {
+        let _ = writeln!(
+            d,
+            "*Datapoints* ({} {}, oldest first):",
+            rule.metric, rule.statistic
+        );
+        if shown > 0 {
+            let _ = writeln!(d, "• … {shown} older datapoint(s) not shown");
+        }
+        for point in &points[shown..] {
+            let mark = if breaches(rule, point) {
+                " (breaching)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                d,
+                "• {}  {} {}{mark}",
+                time::rfc3339(point.timestamp),
+                point.value,
+                rule.unit
+            );
+        }
+    }
+    let _ = write!(
+        d,
+        "Evaluated at {} (most recent complete period ended {})",
+        time::rfc3339(evaluated_at),
+        time::rfc3339(evaluation.range_end)
+    );
+    d
 }

@@ -58,34 +58,40 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     );
     let _ = writeln!(m, "Reason:      {}", view.reason);
     let _ = writeln!(m);
-    if evaluation.datapoints.is_empty() {
-        let _ = writeln!(m, "Datapoints:  none");
-    } else {
-        let _ = writeln!(
-            m,
-            "Datapoints ({} {}, oldest first):",
-            rule.metric, rule.statistic
-        );
-        if view.omitted > 0 {
-            let _ = writeln!(m, "  ({})", omitted_note(view.omitted));
-        }
-        for point in &evaluation.datapoints[view.omitted..] {
-            let mark = if breaches(rule, point) {
-                "  breaching"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                m,
-                "  {}  {} {}{mark}",
-                time::rfc3339(point.timestamp),
-                point.value,
-                rule.unit
-            );
-        }
-    }
+    datapoints(&mut m, facts, view);
     let _ = writeln!(m);
     let _ = writeln!(m, "Metrics:     {}", console_url(region, instance));
     let _ = write!(m, "Sent by lightsail-alerts.");
     m
+}
+
+/// The evaluated datapoints, oldest first, the breaching ones marked.
+fn datapoints(m: &mut String, facts: &AlertFacts<'_>, view: &View) {
+    let (rule, evaluation) = (facts.rule, facts.evaluation);
+    if evaluation.datapoints.is_empty() {
+        let _ = writeln!(m, "Datapoints:  none");
+        return;
+    }
+    let _ = writeln!(
+        m,
+        "Datapoints ({} {}, oldest first):",
+        rule.metric, rule.statistic
+    );
+    if view.omitted > 0 {
+        let _ = writeln!(m, "  ({})", omitted_note(view.omitted));
+    }
+    for point in &evaluation.datapoints[view.omitted..] {
+        let mark = if breaches(rule, point) {
+            "  breaching"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            m,
+            "  {}  {} {}{mark}",
+            time::rfc3339(point.timestamp),
+            point.value,
+            rule.unit
+        );
+    }
 }

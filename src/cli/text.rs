@@ -1,0 +1,121 @@
+//! The report for people: one line per result, the errors and warnings that have no
+//! result line, the alerts of a dry run, and a summary.
+
+use std::fmt::Write as _;
+
+use crate::domain::alert::Alert;
+use crate::domain::time;
+use crate::rules::RuleSet;
+use crate::run::{Report, RuleResult, RunError};
+
+/// The whole text report.
+pub(super) fn render(rules: &RuleSet, report: &Report) -> String {
+    let mut out = String::new();
+    let mode = if report.dry_run {
+        " (dry run: nothing published)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "Evaluated {} rule(s) at {}{mode}",
+        rules.rules.len(),
+        time::rfc3339(report.evaluated_at)
+    );
+    let _ = writeln!(out);
+    results(&mut out, &report.results);
+    unplaced_errors(&mut out, &report.errors);
+    if !report.warnings.is_empty() {
+        let _ = writeln!(out);
+        for warning in &report.warnings {
+            let _ = writeln!(out, "Warning: {}: {}", warning.rule, warning.message);
+        }
+    }
+    if let Some(alerts) = &report.alerts {
+        dry_run_alerts(&mut out, alerts);
+    }
+    let _ = writeln!(out);
+    let counts: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} result(s): {}; {} alert(s) published; {} error(s); {} warning(s).",
+        report.results.len(),
+        counts.join(", "),
+        report.published,
+        report.errors.len(),
+        report.warnings.len()
+    );
+    out
+}
+
+/// One aligned line per result.
+fn results(out: &mut String, results: &[RuleResult]) {
+    let width =
+        |f: fn(&RuleResult) -> usize, min: usize| results.iter().map(f).max().unwrap_or(0).max(min);
+    let (rw, gw, iw, sw) = (
+        width(|r| r.rule.len(), 4),
+        width(|r| r.region.len(), 6),
+        width(|r| r.instance.chars().count(), 8),
+        width(|r| r.state.as_str().len(), 5),
+    );
+    let _ = writeln!(
+        out,
+        "{:rw$}  {:gw$}  {:iw$}  {:sw$}  REASON",
+        "RULE", "REGION", "INSTANCE", "STATE"
+    );
+    for r in results {
+        let detail = r.error.as_deref().unwrap_or(&r.reason);
+        let sent = if r.notified { "  [published]" } else { "" };
+        let _ = writeln!(
+            out,
+            "{:rw$}  {:gw$}  {:iw$}  {:sw$}  {detail}{sent}",
+            r.rule,
+            r.region,
+            r.instance,
+            r.state.as_str()
+        );
+    }
+}
+
+/// Errors that have no result line: a region that could not be listed, the store.
+fn unplaced_errors(out: &mut String, errors: &[RunError]) {
+    let unplaced: Vec<&RunError> = errors.iter().filter(|e| e.instance.is_none()).collect();
+    if unplaced.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    for error in unplaced {
+        let rule = error
+            .rule
+            .as_deref()
+            .map(|r| format!(" {r}:"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "Error:{rule} {}", error.message);
+    }
+}
+
+/// What a dry run would have published, alert by alert.
+fn dry_run_alerts(out: &mut String, alerts: &[Alert]) {
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{} alert(s) would be published:", alerts.len());
+    for alert in alerts {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "--- to {} (format {})", alert.topic_arn, alert.format);
+        let _ = writeln!(out, "Subject: {}", alert.subject);
+        let attributes: Vec<String> = alert
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(out, "Attributes: {}", attributes.join(" "));
+        if let Some(group) = &alert.message_group_id {
+            let _ = writeln!(out, "MessageGroupId: {group}");
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", alert.message);
+    }
+}
