@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::lightsail::FakeLightsail;
 use support::moto::Moto;
+use support::runtime::FakeRuntime;
 use support::{Spawned, command};
 
 const AT: &str = "2026-11-24T13:05:00Z";
@@ -211,4 +212,112 @@ fn a_healthy_instances_alert_is_published_while_a_slow_ones_call_is_still_in_fli
             .unwrap_or_default()
             .contains("slow-1")
     );
+}
+
+/// A Scheduler input that dry-runs `rules` (a YAML document) at `AT`.
+fn dry_run_event(rules: &str) -> Value {
+    serde_json::json!({"at": AT, "dryRun": true, "rules": rules})
+}
+
+/// One rule, CPUUtilization > 80 on `selection`, to a topic that is never called.
+fn cpu_rules(selection: &str) -> String {
+    format!(
+        "version: 1\nrules:\n  - {{name: cpu-high, instances: {selection}, metric: CPUUtilization, comparison: '>', threshold: 80, topicArn: 'arn:aws:sns:us-east-1:123456789012:alerts'}}\n"
+    )
+}
+
+#[test]
+fn the_lambda_response_of_a_large_fleet_is_bounded_and_counts_what_it_left_out() {
+    let fake = FakeLightsail::start();
+    fake.page_size(500);
+    let (ok, alarm) = (2_400, 100);
+    for i in 0..ok + alarm {
+        let name = format!("web-{i:04}");
+        fake.put_instance("us-east-1", &name, "running", &[]);
+        cpu(&fake, &name, i >= ok);
+    }
+    let runtime = FakeRuntime::start(vec![dry_run_event(&cpu_rules("\"*\""))]);
+    let lambda = Spawned::start(
+        command()
+            .envs(runtime.lambda_env())
+            .envs(fake.env())
+            .env("ALERT_MAX_CONCURRENCY", "64"),
+    );
+    let outcomes = runtime.wait_outcomes(1, Duration::from_secs(120));
+    let logs = lambda.stop();
+    let response = outcomes[0].response();
+    let size = serde_json::to_vec(response).unwrap().len();
+    assert!(
+        size <= 1024 * 1024,
+        "the response is {size} bytes\n{}",
+        logs.stderr
+    );
+    let omitted = &response["omitted"];
+    assert_eq!(omitted["okResults"], ok, "{omitted:#}");
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results.len(), alarm, "every ALARM is kept");
+    assert!(results.iter().all(|r| r["state"] == "ALARM"));
+    assert_eq!(omitted["datapoints"], 0, "{omitted:#}");
+    assert!(
+        results
+            .iter()
+            .all(|r| !r["datapoints"].as_array().unwrap().is_empty()),
+        "with the OK results counted, the ALARM results keep their datapoints"
+    );
+    assert_eq!(response["alerts"].as_array().unwrap().len(), alarm);
+}
+
+#[test]
+fn a_throttle_storm_leaves_every_call_all_of_its_attempts_in_this_and_the_next_invocation() {
+    let fake = FakeLightsail::start();
+    let names: Vec<String> = (0..40).map(|i| format!("web-{i:02}")).collect();
+    // Four throttles for each of 40 calls: 120 retries beyond the first, more than the
+    // SDK's shared retry quota (500 tokens, 5 a retry, spent for good by a call that
+    // retries again) can pay for.
+    let storm = |fake: &FakeLightsail| {
+        for name in &names {
+            fake.throttle(name, 4);
+        }
+    };
+    for name in &names {
+        cpu(&fake, name, false);
+    }
+    storm(&fake);
+    let list = format!("[{}]", names.join(", "));
+    let event = dry_run_event(&cpu_rules(&list));
+    let mut runtime = FakeRuntime::start(vec![event.clone()]);
+    let lambda = Spawned::start(
+        command()
+            .envs(runtime.lambda_env())
+            .envs(fake.env())
+            .env("ALERT_MAX_CONCURRENCY", "40"),
+    );
+    let first = runtime.wait_outcomes(1, Duration::from_secs(120));
+    storm(&fake);
+    runtime.push(event);
+    let both = runtime.wait_outcomes(2, Duration::from_secs(120));
+    let logs = lambda.stop();
+    assert_eq!(first.len(), 1);
+    for outcome in &both {
+        let response = outcome.response();
+        let states: Vec<&Value> = response["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["state"])
+            .collect();
+        assert!(
+            states.iter().all(|s| *s == "OK"),
+            "a call failed before its fifth attempt: {:#}\n{}",
+            response["errors"],
+            logs.stderr
+        );
+    }
+    for name in &names {
+        assert_eq!(
+            fake.calls_for(name),
+            10,
+            "{name}: five attempts in each invocation"
+        );
+    }
 }
