@@ -6,7 +6,16 @@ use aws_sdk_lightsail::primitives::DateTime as SdkDateTime;
 use aws_sdk_lightsail::types::{InstanceMetricName, MetricStatistic, MetricUnit};
 use chrono::DateTime;
 
+use std::sync::Arc;
+
+use aws_sdk_lightsail::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_lightsail::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_lightsail::error::BoxError;
+use aws_sdk_lightsail::operation::get_instance_metric_data::GetInstanceMetricDataError;
+use aws_sdk_lightsail::operation::get_instances::GetInstancesError;
+
 use crate::aws::clients::{self, RegionalClients};
+use crate::aws::pace::Pace;
 use crate::domain::catalog::Statistic;
 use crate::domain::plan::{self, MetricDatapoint, Query};
 use crate::domain::select::Instance;
@@ -14,26 +23,80 @@ use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
 
 /// Lightsail through the AWS SDK, with a client per region.
 pub struct LightsailSource {
-    clients: RegionalClients<aws_sdk_lightsail::Client>,
+    clients: RegionalClients<Regional>,
+}
+
+/// One region's client and the pace of its calls: Lightsail's limits are per region.
+#[derive(Clone)]
+struct Regional {
+    client: aws_sdk_lightsail::Client,
+    pace: Arc<Pace>,
 }
 
 impl LightsailSource {
     pub fn new(config: aws_config::SdkConfig) -> Self {
         Self {
             clients: RegionalClients::new(config, |config, region| {
+                let pace = Arc::new(Pace::new());
                 let config = aws_sdk_lightsail::config::Builder::from(config)
                     .region(aws_sdk_lightsail::config::Region::new(region.to_owned()))
                     .retry_partition(clients::retry_partition("lightsail", region))
+                    .interceptor(Observe(pace.clone()))
                     .build();
-                aws_sdk_lightsail::Client::from_conf(config)
+                Regional {
+                    client: aws_sdk_lightsail::Client::from_conf(config),
+                    pace,
+                }
             }),
         }
     }
 }
 
+/// Tells the pace of every attempt the service admitted or throttled, retries included.
+#[derive(Debug)]
+struct Observe(Arc<Pace>);
+
+impl Intercept for Observe {
+    fn name(&self) -> &'static str {
+        "LightsailPace"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        match context.output_or_error() {
+            Some(Ok(_)) => self.0.admitted(),
+            Some(Err(err)) => {
+                let code = err.as_operation_error().and_then(|e| {
+                    e.downcast_ref::<GetInstanceMetricDataError>()
+                        .and_then(|e| e.code())
+                        .or_else(|| e.downcast_ref::<GetInstancesError>().and_then(|e| e.code()))
+                });
+                if code.is_some_and(is_throttling) {
+                    self.0.throttled(tokio::time::Instant::now());
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// Whether an error code is Lightsail saying "slow down" (sent with HTTP 400, not 429).
+fn is_throttling(code: &str) -> bool {
+    code.contains("Throttl")
+        || matches!(
+            code,
+            "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown"
+        )
+}
+
 impl MetricSource for LightsailSource {
     async fn fetch(&self, query: &Query) -> Result<Vec<MetricDatapoint>, FetchError> {
-        let client = self.clients.get(&query.key.region);
+        let Regional { client, pace } = self.clients.get(&query.key.region);
         let statistics: Vec<MetricStatistic> = query
             .statistics
             .iter()
@@ -41,6 +104,7 @@ impl MetricSource for LightsailSource {
             .collect();
         let mut points = Vec::new();
         for (start, end) in plan::split(query) {
+            pace.turn().await;
             let output = client
                 .get_instance_metric_data()
                 .instance_name(&query.key.instance)
@@ -65,7 +129,7 @@ const MAX_PAGES: usize = 10_000;
 
 impl InstanceSource for LightsailSource {
     async fn instances(&self, region: &str) -> Result<Vec<Instance>, ListError> {
-        let client = self.clients.get(region);
+        let Regional { client, pace } = self.clients.get(region);
         let failed = |message: String| ListError {
             region: region.to_owned(),
             message,
@@ -75,6 +139,7 @@ impl InstanceSource for LightsailSource {
         let mut token: Option<String> = None;
         let mut tokens_seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
+            pace.turn().await;
             let page = client
                 .get_instances()
                 .set_page_token(token.take())

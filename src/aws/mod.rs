@@ -3,6 +3,7 @@
 pub mod clients;
 mod dynamodb;
 mod lightsail;
+pub mod pace;
 pub mod s3;
 mod sns;
 
