@@ -321,3 +321,44 @@ fn a_throttle_storm_leaves_every_call_all_of_its_attempts_in_this_and_the_next_i
         );
     }
 }
+
+#[test]
+fn hung_instances_give_their_slots_back_so_the_healthy_ones_are_evaluated() {
+    let fake = FakeLightsail::start();
+    // Queries run in name order: every hung instance comes before the healthy ones, and
+    // there are three times as many of them as slots.
+    let hung: Vec<String> = (0..12).map(|i| format!("a-hung-{i:02}")).collect();
+    for name in &hung {
+        cpu(&fake, name, true);
+        fake.delay(name, HUNG);
+    }
+    let healthy = ["z-web-1", "z-web-2"];
+    for name in healthy {
+        cpu(&fake, name, true);
+    }
+    let mut all: Vec<&str> = hung.iter().map(String::as_str).collect();
+    all.extend(healthy);
+    let rules = rules(&all, "arn:aws:sns:us-east-1:123456789012:alerts");
+    let out = command()
+        .args(["check", "--dry-run", "--output", "json", "--at", AT])
+        .arg("--rules")
+        .arg(&rules.path)
+        .args(["--timeout", "12"])
+        .envs(fake.env())
+        .env("ALERT_MAX_CONCURRENCY", "4")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report(&out);
+    for name in healthy {
+        assert_eq!(result(&report, name)["state"], "ALARM", "{report:#}");
+    }
+    for name in &hung {
+        assert_eq!(result(&report, name)["why"], "deadline");
+    }
+}

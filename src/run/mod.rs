@@ -24,6 +24,9 @@ pub use response::{MAX_RESPONSE_BYTES, Omitted};
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::{FutureExt, Shared};
@@ -135,6 +138,9 @@ async fn load_states<D: StateStore>(
 /// The streaming part of a run: queries are fetched, at most `concurrency` at once, and
 /// each answer's alarms are settled (decided and delivered, at most `concurrency` at
 /// once) while the other queries are still in flight.
+///
+/// A call that takes far longer than the run's calls do (see [`Slots`]) stops holding
+/// its slot, so that hung instances cannot take every slot and starve the healthy rest.
 async fn stream<'p, S, K, D>(
     plan: &'p Plan<'p>,
     source: &S,
@@ -149,12 +155,10 @@ where
     D: StateStore,
 {
     let concurrency = options.concurrency.max(1);
-    let mut fetches = futures_util::stream::iter(&plan.queries)
-        .map(|(query, alarms)| async move {
-            let fetched = fetch::fetch(source, query, options.deadline).await;
-            (alarms, Arc::new(fetched))
-        })
-        .buffer_unordered(concurrency);
+    let mut queries = plan.queries.iter();
+    let mut slots = Slots::new(concurrency);
+    let mut fetching = FuturesUnordered::new();
+    let mut timers = FuturesUnordered::new();
     // Names the listing does not have are settled without a call.
     let mut ready: VecDeque<(usize, Fetched)> = plan
         .alarms
@@ -165,34 +169,110 @@ where
         .collect();
     let mut settling = FuturesUnordered::new();
     let mut settled = Vec::with_capacity(plan.alarms.len());
-    let mut fetching = true;
     loop {
+        while slots.free() {
+            let Some((query, alarms)) = queries.next() else {
+                break;
+            };
+            let (call, slow_after) = slots.take();
+            fetching.push(async move {
+                let started = Instant::now();
+                let fetched = fetch::fetch(source, query, options.deadline).await;
+                (call, alarms, started.elapsed(), Arc::new(fetched))
+            });
+            timers.push(async move {
+                tokio::time::sleep(slow_after).await;
+                call
+            });
+        }
         while settling.len() < concurrency {
             let Some((index, fetched)) = ready.pop_front() else {
                 break;
             };
-            settling.push(settle(
-                plan,
-                index,
-                fetched,
-                sink,
-                store,
-                states.clone(),
-                options,
-            ));
+            let states = states.clone();
+            settling.push(settle(plan, index, fetched, sink, store, states, options));
         }
         tokio::select! {
-            next = fetches.next(), if fetching => match next {
-                Some((alarms, fetched)) => {
-                    ready.extend(alarms.iter().map(|&index| (index, fetched.clone())));
-                }
-                None => fetching = false,
-            },
+            Some((call, alarms, took, fetched)) = fetching.next() => {
+                slots.answered(call, took, fetched.is_ok());
+                ready.extend(alarms.iter().map(|&index| (index, fetched.clone())));
+            }
+            Some(call) = timers.next(), if slots.any_in_flight() => slots.slow(call),
             Some(done) = settling.next() => settled.push(done),
             else => break,
         }
     }
     settled
+}
+
+/// The fetch slots of a run. A call holds its slot until it is answered, or until it
+/// has taken [`SLOW_CALL`] or four times the run's typical latency, whichever is longer:
+/// then it goes on without a slot. Calls that answer at the service's normal pace are
+/// never more than `ALERT_MAX_CONCURRENCY` at once; a hung one delays only itself.
+struct Slots {
+    limit: usize,
+    busy: usize,
+    next_call: usize,
+    /// Calls in flight; `true` once slow (their slot given back).
+    in_flight: std::collections::HashMap<usize, bool>,
+    /// A moving average of the answered calls' latency, in seconds.
+    typical: Option<f64>,
+}
+
+/// The least a call may take before it gives its slot back.
+const SLOW_CALL: Duration = Duration::from_secs(2);
+
+impl Slots {
+    fn new(limit: usize) -> Self {
+        Slots {
+            limit,
+            busy: 0,
+            next_call: 0,
+            in_flight: std::collections::HashMap::new(),
+            typical: None,
+        }
+    }
+
+    fn free(&self) -> bool {
+        self.busy < self.limit
+    }
+
+    fn any_in_flight(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    /// Takes a slot for a new call: its id, and when it counts as slow.
+    fn take(&mut self) -> (usize, Duration) {
+        let call = self.next_call;
+        self.next_call += 1;
+        self.busy += 1;
+        self.in_flight.insert(call, false);
+        let typical = Duration::from_secs_f64(self.typical.unwrap_or(0.0) * 4.0);
+        (call, typical.max(SLOW_CALL))
+    }
+
+    /// `call` has taken long: it gives its slot back and goes on.
+    fn slow(&mut self, call: usize) {
+        if let Some(slow) = self.in_flight.get_mut(&call).filter(|slow| !**slow) {
+            *slow = true;
+            self.busy -= 1;
+            tracing::debug!(call, "a slow call gave its slot back");
+        }
+    }
+
+    /// `call` was answered after `took`.
+    fn answered(&mut self, call: usize, took: Duration, ok: bool) {
+        if self.in_flight.remove(&call) == Some(false) {
+            self.busy -= 1;
+        }
+        if ok {
+            let took = took.as_secs_f64();
+            self.typical = Some(match self.typical {
+                None => took,
+                Some(typical) => typical * 0.9 + took * 0.1,
+            });
+        }
+    }
 }
 
 /// Decides one alarm and delivers its notification (or, in a dry run, shows it).
