@@ -12,12 +12,11 @@
 //! dropped. Stop the binary first: a held poll is answered 500 when the fake goes, which
 //! the runtime client does not expect.
 
-use super::http::{Background, header, read_body, respond};
+use super::http::{Background, Request, header, read_body, respond};
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tiny_http::{Method, Request};
 
 pub const FUNCTION_NAME: &str = "lightsail-alerts";
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:lightsail-alerts";
@@ -334,8 +333,8 @@ fn handle(shared: &Shared, mut request: Request) {
     let url = request.url().to_owned();
     let path = url.strip_prefix(PREFIX).unwrap_or("");
     match (request.method(), path) {
-        (Method::Get, "/invocation/next") => next(shared, request),
-        (Method::Post, "/init/error") => {
+        ("GET", "/invocation/next") => next(shared, request),
+        ("POST", "/init/error") => {
             let error_type = header(&request, "lambda-runtime-function-error-type");
             let body = json_or_text(read_body(&mut request));
             shared
@@ -345,7 +344,7 @@ fn handle(shared: &Shared, mut request: Request) {
             shared.changed.notify_all();
             accepted(request);
         }
-        (Method::Post, _) if path.starts_with("/invocation/") => answer(shared, request, path),
+        ("POST", _) if path.starts_with("/invocation/") => answer(shared, request, path),
         _ => {
             let body =
                 format!(r#"{{"errorMessage":"Unknown path {url}","errorType":"InvalidRequest"}}"#);

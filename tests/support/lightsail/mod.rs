@@ -33,13 +33,12 @@ pub use {
     record::RecordedRequest,
 };
 
-use super::http::{Background, respond};
+use super::http::{Background, Request, respond};
 use faults::Faults;
 use fleet::Instance;
 use protocol::Incoming;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tiny_http::Request;
 
 /// The region of a request without a SigV4 credential scope, and of every method that
 /// names no region (the tests' hermetic environment sets `AWS_REGION=us-east-1`).

@@ -14,10 +14,9 @@
 //!   exponent form, `1.7640003E9` (see [`java_double`]).
 
 use super::{DEFAULT_REGION, FakeLightsail, State, fleet, metrics};
-use crate::support::http::{header, read_body};
+use crate::support::http::{Request, header, read_body};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use tiny_http::Request;
 
 /// What every Lightsail `X-Amz-Target` starts with; the operation follows.
 pub(super) const TARGET_PREFIX: &str = "Lightsail_20161128.";
@@ -64,12 +63,7 @@ impl Incoming {
         let headers: BTreeMap<String, String> = request
             .headers()
             .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_ascii_lowercase(),
-                    h.value.as_str().to_owned(),
-                )
-            })
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
             .collect();
         let (region, service) = credential_scope(headers.get("authorization").map(String::as_str));
         Incoming {
