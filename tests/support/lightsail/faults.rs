@@ -1,9 +1,10 @@
-//! Injected faults: throttles, server errors, permanent failures and delays per instance, and failures of a whole region.
+//! Injected faults: throttles, server errors and permanent failures per instance, and failures of a whole region.
 //!
 //! Faults per region fail both operations before the input is read; faults per instance
-//! apply to `GetInstanceMetricData` only (a delay holds any answer naming the instance).
+//! apply to `GetInstanceMetricData` only. What is held rather than failed (delays, hangs)
+//! is [`super::timing`]'s, though stored here with the instance's other faults.
 
-use super::protocol::{Reply, lightsail_error, plain_error};
+use super::protocol::{Reply, lightsail_error, rate_exceeded};
 use super::{DEFAULT_REGION, FakeLightsail, State, key};
 use serde_json::Value;
 use std::time::Duration;
@@ -18,7 +19,9 @@ pub(super) struct Faults {
     /// Answer every call with this status (and a matching error), until cleared.
     always: Option<u16>,
     /// Hold every answer this long (for concurrency and timeout tests).
-    delay: Duration,
+    pub delay: Duration,
+    /// Hold every answer until this is cleared.
+    pub hung: bool,
 }
 
 impl FakeLightsail {
@@ -41,15 +44,10 @@ impl FakeLightsail {
         self.lock().faults(instance).always = Some(status);
     }
 
-    /// Every metric answer for `instance` (in `us-east-1`) is held back for `delay`
-    /// (concurrency, timeouts).
-    pub fn delay(&self, instance: &str, delay: Duration) {
-        self.lock().faults(instance).delay = delay;
-    }
-
-    /// Removes every fault and delay set for `instance`.
+    /// Removes every fault, delay and hang set for `instance`; calls it holds answer now.
     pub fn clear_faults(&self, instance: &str) {
         self.lock().faults.remove(&key(DEFAULT_REGION, instance));
+        self.shared.changed.notify_all();
     }
 
     /// Every call (`GetInstances` and `GetInstanceMetricData`) whose request region is
@@ -68,7 +66,7 @@ impl FakeLightsail {
 
 impl State {
     /// The faults of `instance` in the default region, made empty if there were none.
-    fn faults(&mut self, instance: &str) -> &mut Faults {
+    pub(super) fn faults(&mut self, instance: &str) -> &mut Faults {
         self.faults
             .entry(key(DEFAULT_REGION, instance))
             .or_default()
@@ -100,14 +98,6 @@ impl State {
             return Some(fault(500));
         }
         None
-    }
-
-    /// How long the answer to a call naming `instance` in `region` is held back.
-    pub(super) fn delay(&self, region: &str, instance: Option<&str>) -> Duration {
-        instance
-            .and_then(|i| self.faults.get(&key(region, i)))
-            .map(|f| f.delay)
-            .unwrap_or_default()
     }
 }
 
@@ -145,6 +135,6 @@ pub(super) fn fault(status: u16) -> Reply {
             "InternalFailure",
             "Request processing has failed due to some unknown error, exception or failure.",
         ),
-        _ => plain_error(400, "ThrottlingException", "Rate exceeded"),
+        _ => rate_exceeded(),
     }
 }

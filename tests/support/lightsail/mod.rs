@@ -14,7 +14,8 @@
 //! - [`protocol`]: the wire: targets, credential scopes, error shapes and headers.
 //! - [`fleet`]: instances and `GetInstances` paging.
 //! - [`metrics`]: stored datapoints and `GetInstanceMetricData`'s semantics.
-//! - [`faults`]: injected throttles, errors, delays and region failures.
+//! - [`faults`]: injected throttles, errors and region failures.
+//! - [`timing`]: when answers come: latency, delays and hangs, the rate limit.
 //! - [`record`]: the requests as the fake saw them, and counts over them.
 
 mod faults;
@@ -22,6 +23,7 @@ mod fleet;
 mod metrics;
 mod protocol;
 mod record;
+mod timing;
 
 // The public face of the fake, whatever file holds each part; a suite uses only some of it
 // (as `#![allow(dead_code)]` in `support` says for items).
@@ -38,7 +40,9 @@ use faults::Faults;
 use fleet::Instance;
 use protocol::Incoming;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use timing::TokenBucket;
 
 /// The region of a request without a SigV4 credential scope, and of every method that
 /// names no region (the tests' hermetic environment sets `AWS_REGION=us-east-1`).
@@ -70,26 +74,52 @@ struct State {
     calls: u64,
     in_flight: usize,
     max_in_flight: usize,
+    /// How long every answer is held after its request arrived.
+    latency: Duration,
+    /// The rate limit across all calls, if any.
+    limit: Option<TokenBucket>,
+    /// Requests the rate limit refused.
+    throttled: usize,
+    /// The fake was dropped: nothing is held any more.
+    closed: bool,
+}
+
+/// The state, and a signal for the answers held on it (see [`timing`]).
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not hide every later answer behind a poisoned lock.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// A fake Lightsail on `127.0.0.1:<free port>`, serving until dropped.
 pub struct FakeLightsail {
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
     server: Background,
 }
 
 impl FakeLightsail {
     pub fn start() -> FakeLightsail {
-        let state = Arc::new(Mutex::new(State {
-            error_type_header: true,
-            page_size: DEFAULT_PAGE_SIZE,
-            ..State::default()
-        }));
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                error_type_header: true,
+                page_size: DEFAULT_PAGE_SIZE,
+                ..State::default()
+            }),
+            changed: Condvar::new(),
+        });
         let server = {
-            let state = state.clone();
-            Background::start("fake-lightsail", move |request| handle(&state, request))
+            let shared = shared.clone();
+            Background::start("fake-lightsail", move |request| handle(&shared, request))
         };
-        FakeLightsail { state, server }
+        FakeLightsail { shared, server }
     }
 
     /// `http://127.0.0.1:PORT`, the value for `AWS_ENDPOINT_URL_LIGHTSAIL`.
@@ -103,44 +133,54 @@ impl FakeLightsail {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+        self.shared.lock()
     }
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    // A panicking test thread must not hide every later answer behind a poisoned lock.
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+impl Drop for FakeLightsail {
+    /// Lets every held answer go, so that no client and no handler thread is left waiting
+    /// on a fake that is gone (the server then stops accepting).
+    fn drop(&mut self) {
+        self.lock().closed = true;
+        self.shared.changed.notify_all();
+    }
 }
 
-/// One request from arrival to answer: counted, answered and recorded under the lock,
-/// held back for its instance's delay outside it, then sent.
-fn handle(state: &Mutex<State>, mut request: Request) {
+/// One request from arrival to answer: counted, admitted by the rate limit, answered and
+/// recorded under the lock; held (latency, delay, hang) outside it, then sent.
+fn handle(shared: &Shared, mut request: Request) {
+    let arrived = Instant::now();
     let incoming = Incoming::read(&mut request);
-    let served_region = incoming.served_region().to_owned();
 
-    let (reply, delay, call, with_header) = {
-        let mut state = lock(state);
+    let (reply, hold, call, with_header) = {
+        let mut state = shared.lock();
         state.calls += 1;
         state.in_flight += 1;
         state.max_in_flight = state.max_in_flight.max(state.in_flight);
         let call = state.calls;
-        let reply = protocol::answer(&mut state, request.url(), &incoming, call);
-        let delay = state.delay(&served_region, incoming.instance());
-        state.requests.push(RecordedRequest::new(incoming, &reply));
-        (reply, delay, call, state.error_type_header)
+        let region = incoming.served_region();
+        let (reply, hold) = if state.admit() {
+            let reply = protocol::answer(&mut state, request.url(), &incoming, call);
+            (
+                reply,
+                state.hold(arrived, region, incoming.metric_instance()),
+            )
+        } else {
+            (protocol::rate_exceeded(), state.hold(arrived, region, None))
+        };
+        state
+            .requests
+            .push(RecordedRequest::new(incoming, &reply, arrived));
+        (reply, hold, call, state.error_type_header)
     };
 
-    if !delay.is_zero() {
-        std::thread::sleep(delay);
-    }
+    shared.wait(&hold);
     let headers = reply.headers(call, with_header);
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
     // Done before the answer leaves: once the client has it, it may send its next call
     // at once, which must not be counted as one more in flight.
     {
-        let mut state = lock(state);
+        let mut state = shared.lock();
         state.in_flight = state.in_flight.saturating_sub(1);
     }
     respond(request, reply.status, &headers, reply.body);

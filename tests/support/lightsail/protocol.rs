@@ -80,9 +80,12 @@ impl Incoming {
         self.region.as_deref().unwrap_or(DEFAULT_REGION)
     }
 
-    /// The body's `instanceName`.
-    pub fn instance(&self) -> Option<&str> {
-        instance_of(&self.body)
+    /// The instance a `GetInstanceMetricData` call names (`None` for other operations).
+    pub fn metric_instance(&self) -> Option<&str> {
+        match self.target.as_deref() {
+            Some(GET_INSTANCE_METRIC_DATA) => instance_of(&self.body),
+            _ => None,
+        }
     }
 }
 
@@ -227,6 +230,12 @@ pub(super) fn lightsail_error(
 /// HTTP 400 `InvalidInputException` with Lightsail's members.
 pub(super) fn invalid_input(message: &str) -> Reply {
     lightsail_error(400, "InvalidInputException", "InvalidInput", message)
+}
+
+/// How AWS's front door refuses a call over the rate: HTTP 400 (not 429)
+/// `ThrottlingException`, a code the SDK's retry classifier counts as throttling.
+pub(super) fn rate_exceeded() -> Reply {
+    plain_error(400, "ThrottlingException", "Rate exceeded")
 }
 
 /// An error from AWS's front door, outside the Lightsail model: `__type` and `message`.

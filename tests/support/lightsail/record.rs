@@ -4,6 +4,7 @@ use super::protocol::{Incoming, Reply, TARGET_PREFIX, instance_of};
 use super::{DEFAULT_REGION, FakeLightsail};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// A request as the fake saw it, and what it answered.
 #[derive(Clone, Debug)]
@@ -18,10 +19,13 @@ pub struct RecordedRequest {
     pub service: Option<String>,
     /// Every header, names lower-cased (e.g. `amz-sdk-request: attempt=2; max=5`).
     pub headers: BTreeMap<String, String>,
-    /// The HTTP status the fake answered.
+    /// The HTTP status the fake answered (for a call still held: will answer).
     pub status: u16,
     /// The error type answered (`__type`), if any.
     pub error: Option<String>,
+    /// When the request reached the fake: the order of calls across instances and
+    /// operations (which came before a deadline, how a client spaced its calls).
+    pub arrived: Instant,
 }
 
 impl RecordedRequest {
@@ -56,7 +60,7 @@ impl RecordedRequest {
 }
 
 impl RecordedRequest {
-    pub(super) fn new(incoming: Incoming, reply: &Reply) -> RecordedRequest {
+    pub(super) fn new(incoming: Incoming, reply: &Reply, arrived: Instant) -> RecordedRequest {
         let Incoming {
             target,
             body,
@@ -72,11 +76,18 @@ impl RecordedRequest {
             headers,
             status: reply.status,
             error: reply.error.map(str::to_owned),
+            arrived,
         }
     }
 }
 
 impl FakeLightsail {
+    /// How many requests came, of any operation and whatever the answer (throttled ones
+    /// and retries included): with [`throttled`](Self::throttled), what a client's pace cost.
+    pub fn attempts(&self) -> usize {
+        self.lock().requests.len()
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
