@@ -2,6 +2,7 @@
 
 mod support;
 
+use aws_sdk_lightsail::config::retry::RetryConfig;
 use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_lightsail::operation::get_instance_metric_data::GetInstanceMetricDataError;
 use aws_sdk_lightsail::operation::get_instances::GetInstancesError;
@@ -17,7 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use support::lightsail::{Datapoint, FakeLightsail, java_double};
 use support::moto::Moto;
-use support::runtime::{FakeRuntime, Outcome};
+use support::runtime::{FakeRuntime, Outcome, TIMEOUT};
 use support::{Spawned, hermetic};
 
 const T0: i64 = 1_764_000_000; // 2025-11-24T16:00:00Z, a multiple of 300
@@ -463,6 +464,201 @@ fn delays_show_concurrency() {
     assert_eq!(fake.max_in_flight(), 3);
 }
 
+/// A metric call as a `'static` future, for tests that spawn calls or run many at once.
+fn cpu_call(
+    client: &aws_sdk_lightsail::Client,
+    instance: &str,
+) -> impl std::future::Future<Output = MetricResult> + 'static {
+    let call = client
+        .get_instance_metric_data()
+        .instance_name(instance)
+        .metric_name(InstanceMetricName::CpuUtilization)
+        .period(300)
+        .start_time(DateTime::from_secs(T0))
+        .end_time(DateTime::from_secs(T0 + 300))
+        .unit(MetricUnit::Percent)
+        .statistics(MetricStatistic::Average)
+        .send();
+    async move { call.await.map_err(|e| Box::new(e.into_service_error())) }
+}
+
+#[test]
+fn latency_holds_every_call_and_requests_record_when_they_came() {
+    let fake = FakeLightsail::start();
+    for name in ["a-1", "a-2", "a-3"] {
+        fake.add_points(name, "CPUUtilization", "Percent", &[(T0, 1.0)]);
+    }
+    let latency = Duration::from_millis(300);
+    fake.latency(latency);
+    let client = lightsail_client(&fake.url(), "us-east-1");
+
+    // Both operations, all at once: each waits its latency, and they overlap.
+    let started = Instant::now();
+    runtime().block_on(async {
+        let (a, b, c, listing) = tokio::join!(
+            cpu_call(&client, "a-1"),
+            cpu_call(&client, "a-2"),
+            cpu_call(&client, "a-3"),
+            client.get_instances().send(),
+        );
+        a.unwrap();
+        b.unwrap();
+        c.unwrap();
+        assert_eq!(listing.unwrap().instances().len(), 3);
+    });
+    // One after another, they would take 4 latencies.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= latency && elapsed < latency * 3,
+        "4 overlapping calls with {latency:?} of latency took {elapsed:?}"
+    );
+    assert_eq!(fake.max_in_flight(), 4);
+
+    // A call sent after those were answered arrived after each of them.
+    let error = get_cpu(&client, "nobody", T0, T0 + 300, 300).unwrap_err();
+    assert!(error.is_not_found_exception(), "{error:?}");
+    let finished = Instant::now();
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 5);
+    let (first, last) = requests.split_at(4);
+    for request in first {
+        assert!(started <= request.arrived && request.arrived + latency <= last[0].arrived);
+    }
+    assert!(last[0].arrived + latency <= finished, "errors wait too");
+}
+
+#[test]
+fn a_hung_instance_answers_when_released_and_when_the_fake_goes() {
+    let fake = FakeLightsail::start();
+    for name in ["web-1", "web-2"] {
+        fake.add_points(name, "CPUUtilization", "Percent", &[(T0, 1.0)]);
+    }
+    fake.hang("web-1");
+    let client = lightsail_client(&fake.url(), "us-east-1");
+
+    runtime().block_on(async {
+        let hung = tokio::spawn(cpu_call(&client, "web-1"));
+        // Others are not held, nor is the listing.
+        cpu_call(&client, "web-2").await.unwrap();
+        client.get_instances().send().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!hung.is_finished(), "a hung instance answered");
+        assert_eq!(fake.calls_for("web-1"), 1, "the hung call arrived");
+
+        fake.release("web-1");
+        let output = tokio::time::timeout(Duration::from_secs(5), hung)
+            .await
+            .expect("a released call answers")
+            .unwrap()
+            .unwrap();
+        assert_eq!(output.metric_data()[0].average(), Some(1.0));
+        // Released means released: the next call is not held.
+        cpu_call(&client, "web-1").await.unwrap();
+    });
+
+    // Dropping the fake lets a call that is still hung go, promptly.
+    fake.hang("web-2");
+    let rt = runtime();
+    let hung = rt.spawn(cpu_call(&client, "web-2"));
+    rt.block_on(async {
+        while fake.calls_for("web-2") < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let dropping = Instant::now();
+    drop(fake);
+    assert!(
+        dropping.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        dropping.elapsed()
+    );
+    let answered = rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), hung).await });
+    assert!(answered.is_ok(), "a hung call outlived the fake");
+}
+
+/// A client that gives up at the first error, so that every throttle shows.
+fn lightsail_client_without_retries(url: &str) -> aws_sdk_lightsail::Client {
+    let config = lightsail_client(url, "us-east-1")
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_lightsail::Client::from_conf(config)
+}
+
+#[test]
+fn rate_limit_throttles_a_burst_and_spares_a_paced_client() {
+    let fake = FakeLightsail::start();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &[(T0, 1.0)]);
+    let client = lightsail_client_without_retries(&fake.url());
+    // Before the limit starts, so that every token the bucket earns is counted.
+    let started = Instant::now();
+    fake.rate_limit(20.0, 5);
+
+    // 40 at once: the burst and what trickles in meanwhile pass, the rest are throttled.
+    let results = runtime().block_on(futures_util::future::join_all(
+        (0..40).map(|_| cpu_call(&client, "web-1")),
+    ));
+    let elapsed = started.elapsed();
+    use aws_sdk_lightsail::error::ProvideErrorMetadata;
+    let passed = results.iter().filter(|r| r.is_ok()).count();
+    for error in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(error.code(), Some("ThrottlingException"), "{error:?}");
+        assert_eq!(error.message(), Some("Rate exceeded"));
+    }
+    assert_eq!(fake.attempts(), 40);
+    assert_eq!(fake.throttled(), 40 - passed);
+    let earned = (20.0 * elapsed.as_secs_f64()).floor() as usize;
+    assert!(
+        (5..=5 + earned).contains(&passed),
+        "{passed} of 40 passed in {elapsed:?}"
+    );
+    assert!(fake.throttled() > 0);
+    let requests = fake.requests();
+    let refused: Vec<_> = requests.iter().filter(|r| r.status == 400).collect();
+    assert_eq!(refused.len(), fake.throttled());
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.error.as_deref() == Some("ThrottlingException"))
+    );
+
+    // The answer is the one the SDK's standard retry takes for throttling: it backs off
+    // and tries again until the bucket has a token.
+    let fake = FakeLightsail::start();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &[(T0, 1.0)]);
+    fake.rate_limit(2.0, 1);
+    let client = lightsail_client(&fake.url(), "us-east-1");
+    get_cpu(&client, "web-1", T0, T0 + 300, 300).unwrap();
+    let second = get_cpu(&client, "web-1", T0, T0 + 300, 300);
+    let attempts: Vec<Option<u32>> = fake.requests()[1..].iter().map(|r| r.attempt()).collect();
+    assert!(fake.throttled() >= 1 && attempts.len() >= 2, "{attempts:?}");
+    assert_eq!(
+        attempts[..2],
+        [Some(1), Some(2)],
+        "the SDK retried: {second:?}"
+    );
+
+    // A client pacing itself below the limit is never throttled.
+    let fake = FakeLightsail::start();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &[(T0, 1.0)]);
+    fake.rate_limit(20.0, 5);
+    let client = lightsail_client_without_retries(&fake.url());
+    runtime().block_on(async {
+        let mut pace = tokio::time::interval(Duration::from_millis(55));
+        pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut calls = Vec::new();
+        for _ in 0..25 {
+            pace.tick().await;
+            calls.push(tokio::spawn(cpu_call(&client, "web-1")));
+        }
+        for call in calls {
+            call.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!((fake.attempts(), fake.throttled()), (25, 0));
+}
+
 #[test]
 fn runtime_serves_events_and_records_outcomes() {
     let events = vec![
@@ -528,20 +724,33 @@ fn runtime_serves_events_and_records_outcomes() {
     assert_eq!(status, 202);
 
     let outcomes = runtime.wait_outcomes(2, Duration::from_secs(5));
+    // What came first; when it came, below.
+    let [(posted_0, deadline_0), (posted_1, deadline_1)] =
+        [0, 1].map(|i| (outcomes[i].posted(), outcomes[i].deadline()));
     assert_eq!(
         outcomes,
         vec![
             Outcome::Response {
                 request_id: ids[0].clone(),
-                body: json!({"published": 1})
+                body: json!({"published": 1}),
+                posted: posted_0,
+                deadline: deadline_0,
             },
             Outcome::Error {
                 request_id: ids[1].clone(),
                 error_type: Some("unhandled".to_owned()),
-                body: json!({"errorType": "RulesError", "errorMessage": "bad rules"})
+                body: json!({"errorType": "RulesError", "errorMessage": "bad rules"}),
+                posted: posted_1,
+                deadline: deadline_1,
             },
         ]
     );
+    // Invocations without a timeout of their own get TIMEOUT: both answered well in time.
+    assert!(posted_0 < posted_1);
+    for outcome in &outcomes {
+        let margin = outcome.margin().expect("answered before the deadline");
+        assert!(margin > TIMEOUT - Duration::from_secs(10) && margin <= TIMEOUT);
+    }
 
     // a second answer is refused and noted
     let path = format!("/2018-06-01/runtime/invocation/{}/response", ids[0]);
@@ -606,6 +815,76 @@ fn runtime_wait_reports_what_arrived_on_timeout() {
     assert_eq!(status, 202);
     let init = runtime.wait_init_error(Duration::from_secs(1));
     assert_eq!(init.error_type.as_deref(), Some("Runtime.InitError"));
+}
+
+/// `Lambda-Runtime-Deadline-Ms` of a `/next` answer.
+fn deadline_ms(answer: &str) -> u128 {
+    answer
+        .to_ascii_lowercase()
+        .lines()
+        .find_map(|l| l.strip_prefix("lambda-runtime-deadline-ms: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn epoch_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+#[test]
+fn runtime_gives_each_invocation_its_deadline_and_times_each_answer() {
+    let mut runtime = FakeRuntime::with_timeout(vec![json!({"n": 1})], Duration::from_secs(2));
+    let short = runtime.push_with_timeout(json!({"n": 2}), Duration::from_millis(300));
+    let addr = runtime.addr();
+    let ids = runtime.request_ids().to_vec();
+    assert_eq!(ids[1], short);
+    let next = "/2018-06-01/runtime/invocation/next";
+    let answer_path = |id: &str, kind: &str| format!("/2018-06-01/runtime/invocation/{id}/{kind}");
+
+    // The fake's timeout, counted from the hand-out; answered in time.
+    let before = epoch_ms();
+    let (_, answer) = raw(&addr, "GET", next, &[], "");
+    let after = epoch_ms();
+    assert!(
+        (before + 2000..=after + 2000).contains(&deadline_ms(&answer)),
+        "{answer}"
+    );
+    let (status, _) = raw(&addr, "POST", &answer_path(&ids[0], "response"), &[], "{}");
+    assert_eq!(status, 202);
+
+    // The event's own timeout; answered after it.
+    let before = epoch_ms();
+    let (_, answer) = raw(&addr, "GET", next, &[], "");
+    let after = epoch_ms();
+    assert!(
+        (before + 300..=after + 300).contains(&deadline_ms(&answer)),
+        "{answer}"
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    let error = r#"{"errorType":"Timeout","errorMessage":"late"}"#;
+    let (status, _) = raw(&addr, "POST", &answer_path(&ids[1], "error"), &[], error);
+    assert_eq!(
+        status, 202,
+        "a late answer is still taken, and shows as late"
+    );
+
+    let outcomes = runtime.wait_outcomes(2, Duration::from_secs(5));
+    let margin = outcomes[0].margin().expect("the first answered in time");
+    assert!(margin > Duration::from_millis(1500) && margin < Duration::from_secs(2));
+    assert!(outcomes[0].posted() < outcomes[0].deadline());
+    assert_eq!(outcomes[1].margin(), None, "the second was late");
+    assert!(outcomes[1].posted() >= outcomes[1].deadline() + Duration::from_millis(50));
+    assert!(outcomes[1].is_error());
+    // Deadlines are on the same clock as the answers: the second was handed out after the
+    // first was answered, with less time.
+    assert!(outcomes[0].posted() < outcomes[1].deadline());
+    assert!(outcomes[1].deadline() < outcomes[0].deadline());
+    assert!(runtime.protocol_errors().is_empty());
 }
 
 #[test]

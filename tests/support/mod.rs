@@ -1,8 +1,10 @@
 //! Shared test support: the binary under test in a hermetic environment, and the fakes it talks to.
 //!
 //! - [`lightsail::FakeLightsail`]: Lightsail's awsJson1.1 `GetInstanceMetricData` and `GetInstances`
-//!   (paged fleets per region, with tags and states), with faults per instance and region.
-//! - [`runtime::FakeRuntime`]: the AWS Lambda Runtime API, so the binary runs as a Lambda.
+//!   (paged fleets per region, with tags and states), with faults per instance and region,
+//!   latency, slow and hung instances, a rate limit, and every request timed.
+//! - [`runtime::FakeRuntime`]: the AWS Lambda Runtime API, so the binary runs as a Lambda,
+//!   with a deadline per invocation and the time of every answer.
 //! - [`moto::Moto`]: moto's server for SNS and SQS (later DynamoDB and S3).
 //!
 //! Every tests/*.rs is its own crate and uses only some of these helpers.

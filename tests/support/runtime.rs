@@ -11,35 +11,50 @@
 //! between invocations) until [`FakeRuntime::push`] brings another or the fake is
 //! dropped. Stop the binary first: a held poll is answered 500 when the fake goes, which
 //! the runtime client does not expect.
+//!
+//! Each invocation's deadline (`Lambda-Runtime-Deadline-Ms`) is the moment it is handed
+//! out plus its timeout: [`TIMEOUT`] unless [`FakeRuntime::with_timeout`] or
+//! [`FakeRuntime::push_with_timeout`] chose another. Each [`Outcome`] carries that
+//! deadline and the instant the answer came, so a test can tell whether the function
+//! answered in time.
 
-use super::http::{Background, header, read_body, respond};
+use super::http::{Background, Request, header, read_body, respond};
 use serde_json::Value;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tiny_http::{Method, Request};
 
 pub const FUNCTION_NAME: &str = "lightsail-alerts";
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:lightsail-alerts";
-/// How long an invocation may run, as in `Lambda-Runtime-Deadline-Ms`.
+/// How long an invocation may run unless told otherwise, as in `Lambda-Runtime-Deadline-Ms`.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 /// Lambda's limit on a buffered response payload.
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
-/// What the function answered for one invocation.
+/// What the function answered for one invocation, and when.
+///
+/// `posted` is when the fake received the answer; `deadline` is the invocation's
+/// `Lambda-Runtime-Deadline-Ms` as an [`Instant`] on the same clock.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// `POST /runtime/invocation/{id}/response`; `body` is the JSON answered (a string
     /// holding the raw text if it was not JSON).
-    Response { request_id: String, body: Value },
+    Response {
+        request_id: String,
+        body: Value,
+        posted: Instant,
+        deadline: Instant,
+    },
     /// `POST /runtime/invocation/{id}/error`, with the `Lambda-Runtime-Function-Error-Type`
     /// header and the body (`{"errorType": .., "errorMessage": ..}`).
     Error {
         request_id: String,
         error_type: Option<String>,
         body: Value,
+        posted: Instant,
+        deadline: Instant,
     },
 }
 
@@ -66,6 +81,29 @@ impl Outcome {
 
     pub fn is_error(&self) -> bool {
         matches!(self, Outcome::Error { .. })
+    }
+
+    /// When the answer reached the fake: with [`deadline`](Self::deadline), whether the
+    /// function answered in time, and with other fakes' records, what it did before.
+    pub fn posted(&self) -> Instant {
+        match self {
+            Outcome::Response { posted, .. } | Outcome::Error { posted, .. } => *posted,
+        }
+    }
+
+    /// The invocation's deadline, as the function was told it in `Lambda-Runtime-Deadline-Ms`.
+    pub fn deadline(&self) -> Instant {
+        match self {
+            Outcome::Response { deadline, .. } | Outcome::Error { deadline, .. } => *deadline,
+        }
+    }
+
+    /// How long before its deadline the answer came; `None` if it came at or after it,
+    /// when real Lambda would already have stopped the function and reported a timeout.
+    pub fn margin(&self) -> Option<Duration> {
+        self.deadline()
+            .checked_duration_since(self.posted())
+            .filter(|margin| !margin.is_zero())
     }
 
     /// The error type and message of a failed invocation; panics (with the response) if
@@ -96,11 +134,21 @@ pub struct InitError {
     pub body: Value,
 }
 
+/// An event waiting for a `/next` poll.
+struct Pending {
+    request_id: String,
+    event: Value,
+    /// Its own timeout, or `None` for the fake's.
+    timeout: Option<Duration>,
+}
+
 #[derive(Default)]
 struct State {
-    pending: VecDeque<(String, Value)>,
-    /// Request ids handed out and not answered yet.
-    open: HashSet<String>,
+    pending: VecDeque<Pending>,
+    /// The timeout of an invocation handed out without one of its own.
+    timeout: Duration,
+    /// Request ids handed out and not answered yet -> their deadlines.
+    open: HashMap<String, Instant>,
     outcomes: Vec<Outcome>,
     init_errors: Vec<InitError>,
     /// Calls the real API would have refused (unknown id, second answer, too large).
@@ -131,14 +179,30 @@ pub struct FakeRuntime {
 }
 
 impl FakeRuntime {
-    /// Serves `events` in order, one per `/next`.
+    /// Serves `events` in order, one per `/next`, each with [`TIMEOUT`] to run.
     pub fn start(events: Vec<Value>) -> FakeRuntime {
-        let request_ids: Vec<String> = (1..=events.len())
-            .map(|i| format!("c0ffee00-0000-4000-8000-{i:012}"))
+        FakeRuntime::with_timeout(events, TIMEOUT)
+    }
+
+    /// Serves `events` as [`start`](Self::start) does, for a function configured with
+    /// `timeout`: each invocation's deadline is `timeout` after it is handed out, short
+    /// enough that a test can watch the function stop in time and answer with what it has.
+    pub fn with_timeout(events: Vec<Value>, timeout: Duration) -> FakeRuntime {
+        let request_ids: Vec<String> = (1..=events.len()).map(request_id).collect();
+        let pending = request_ids
+            .iter()
+            .cloned()
+            .zip(events)
+            .map(|(request_id, event)| Pending {
+                request_id,
+                event,
+                timeout: None,
+            })
             .collect();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                pending: request_ids.iter().cloned().zip(events).collect(),
+                pending,
+                timeout,
                 ..State::default()
             }),
             changed: Condvar::new(),
@@ -284,24 +348,37 @@ impl FakeRuntime {
     /// between invocations of one warm process: wait for the outcomes so far, change
     /// something, push the next event.
     pub fn push(&mut self, event: Value) -> String {
-        let request_id = format!("c0ffee00-0000-4000-8000-{:012}", self.request_ids.len() + 1);
+        self.queue(event, None)
+    }
+
+    /// Queues one more event as [`push`](Self::push) does, with its own `timeout`: one
+    /// invocation of a warm process that gets less time than the others, as when a
+    /// schedule's run must finish before the next one starts.
+    pub fn push_with_timeout(&mut self, event: Value, timeout: Duration) -> String {
+        self.queue(event, Some(timeout))
+    }
+
+    fn queue(&mut self, event: Value, timeout: Option<Duration>) -> String {
+        let request_id = request_id(self.request_ids.len() + 1);
         self.request_ids.push(request_id.clone());
-        let parked = {
+        let pending = Pending {
+            request_id: request_id.clone(),
+            event,
+            timeout,
+        };
+        let handed_out = {
             let mut state = self.shared.lock();
             match state.parked.pop() {
-                Some(request) => {
-                    state.open.insert(request_id.clone());
-                    Some(request)
-                }
+                Some(request) => Some((request, open(&mut state, &pending))),
                 None => {
-                    state.pending.push_back((request_id.clone(), event.clone()));
+                    state.pending.push_back(pending);
                     None
                 }
             }
         };
         self.shared.changed.notify_all();
-        if let Some(request) = parked {
-            hand_out(request, &request_id, &event);
+        if let Some((request, invocation)) = handed_out {
+            hand_out(request, invocation);
         }
         request_id
     }
@@ -313,6 +390,11 @@ impl Drop for FakeRuntime {
         let parked = std::mem::take(&mut self.shared.lock().parked);
         drop(parked);
     }
+}
+
+/// The request id of the `n`th event (from 1).
+fn request_id(n: usize) -> String {
+    format!("c0ffee00-0000-4000-8000-{n:012}")
 }
 
 fn describe(state: &State) -> String {
@@ -334,8 +416,8 @@ fn handle(shared: &Shared, mut request: Request) {
     let url = request.url().to_owned();
     let path = url.strip_prefix(PREFIX).unwrap_or("");
     match (request.method(), path) {
-        (Method::Get, "/invocation/next") => next(shared, request),
-        (Method::Post, "/init/error") => {
+        ("GET", "/invocation/next") => next(shared, request),
+        ("POST", "/init/error") => {
             let error_type = header(&request, "lambda-runtime-function-error-type");
             let body = json_or_text(read_body(&mut request));
             shared
@@ -345,7 +427,7 @@ fn handle(shared: &Shared, mut request: Request) {
             shared.changed.notify_all();
             accepted(request);
         }
-        (Method::Post, _) if path.starts_with("/invocation/") => answer(shared, request, path),
+        ("POST", _) if path.starts_with("/invocation/") => answer(shared, request, path),
         _ => {
             let body =
                 format!(r#"{{"errorMessage":"Unknown path {url}","errorType":"InvalidRequest"}}"#);
@@ -355,14 +437,11 @@ fn handle(shared: &Shared, mut request: Request) {
 }
 
 fn next(shared: &Shared, request: Request) {
-    let event = {
+    let invocation = {
         let mut state = shared.lock();
         state.next_calls += 1;
         match state.pending.pop_front() {
-            Some((id, event)) => {
-                state.open.insert(id.clone());
-                Some((id, event))
-            }
+            Some(pending) => open(&mut state, &pending),
             None => {
                 state.parked.push(request);
                 shared.changed.notify_all();
@@ -371,23 +450,47 @@ fn next(shared: &Shared, request: Request) {
         }
     };
     shared.changed.notify_all();
-    if let Some((request_id, event)) = event {
-        hand_out(request, &request_id, &event);
+    hand_out(request, invocation);
+}
+
+/// An event being handed out, with its deadline as the function is told it.
+struct Invocation {
+    request_id: String,
+    event: Value,
+    /// `Lambda-Runtime-Deadline-Ms`: epoch milliseconds.
+    deadline_ms: u128,
+}
+
+/// Starts the invocation of `pending` now: its deadline is set and it awaits an answer.
+fn open(state: &mut State, pending: &Pending) -> Invocation {
+    let timeout = pending.timeout.unwrap_or(state.timeout);
+    // Both clocks read together, so the wall-clock deadline the function gets and the
+    // Instant an outcome is compared with name the same moment.
+    let deadline = Instant::now() + timeout;
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    state.open.insert(pending.request_id.clone(), deadline);
+    Invocation {
+        request_id: pending.request_id.clone(),
+        event: pending.event.clone(),
+        deadline_ms: (since_epoch + timeout).as_millis(),
     }
 }
 
 /// Answers a `/next` poll with an event, as Lambda does.
-fn hand_out(request: Request, request_id: &str, event: &Value) {
-    let deadline = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        + TIMEOUT;
-    let deadline = deadline.as_millis().to_string();
+fn hand_out(request: Request, invocation: Invocation) {
+    let Invocation {
+        request_id,
+        event,
+        deadline_ms,
+    } = invocation;
+    let deadline = deadline_ms.to_string();
     let tail = &request_id[request_id.len().saturating_sub(12)..];
     let trace = format!("Root=1-6743a1b0-000000000000{tail};Parent=53995c3f42cd8ad8;Sampled=0");
     let headers = [
         ("Content-Type", "application/json"),
-        ("Lambda-Runtime-Aws-Request-Id", request_id),
+        ("Lambda-Runtime-Aws-Request-Id", request_id.as_str()),
         ("Lambda-Runtime-Deadline-Ms", deadline.as_str()),
         ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN),
         ("Lambda-Runtime-Trace-Id", trace.as_str()),
@@ -406,41 +509,51 @@ fn answer(shared: &Shared, mut request: Request, path: &str) {
     }
     let error_type = header(&request, "lambda-runtime-function-error-type");
     let text = read_body(&mut request);
+    let posted = Instant::now();
     let refusal = {
         let mut state = shared.lock();
-        let known = state.open.remove(request_id);
-        let refusal = if !known {
-            let answered = state.outcomes.iter().any(|o| o.request_id() == request_id);
-            let why = if answered {
-                "a second answer"
-            } else {
-                "an unknown request id"
-            };
-            Some((
-                400,
-                "InvalidRequestID",
-                format!("{kind} for {why}: {request_id}"),
-            ))
-        } else if kind == "response" && text.len() > MAX_RESPONSE_BYTES {
-            Some((
+        let refusal = match state.open.remove(request_id) {
+            None => {
+                let answered = state.outcomes.iter().any(|o| o.request_id() == request_id);
+                let why = if answered {
+                    "a second answer"
+                } else {
+                    "an unknown request id"
+                };
+                Some((
+                    400,
+                    "InvalidRequestID",
+                    format!("{kind} for {why}: {request_id}"),
+                ))
+            }
+            Some(_) if kind == "response" && text.len() > MAX_RESPONSE_BYTES => Some((
                 413,
                 "RequestEntityTooLarge",
                 format!("a {} byte response for {request_id}", text.len()),
-            ))
-        } else {
-            None
+            )),
+            Some(deadline) => {
+                let request_id = request_id.to_owned();
+                let body = json_or_text(text);
+                state.outcomes.push(match kind {
+                    "response" => Outcome::Response {
+                        request_id,
+                        body,
+                        posted,
+                        deadline,
+                    },
+                    _ => Outcome::Error {
+                        request_id,
+                        error_type,
+                        body,
+                        posted,
+                        deadline,
+                    },
+                });
+                None
+            }
         };
-        match (&refusal, kind) {
-            (Some((_, _, why)), _) => state.protocol_errors.push(why.clone()),
-            (None, "response") => state.outcomes.push(Outcome::Response {
-                request_id: request_id.to_owned(),
-                body: json_or_text(text),
-            }),
-            (None, _) => state.outcomes.push(Outcome::Error {
-                request_id: request_id.to_owned(),
-                error_type,
-                body: json_or_text(text),
-            }),
+        if let Some((_, _, why)) = &refusal {
+            state.protocol_errors.push(why.clone());
         }
         refusal
     };
