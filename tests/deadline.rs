@@ -362,3 +362,62 @@ fn hung_instances_give_their_slots_back_so_the_healthy_ones_are_evaluated() {
         assert_eq!(result(&report, name)["why"], "deadline");
     }
 }
+
+#[test]
+fn a_lambda_with_a_short_deadline_publishes_what_it_evaluated_and_answers_in_time() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue("alerts");
+    let fake = FakeLightsail::start();
+    let healthy = ["web-1", "web-2", "web-3", "web-4"];
+    let hung = ["web-5", "web-6", "web-7", "web-8"];
+    for name in healthy {
+        cpu(&fake, name, true);
+    }
+    for name in hung {
+        cpu(&fake, name, true);
+        fake.delay(name, HUNG);
+    }
+    let list = format!(
+        "[{}]",
+        hung.iter()
+            .chain(&healthy)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let rules = format!(
+        "version: 1\nrules:\n  - {{name: cpu-high, instances: {list}, metric: CPUUtilization, comparison: '>', threshold: 80, topicArn: '{topic}'}}\n"
+    );
+    let event = serde_json::json!({"at": AT, "rules": rules});
+    let runtime = FakeRuntime::with_timeout(vec![event], Duration::from_secs(6));
+    let lambda = Spawned::start(
+        command()
+            .envs(runtime.lambda_env())
+            .envs(fake.env())
+            .envs(moto.env())
+            .env("ALERT_DEADLINE_MARGIN_MS", "2000")
+            .env("ALERT_MAX_CONCURRENCY", "4"),
+    );
+    let outcomes = runtime.wait_outcomes(1, Duration::from_secs(60));
+    let logs = lambda.stop();
+    let outcome = &outcomes[0];
+    assert!(
+        outcome.margin().is_some(),
+        "the function answered after its deadline\n{}",
+        logs.stderr
+    );
+    let response = outcome.response();
+    for name in healthy {
+        let result = result(response, name);
+        assert_eq!(result["state"], "ALARM", "{result:#}");
+        assert_eq!(result["notified"], true, "{result:#}");
+    }
+    for name in hung {
+        let result = result(response, name);
+        assert_eq!(result["state"], "ERROR", "{result:#}");
+        assert_eq!(result["why"], "deadline", "{result:#}");
+    }
+    assert_eq!(response["published"], 4);
+    let delivered = moto.receive_all(&queue);
+    assert_eq!(delivered.len(), 4, "what a subscriber received");
+}
