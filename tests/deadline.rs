@@ -421,3 +421,43 @@ fn a_lambda_with_a_short_deadline_publishes_what_it_evaluated_and_answers_in_tim
     let delivered = moto.receive_all(&queue);
     assert_eq!(delivered.len(), 4, "what a subscriber received");
 }
+
+#[test]
+fn against_a_rate_limit_a_high_concurrency_gets_every_query_answered() {
+    let fake = FakeLightsail::start();
+    fake.latency(Duration::from_millis(20));
+    fake.rate_limit(100.0, 10);
+    let names: Vec<String> = (0..600).map(|i| format!("web-{i:03}")).collect();
+    for name in &names {
+        cpu(&fake, name, false);
+    }
+    let rules = rules(
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        "arn:aws:sns:us-east-1:123456789012:alerts",
+    );
+    let out = command()
+        .args(["check", "--dry-run", "--output", "json", "--at", AT])
+        .arg("--rules")
+        .arg(&rules.path)
+        .envs(fake.env())
+        .env("ALERT_MAX_CONCURRENCY", "32")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report(&out);
+    let errors = report["errors"].as_array().unwrap();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let (attempts, throttled) = (fake.attempts(), fake.throttled());
+    eprintln!("{attempts} attempts, {throttled} throttled");
+    // Unpaced, 32 callers at 20 ms each would offer 1,600 calls a second to a service
+    // that admits 100: most attempts would be throttled.
+    assert!(
+        throttled * 5 < attempts,
+        "{throttled} of {attempts} attempts were throttled: the client did not slow down"
+    );
+}
