@@ -59,7 +59,15 @@ fn dry_run(fake: &FakeLightsail, n: usize, concurrency: usize) -> (Duration, Val
     let path = rules(&dir, &names(n), TOPIC);
     let started = Instant::now();
     let out = command()
-        .args(["check", "--dry-run", "--output", "json", "--at", AT, "--rules"])
+        .args([
+            "check",
+            "--dry-run",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--rules",
+        ])
         .arg(&path)
         .envs(fake.env())
         .env("ALERT_MAX_CONCURRENCY", concurrency.to_string())
@@ -113,7 +121,16 @@ fn b_hung_instances() {
     let path = rules(&dir, &all, &topic);
     let started = SystemTime::now();
     let mut child = command()
-        .args(["check", "--output", "json", "--at", AT, "--timeout", "10", "--rules"])
+        .args([
+            "check",
+            "--output",
+            "json",
+            "--at",
+            AT,
+            "--timeout",
+            "10",
+            "--rules",
+        ])
         .arg(&path)
         .envs(fake.env())
         .envs(moto.env())
@@ -207,7 +224,10 @@ fn d_memory_and_response() {
 }
 
 fn main() {
-    let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     println!("pipeline benchmark, {epoch}");
     println!("| scenario | wall | figure | |");
     println!("|---|---|---|---|");

@@ -461,3 +461,21 @@ fn against_a_rate_limit_a_high_concurrency_gets_every_query_answered() {
         "{throttled} of {attempts} attempts were throttled: the client did not slow down"
     );
 }
+
+#[test]
+fn an_invalid_deadline_margin_is_refused_naming_the_variable() {
+    for bad in ["soon", "-1", "900001"] {
+        let out = command()
+            .args(["check"])
+            .env("ALERT_DEADLINE_MARGIN_MS", bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "ALERT_DEADLINE_MARGIN_MS={bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("ALERT_DEADLINE_MARGIN_MS={bad:?} is invalid"))
+                && stderr.contains("0 to 900000"),
+            "{stderr}"
+        );
+    }
+}
