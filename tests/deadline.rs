@@ -45,6 +45,20 @@ fn rules(instances: &[&str], topic: &str) -> Rules {
     Rules { _dir: dir, path }
 }
 
+/// `check --dry-run --output json --at AT` of `rules` against `fake`, with `args` and
+/// `env` added.
+fn dry_check(rules: &Rules, fake: &FakeLightsail, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command()
+        .args(["check", "--dry-run", "--output", "json", "--at", AT])
+        .arg("--rules")
+        .arg(&rules.path)
+        .args(args)
+        .envs(fake.env())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
 fn report(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -77,14 +91,7 @@ fn check_with_a_timeout_reports_hung_instances_as_deadline_errors_and_evaluates_
     let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
     let rules = rules(&["web-1", "web-2", "web-3", "web-4"], topic);
     let started = Instant::now();
-    let out = command()
-        .args(["check", "--dry-run", "--output", "json", "--at", AT])
-        .arg("--rules")
-        .arg(&rules.path)
-        .args(["--timeout", "2"])
-        .envs(fake.env())
-        .output()
-        .unwrap();
+    let out = dry_check(&rules, &fake, &["--timeout", "2"], &[]);
     let took = started.elapsed();
     // Some were evaluated, so the run completed.
     assert_eq!(
@@ -130,14 +137,7 @@ fn a_run_whose_every_fetch_missed_the_deadline_fails() {
     cpu(&fake, "web-1", true);
     fake.delay("web-1", HUNG);
     let rules = rules(&["web-1"], "arn:aws:sns:us-east-1:123456789012:alerts");
-    let out = command()
-        .args(["check", "--dry-run", "--output", "json", "--at", AT])
-        .arg("--rules")
-        .arg(&rules.path)
-        .args(["--timeout", "1"])
-        .envs(fake.env())
-        .output()
-        .unwrap();
+    let out = dry_check(&rules, &fake, &["--timeout", "1"], &[]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -339,15 +339,12 @@ fn hung_instances_give_their_slots_back_so_the_healthy_ones_are_evaluated() {
     let mut all: Vec<&str> = hung.iter().map(String::as_str).collect();
     all.extend(healthy);
     let rules = rules(&all, "arn:aws:sns:us-east-1:123456789012:alerts");
-    let out = command()
-        .args(["check", "--dry-run", "--output", "json", "--at", AT])
-        .arg("--rules")
-        .arg(&rules.path)
-        .args(["--timeout", "12"])
-        .envs(fake.env())
-        .env("ALERT_MAX_CONCURRENCY", "4")
-        .output()
-        .unwrap();
+    let out = dry_check(
+        &rules,
+        &fake,
+        &["--timeout", "12"],
+        &[("ALERT_MAX_CONCURRENCY", "4")],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -435,14 +432,7 @@ fn against_a_rate_limit_a_high_concurrency_gets_every_query_answered() {
         &names.iter().map(String::as_str).collect::<Vec<_>>(),
         "arn:aws:sns:us-east-1:123456789012:alerts",
     );
-    let out = command()
-        .args(["check", "--dry-run", "--output", "json", "--at", AT])
-        .arg("--rules")
-        .arg(&rules.path)
-        .envs(fake.env())
-        .env("ALERT_MAX_CONCURRENCY", "32")
-        .output()
-        .unwrap();
+    let out = dry_check(&rules, &fake, &[], &[("ALERT_MAX_CONCURRENCY", "32")]);
     assert_eq!(
         out.status.code(),
         Some(0),
