@@ -289,8 +289,12 @@ fn validation_errors_are_invalid_input() {
         mutate(&mut input);
         let (status, answer) = lightsail_raw(&fake, &input);
         assert_eq!(status, 400, "{answer}");
+        // Header names are case-insensitive (hyper sends them in lower case).
         assert!(
-            answer.contains("x-amzn-ErrorType: InvalidInputException:"),
+            answer.lines().any(
+                |line| line.to_ascii_lowercase().starts_with("x-amzn-errortype: ")
+                    && line.contains(": InvalidInputException:")
+            ),
             "{answer}"
         );
         let body: Value = serde_json::from_str(body_of(&answer)).unwrap();

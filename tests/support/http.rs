@@ -1,68 +1,80 @@
-//! The small HTTP/1.1 server under the fakes: a loopback port, a thread per connection, stopped on drop.
+//! The HTTP/1.1 server under the fakes: hyper on a loopback port, stopped on drop.
 //!
-//! Written for the fakes rather than taken from a crate: tiny_http, used before, hands
-//! connections to a thread pool that can leave a connection of a burst queued behind
-//! threads busy with kept-alive connections, where it waits until one of those closes
-//! (hyper closes idle ones after 90 s). Here every connection has its own thread from
-//! the moment it is accepted, so a burst of calls arrives when it is sent.
+//! hyper serves every connection as its own task on a runtime that lives on the server's
+//! background thread, so a burst of connections is read as it arrives and kept-alive
+//! connections (the AWS SDK reuses them) never hold up new ones. (tiny_http, used before,
+//! handed connections to a thread pool where a connection of a burst could wait behind
+//! threads busy with kept-alive connections until hyper's client closed one after 90 s.)
 //!
-//! What the fakes' clients (the AWS SDK, the Lambda runtime client, raw test sockets)
-//! send is all it reads: a request line, headers, and a body by `Content-Length` or
-//! chunked, with `Expect: 100-continue` honoured; connections are kept alive unless the
-//! client says `Connection: close`. A request is answered with [`respond`], possibly
-//! later and from another thread; one dropped unanswered is answered HTTP 500.
+//! Handlers block (latency, held or hung calls, long-polled `/next`), so each request's
+//! handler runs on a blocking thread of its own, and its answer comes back to hyper
+//! through a oneshot channel: a request is answered with [`respond`], possibly later and
+//! from another thread; one dropped unanswered is answered HTTP 500.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::oneshot;
 
 type Handler = dyn Fn(Request) + Send + Sync;
 
-/// A server on `127.0.0.1:<free port>` whose handler runs on each connection's thread.
-/// Dropping it stops accepting and joins the accept loop; a connection then takes no
-/// further request, though an answer already being made still goes out.
+/// How long a stopping server lets answers being made go out before it closes every
+/// connection (the fakes release held calls when dropped, before their server stops).
+const WIND_DOWN: Duration = Duration::from_secs(2);
+
+/// Blocking threads for handlers: one per request being handled, so hundreds of held
+/// calls never queue a new request behind them.
+const MAX_HANDLER_THREADS: usize = 4096;
+
+/// A server on `127.0.0.1:<free port>` whose handler runs on a blocking thread per
+/// request. Dropping it stops accepting and ends every connection once its answer being
+/// made has gone out (at most [`WIND_DOWN`] later); a connection takes no further request.
 pub struct Background {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Background {
     pub fn start(name: &str, handler: impl Fn(Request) + Send + Sync + 'static) -> Background {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap_or_else(|e| panic!("{name}: cannot bind 127.0.0.1:0: {e}"));
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("{name}: no local address: {e}"));
-        let stop = Arc::new(AtomicBool::new(false));
+        listener
+            .set_nonblocking(true)
+            .unwrap_or_else(|e| panic!("{name}: cannot make the listener non-blocking: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(MAX_HANDLER_THREADS)
+            .thread_name(format!("{name}-handler"))
+            .build()
+            .unwrap_or_else(|e| panic!("{name}: cannot build a tokio runtime: {e}"));
         let handler: Arc<Handler> = Arc::new(handler);
-        let accept = {
-            let stop = stop.clone();
-            let name = name.to_owned();
-            std::thread::Builder::new()
-                .name(format!("{name}-accept"))
-                .spawn(move || {
-                    for stream in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        // An accept error on one connection must not end the fake.
-                        let Ok(stream) = stream else { continue };
-                        let (handler, stop) = (handler.clone(), stop.clone());
-                        let _ = std::thread::Builder::new()
-                            .name(format!("{name}-connection"))
-                            .spawn(move || serve(stream, &*handler, &stop));
-                    }
-                })
-                .expect("spawn the accept thread")
-        };
+        let (stop, stopped) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-server"))
+            .spawn(move || {
+                runtime.block_on(serve(listener, handler, stopped));
+                // Handlers still running (a hung call nobody released) are left to end on
+                // their own; their answers go nowhere.
+                runtime.shutdown_background();
+            })
+            .expect("spawn the server thread");
         Background {
             addr,
-            stop,
-            accept: Some(accept),
+            stop: Some(stop),
+            thread: Some(thread),
         }
     }
 
@@ -73,11 +85,11 @@ impl Background {
 
 impl Drop for Background {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop, blocked until a connection comes.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -86,11 +98,11 @@ impl Drop for Background {
 pub struct Request {
     method: String,
     url: String,
-    /// Headers as sent: names in the client's case, in order.
+    /// Headers as received: names in lower case (as hyper gives them), in order.
     headers: Vec<(String, String)>,
     body: Vec<u8>,
-    /// Where the encoded answer goes: the connection's thread writes it.
-    answer: Option<Sender<Vec<u8>>>,
+    /// Where the answer goes: the connection's task sends it.
+    answer: Option<oneshot::Sender<Answer>>,
 }
 
 impl Request {
@@ -104,18 +116,18 @@ impl Request {
         &self.url
     }
 
-    /// Every header as sent (name, value).
+    /// Every header as received (name, value).
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers
     }
 }
 
 impl Drop for Request {
-    /// A request nobody answered (a held poll when its fake goes) gets HTTP 500, so its
-    /// client is not left waiting.
+    /// A request nobody answered (a held poll when its fake goes, a handler that
+    /// panicked) gets HTTP 500, so its client is not left waiting.
     fn drop(&mut self) {
         if let Some(answer) = self.answer.take() {
-            let _ = answer.send(encode(500, &[], b""));
+            let _ = answer.send(Answer::empty(500));
         }
     }
 }
@@ -128,168 +140,125 @@ pub fn read_body(request: &mut Request) -> String {
 
 /// A request header's value, by case-insensitive name.
 pub fn header(request: &Request, name: &str) -> Option<String> {
-    find(&request.headers, name).map(str::to_owned)
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
 }
 
 /// Sends `body` with `status` and the given headers (and its `Content-Length`); a client
 /// that hung up is not an error here.
 pub fn respond(mut request: Request, status: u16, headers: &[(&str, &str)], body: String) {
     if let Some(answer) = request.answer.take() {
-        let _ = answer.send(encode(status, headers, body.as_bytes()));
+        let _ = answer.send(Answer {
+            status,
+            headers: headers
+                .iter()
+                .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+            body: body.into_bytes(),
+        });
     }
 }
 
-fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+/// What a handler answered, handed from its thread to the connection's task.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
-/// Serves one connection: a request, its answer (whenever and from wherever it comes),
-/// the next request, until the client closes, asks to close, or the server stops.
-fn serve(stream: TcpStream, handler: &Handler, stop: &AtomicBool) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    while let Some((mut request, close)) = read_request(&mut reader, &mut writer) {
-        if stop.load(Ordering::SeqCst) {
-            return;
+impl Answer {
+    fn empty(status: u16) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
         }
-        let (answer, answered) = channel();
-        request.answer = Some(answer);
-        handler(request);
-        let Ok(bytes) = answered.recv() else { return };
-        if writer
-            .write_all(&bytes)
-            .and_then(|()| writer.flush())
-            .is_err()
-            || close
-        {
-            return;
+    }
+
+    /// The hyper response; an answer hyper cannot send (a bad status or header) is a
+    /// 500 that says why.
+    fn into_response(self) -> Response<Full<Bytes>> {
+        let mut response = Response::builder().status(self.status);
+        for (name, value) in &self.headers {
+            response = response.header(name.as_str(), value.as_str());
         }
+        response
+            .body(Full::new(Bytes::from(self.body)))
+            .unwrap_or_else(|e| {
+                let mut response = Response::new(Full::new(Bytes::from(format!(
+                    "the fake's answer cannot be sent: {e}"
+                ))));
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                response
+            })
     }
 }
 
-/// The next request on the connection and whether the client wants it closed after the
-/// answer; `None` at the end of the connection or on anything this server does not read.
-fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    writer: &mut TcpStream,
-) -> Option<(Request, bool)> {
-    let mut line = String::new();
-    // Blank lines before a request line are allowed (RFC 9112, 2.2).
-    while line.trim_end().is_empty() {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-    }
-    let mut parts = line.split_whitespace();
-    let (method, url, version) = (parts.next()?, parts.next()?, parts.next()?);
-    let (method, url, http_10) = (method.to_owned(), url.to_owned(), version == "HTTP/1.0");
-
-    let mut headers = Vec::new();
+/// Accepts connections until told to stop, each served by hyper as a task of its own;
+/// then lets answers being made go out (for at most [`WIND_DOWN`]).
+async fn serve(
+    listener: std::net::TcpListener,
+    handler: Arc<Handler>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let listener =
+        tokio::net::TcpListener::from_std(listener).expect("register the listener with tokio");
+    let graceful = GracefulShutdown::new();
+    let http = http1::Builder::new();
     loop {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let text = line.trim_end_matches(['\r', '\n']);
-        if text.is_empty() {
-            break;
-        }
-        let (name, value) = text.split_once(':')?;
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-
-    if find(&headers, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").ok()?;
-    }
-    let chunked = find(&headers, "transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked {
-        read_chunked(reader)?
-    } else {
-        let length: usize = match find(&headers, "content-length") {
-            Some(value) => value.parse().ok()?,
-            None => 0,
+        let stream = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // An accept error (say, out of file descriptors) must not end the fake.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
         };
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).ok()?;
-        body
-    };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        let service = service_fn(move |request| answer(request, handler.clone()));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(connection);
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(WIND_DOWN, graceful.shutdown()).await;
+}
 
-    let connection = find(&headers, "connection").map(str::to_ascii_lowercase);
-    let close = match connection {
-        Some(value) => value.contains("close") || (http_10 && !value.contains("keep-alive")),
-        None => http_10,
-    };
+/// One request: its body read, its handler run on a blocking thread, its answer awaited.
+async fn answer(
+    request: hyper::Request<Incoming>,
+    handler: Arc<Handler>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes().to_vec();
+    let url = parts.uri.path_and_query().map_or_else(
+        || parts.uri.to_string(),
+        |target| target.as_str().to_owned(),
+    );
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    let (sender, answered) = oneshot::channel();
     let request = Request {
-        method,
+        method: parts.method.as_str().to_owned(),
         url,
         headers,
         body,
-        answer: None,
+        answer: Some(sender),
     };
-    Some((request, close))
-}
-
-/// A chunked body: hex size lines, each chunk and its CRLF, up to the zero chunk and the
-/// (ignored) trailers.
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).ok()?;
-        let size = line.trim().split(';').next()?;
-        let size = usize::from_str_radix(size, 16).ok()?;
-        if size == 0 {
-            break;
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..]).ok()?;
-        let mut crlf = [0; 2];
-        reader.read_exact(&mut crlf).ok()?;
-    }
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 || line.trim().is_empty() {
-            return Some(body);
-        }
-    }
-}
-
-/// An HTTP/1.1 response with the given headers, its `Content-Length` and its body.
-fn encode(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
-/// The reason phrase of the statuses the fakes answer (clients ignore it).
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        202 => "Accepted",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        413 => "Payload Too Large",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Unknown",
-    }
+    // Not awaited: a handler may return long before the answer (a parked poll) or after.
+    drop(tokio::task::spawn_blocking(move || handler(request)));
+    let answer = answered.await.unwrap_or_else(|_| Answer::empty(500));
+    Ok(answer.into_response())
 }
