@@ -9,11 +9,13 @@
 //! admits:
 //!
 //! - the first throttle starts pacing at [`INITIAL_RATE`] in *slow start*: each call
-//!   admitted raises the rate by one call a second, so it doubles about every 0.7 s
-//!   until the service throttles again;
+//!   admitted raises the rate by [`SLOW_START_GAIN`] calls a second, so it doubles
+//!   about every 0.35 s until the service throttles again;
 //! - a throttle after that cuts the rate to [`BETA`] of what it was (once per
-//!   [`HOLD`], however many throttles one burst brings), and from then on each call
-//!   admitted raises it by 1/rate: one call a second, every second;
+//!   [`HOLD`], however many throttles one burst brings) and remembers the rate it cut
+//!   as the *ceiling*; below the ceiling the rate climbs back to it quickly (the gap
+//!   halves in about [`RECOVERY`]), above it by one call a second, every second,
+//!   probing for more;
 //! - ten minutes without a throttle, and calls go unpaced again.
 
 use std::sync::Mutex;
@@ -23,6 +25,10 @@ use tokio::time::Instant;
 
 /// Calls per second once the service first throttles.
 pub const INITIAL_RATE: f64 = 10.0;
+/// Calls a second added per call admitted in slow start.
+pub const SLOW_START_GAIN: f64 = 2.0;
+/// Below the ceiling, the time in which the rate closes half the gap to it.
+pub const RECOVERY: Duration = Duration::from_secs(1);
 /// The lowest pace: one call every two seconds.
 const MIN_RATE: f64 = 0.5;
 /// What a throttle leaves of the rate.
@@ -53,6 +59,8 @@ struct State {
     last_start: Option<Instant>,
     /// When the rate was last cut.
     cut_at: Option<Instant>,
+    /// The rate the last cut started from.
+    ceiling: f64,
 }
 
 impl Pace {
@@ -113,6 +121,7 @@ impl Pace {
             }
             Some(rate) => {
                 state.rate = Some((rate * BETA).max(MIN_RATE));
+                state.ceiling = rate;
                 state.slow_start = false;
             }
         }
@@ -122,9 +131,18 @@ impl Pace {
     /// An attempt the service answered.
     pub fn admitted(&self) {
         let mut state = self.state();
-        let slow_start = state.slow_start;
+        let (slow_start, ceiling) = (state.slow_start, state.ceiling);
         if let Some(rate) = state.rate.as_mut() {
-            *rate += if slow_start { 1.0 } else { 1.0 / *rate };
+            // Each call admitted adds its share of a second's climb: `rate` calls a
+            // second make the rate grow by `per_second` every second.
+            let per_second = if slow_start {
+                SLOW_START_GAIN * *rate
+            } else if *rate < ceiling {
+                (ceiling - *rate) * std::f64::consts::LN_2 / RECOVERY.as_secs_f64()
+            } else {
+                0.0
+            };
+            *rate += per_second.max(1.0) / *rate;
         }
     }
 }
@@ -162,6 +180,15 @@ mod tests {
         );
     }
 
+    /// Admits calls at the current rate for `seconds` (of simulated time).
+    fn admit_for(pace: &Pace, seconds: f64) {
+        let mut t = 0.0;
+        while t < seconds {
+            t += 1.0 / pace.rate().unwrap();
+            pace.admitted();
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_burst_of_throttles_cuts_once() {
         let pace = Pace::new();
@@ -172,22 +199,41 @@ mod tests {
         }
         assert_eq!(
             pace.rate(),
-            Some(INITIAL_RATE + 20.0),
-            "slow start: +1 a call"
+            Some(INITIAL_RATE + 20.0 * SLOW_START_GAIN),
+            "slow start: +{SLOW_START_GAIN} a call"
         );
+        let before = pace.rate().unwrap();
         for _ in 0..30 {
             pace.throttled(now + HOLD / 2);
         }
-        assert_eq!(pace.rate(), Some(INITIAL_RATE + 20.0), "the same burst");
+        assert_eq!(pace.rate(), Some(before), "the same burst");
         pace.throttled(now + HOLD);
-        let cut = (INITIAL_RATE + 20.0) * BETA;
-        assert_eq!(pace.rate(), Some(cut));
-        // After a cut the rate rises by about one call a second per second.
-        for _ in 0..27 {
+        assert_eq!(pace.rate(), Some(before * BETA));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_cut_the_rate_climbs_back_fast_then_probes_slowly() {
+        let pace = Pace::new();
+        let now = Instant::now();
+        pace.throttled(now);
+        for _ in 0..45 {
             pace.admitted();
         }
-        let rate = pace.rate().unwrap();
-        assert!(rate > cut + 0.9 && rate < cut + 1.0, "{rate}");
+        let ceiling = pace.rate().unwrap();
+        assert_eq!(ceiling, 100.0);
+        pace.throttled(now + HOLD);
+        let gap = ceiling * (1.0 - BETA);
+        // The gap to the ceiling halves in about RECOVERY.
+        admit_for(&pace, RECOVERY.as_secs_f64());
+        let left = ceiling - pace.rate().unwrap();
+        assert!(left > 0.4 * gap && left < 0.6 * gap, "{left} of {gap} left");
+        // Past the ceiling: about one call a second more every second.
+        admit_for(&pace, 10.0);
+        let above = pace.rate().unwrap();
+        admit_for(&pace, 5.0);
+        let climbed = pace.rate().unwrap() - above;
+        assert!(above > ceiling, "{above}");
+        assert!(climbed > 4.5 && climbed < 5.5, "{climbed} in 5 s");
     }
 
     #[tokio::test(start_paused = true)]
