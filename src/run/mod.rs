@@ -206,8 +206,8 @@ where
 }
 
 /// The fetch slots of a run. A call holds its slot until it is answered, or until it
-/// has taken [`SLOW_CALL`] or four times the run's typical latency, whichever is longer:
-/// then it goes on without a slot. Calls that answer at the service's normal pace are
+/// has taken four times the run's typical latency (at least [`SLOW_CALL`]; before any
+/// call has answered, [`FIRST_SLOW_CALL`]): then it goes on without a slot. Calls that answer at the service's normal pace are
 /// never more than `ALERT_MAX_CONCURRENCY` at once; a hung one delays only itself.
 struct Slots {
     limit: usize,
@@ -220,7 +220,9 @@ struct Slots {
 }
 
 /// The least a call may take before it gives its slot back.
-const SLOW_CALL: Duration = Duration::from_secs(2);
+const SLOW_CALL: Duration = Duration::from_millis(250);
+/// How long a call holds its slot while the run knows no typical latency yet.
+const FIRST_SLOW_CALL: Duration = Duration::from_secs(2);
 
 impl Slots {
     fn new(limit: usize) -> Self {
@@ -247,8 +249,11 @@ impl Slots {
         self.next_call += 1;
         self.busy += 1;
         self.in_flight.insert(call, false);
-        let typical = Duration::from_secs_f64(self.typical.unwrap_or(0.0) * 4.0);
-        (call, typical.max(SLOW_CALL))
+        let slow_after = match self.typical {
+            Some(typical) => Duration::from_secs_f64(typical * 4.0).max(SLOW_CALL),
+            None => FIRST_SLOW_CALL,
+        };
+        (call, slow_after)
     }
 
     /// `call` has taken long: it gives its slot back and goes on.
