@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::format::{AlertFacts, View, breaches, condition, console_url, headline};
+use super::format::{
+    AlertFacts, View, breaches, condition, console_url, headline, headline_within,
+};
 use crate::domain::catalog::MetricName;
 use crate::domain::time;
 
@@ -60,16 +62,19 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
     } = *facts;
     let state = evaluation.state.as_str();
     let url = console_url(region, instance);
+    let reminder = facts.reminder_since.is_some();
     let mut headline = headline(rule, instance, evaluation.state);
-    if facts.reminder_since.is_some() {
+    if reminder {
         headline.push_str(" (reminder)");
     }
-    let title = if headline.chars().count() > MAX_CHAT_TITLE {
-        let cut: String = headline.chars().take(MAX_CHAT_TITLE - 3).collect();
-        format!("{cut}...")
-    } else {
-        headline.clone()
-    };
+    let title = headline_within(
+        rule,
+        instance,
+        evaluation.state,
+        reminder,
+        MAX_CHAT_TITLE,
+        str::to_owned,
+    );
 
     let d = description(facts, view);
     let notification = ChatNotification {

@@ -50,6 +50,66 @@ pub fn headline(rule: &Rule, instance: &str, state: AlarmState) -> String {
     )
 }
 
+/// The headline in at most `max` characters, each part passed through `clean` (which
+/// must map a character to one character): a reminder keeps ` (reminder)` and every
+/// headline its `[STATE]`; when it is too long, the rule and resource names are
+/// shortened (ending in `...`), the longer one first.
+pub fn headline_within(
+    rule: &Rule,
+    instance: &str,
+    state: AlarmState,
+    reminder: bool,
+    max: usize,
+    clean: impl Fn(&str) -> String,
+) -> String {
+    let prefix = format!("[{state}] ");
+    let suffix = if reminder { " (reminder)" } else { "" };
+    let name = clean(rule.name.as_str());
+    let resource = clean(instance);
+    let tail = clean(&format!(
+        " {} {} {}",
+        rule.metric,
+        rule.comparison.symbol(),
+        rule.threshold
+    ));
+    let len = |s: &str| s.chars().count();
+    let fixed = len(&prefix) + ": ".len() + len(&tail) + suffix.len();
+    let budget = max.saturating_sub(fixed);
+    let (n, r) = (len(&name), len(&resource));
+    if n + r <= budget {
+        return format!("{prefix}{name}: {resource}{tail}{suffix}");
+    }
+    if budget < 8 {
+        // Only a condition of absurd length gets here: it is cut too, not the markers.
+        let middle = shorten_chars(
+            &format!("{name}: {resource}{tail}"),
+            max.saturating_sub(len(&prefix) + suffix.len()),
+        );
+        return format!("{prefix}{middle}{suffix}");
+    }
+    let half = budget / 2;
+    let keep_name = if n <= half {
+        n
+    } else {
+        half.max(budget.saturating_sub(r)).min(n)
+    };
+    let keep_resource = (budget - keep_name).min(r);
+    format!(
+        "{prefix}{}: {}{tail}{suffix}",
+        shorten_chars(&name, keep_name),
+        shorten_chars(&resource, keep_resource)
+    )
+}
+
+/// `text` in at most `keep` characters, ending in `...` when cut.
+fn shorten_chars(text: &str, keep: usize) -> String {
+    if text.chars().count() <= keep {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(keep.saturating_sub(3)).collect();
+    format!("{cut}{}", &"..."[..keep.min(3)])
+}
+
 /// The message body of `format`, at most `limit` bytes when it can be: datapoints are
 /// dropped oldest first (the body says how many), and only if that is not enough are the
 /// reason and the description shortened.

@@ -68,11 +68,14 @@ pub fn render(
         state,
         &time::rfc3339(evaluation.range_end),
     ]);
-    let mut headline = format::headline(rule, instance, evaluation.state);
-    if notice.reminder_since().is_some() {
-        headline.push_str(" (reminder)");
-    }
-    let subject = sns_subject(&headline);
+    let subject = format::headline_within(
+        rule,
+        instance,
+        evaluation.state,
+        notice.reminder_since().is_some(),
+        MAX_SUBJECT,
+        sns_subject,
+    );
     let facts = AlertFacts {
         rule,
         region,
@@ -129,7 +132,8 @@ pub fn render(
         .collect()
 }
 
-/// Replaces what SNS refuses in a subject and truncates with `...`.
+/// Replaces what SNS refuses in a subject (one character for one) and truncates with
+/// `...`.
 pub fn sns_subject(raw: &str) -> String {
     let safe: String = raw
         .chars()
@@ -572,6 +576,39 @@ rules:
         let emoji = format!("[ALARM] r: {} > 1", "😀".repeat(120));
         let s = sns_subject(&emoji);
         assert!(s.is_ascii() && s.len() == 99, "{s}");
+    }
+
+    #[test]
+    fn a_long_reminder_subject_keeps_its_state_and_marker_and_shortens_the_names() {
+        let mut rule = golden_rule();
+        rule.name = "r".repeat(64).parse().unwrap();
+        let instance = "i".repeat(255);
+        let evaluation = golden_evaluation(&rule);
+        let reminder = Notice::Reminder { since: at() };
+        for (notice, marker) in [
+            (reminder, " (reminder)"),
+            (Notice::first(AlarmState::Alarm), ""),
+        ] {
+            let alerts = render(&rule, "us-east-1", &instance, &evaluation, at(), notice);
+            let subject = &alerts[0].subject;
+            assert!(subject.len() <= 99, "{subject}");
+            assert!(subject.starts_with("[ALARM] rrr"), "{subject}");
+            let tail = format!("BurstCapacityPercentage < 20{marker}");
+            assert!(subject.ends_with(&tail), "{subject}");
+            assert!(
+                subject.contains("...: iii") && subject.contains("i... Burst"),
+                "{subject}"
+            );
+        }
+        // A short name keeps all of itself; the long one gives way.
+        rule.name = "cpu".parse().unwrap();
+        let alerts = render(&rule, "us-east-1", &instance, &evaluation, at(), reminder);
+        assert!(
+            alerts[0].subject.starts_with("[ALARM] cpu: iii"),
+            "{}",
+            alerts[0].subject
+        );
+        assert!(alerts[0].subject.ends_with("(reminder)"));
     }
 
     #[test]

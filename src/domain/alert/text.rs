@@ -43,6 +43,11 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
         (None, Some(AlarmState::Alarm)) if evaluation.state == AlarmState::Ok => {
             let _ = writeln!(m, "Previous:    ALARM (recovered)");
         }
+        // OK is only ever sent as a recovery: here from an ALARM that went through
+        // INSUFFICIENT_DATA.
+        (None, Some(previous)) if evaluation.state == AlarmState::Ok => {
+            let _ = writeln!(m, "Previous:    {previous}, after ALARM (recovered)");
+        }
         (None, Some(previous)) => {
             let _ = writeln!(m, "Previous:    {previous}");
         }
