@@ -11,8 +11,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::aws::clients;
 use crate::domain::evaluate::AlarmState;
-use crate::domain::transition::Stored;
-use crate::ports::{StateStore, StoreError};
+use crate::domain::transition::{Delivered, Stored};
+use crate::ports::{Loaded, StateStore, StoreError, Unreadable};
 
 /// BatchGetItem takes at most this many keys per call.
 const BATCH_GET_LIMIT: usize = 100;
@@ -21,8 +21,10 @@ const BATCH_GET_ATTEMPTS: u32 = 8;
 
 /// The store in a DynamoDB table (`ALERT_STATE_TABLE`): partition key `pk` (S), one
 /// item per key with `state`, `changedAt`, `rangeEnd`, `notifiedAt`, `reason`,
-/// `version` (N), and while claimed `claimToken`, `claimExpiresAt` (epoch seconds, N),
-/// `pendingState`, `pendingRangeEnd`. Times are RFC 3339 in UTC.
+/// `version` (N), `period` (N, seconds), `alarmOpen` (BOOL), after a partial delivery
+/// `deliveredNotice` (S) and `deliveredTopics` (SS), and while claimed `claimToken`,
+/// `claimExpiresAt` (epoch seconds, N), `pendingState`, `pendingRangeEnd`. Times are
+/// RFC 3339 in UTC.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
@@ -51,14 +53,14 @@ impl DynamoStore {
         &self.table
     }
 
-    async fn load_chunk(&self, keys: &[&str]) -> Result<Vec<(String, Stored)>, StoreError> {
+    async fn load_chunk(&self, keys: &[&str]) -> Result<Loaded, StoreError> {
         let mut request = KeysAndAttributes::builder()
             .set_keys(Some(keys.iter().map(|k| pk(k)).collect()))
             .consistent_read(true)
             .build()
             .expect("keys are set");
         let first = keys.first().copied().unwrap_or_default();
-        let mut found = Vec::new();
+        let mut found = Loaded::default();
         for attempt in 0..BATCH_GET_ATTEMPTS {
             if attempt > 0 {
                 self.back_off(attempt).await;
@@ -77,8 +79,24 @@ impl DynamoStore {
                 .flatten()
             {
                 let key = text(item, "pk").unwrap_or_default().to_owned();
-                if let Some(stored) = self.parse(&key, item)? {
-                    found.push((key, stored));
+                match parse(item) {
+                    Ok(Some(stored)) => {
+                        found.states.insert(key, stored);
+                    }
+                    Ok(None) => {
+                        if let Ok(Some(delivered)) = parse_delivered(item) {
+                            found.delivered.insert(key, delivered);
+                        }
+                    }
+                    Err(problem) => {
+                        let version = match item.get("version") {
+                            Some(AttributeValue::N(n)) => n.parse().ok(),
+                            _ => None,
+                        };
+                        found
+                            .unreadable
+                            .insert(key, Unreadable { version, problem });
+                    }
                 }
             }
             match output
@@ -166,54 +184,10 @@ impl DynamoStore {
             token: token.to_owned(),
         }
     }
-
-    /// The stored state of an item; `None` for an item that was only ever claimed.
-    fn parse(
-        &self,
-        key: &str,
-        item: &HashMap<String, AttributeValue>,
-    ) -> Result<Option<Stored>, StoreError> {
-        if !item.contains_key("version") {
-            return Ok(None);
-        }
-        let malformed = |detail: String| StoreError::Malformed {
-            table: self.table.clone(),
-            key: key.to_owned(),
-            detail,
-        };
-        let required = |name: &str| {
-            text(item, name).ok_or_else(|| malformed(format!("{name} is missing or not a string")))
-        };
-        let time = |name: &str, value: &str| {
-            DateTime::parse_from_rfc3339(value)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| malformed(format!("{name} {value:?} is not an RFC 3339 time: {e}")))
-        };
-        let state = required("state")?;
-        let version = match item.get("version") {
-            Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| malformed("version is not a whole number".into()))?;
-        Ok(Some(Stored {
-            state: parse_state(state).ok_or_else(|| {
-                malformed(format!(
-                    "state {state:?} is not one of OK, ALARM, INSUFFICIENT_DATA"
-                ))
-            })?,
-            changed_at: time("changedAt", required("changedAt")?)?,
-            range_end: time("rangeEnd", required("rangeEnd")?)?,
-            notified_at: text(item, "notifiedAt")
-                .map(|t| time("notifiedAt", t))
-                .transpose()?,
-            reason: required("reason")?.to_owned(),
-            version,
-        }))
-    }
 }
 
 impl StateStore for DynamoStore {
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Stored>, StoreError> {
+    async fn load(&self, keys: &[String]) -> Result<Loaded, StoreError> {
         // BatchGetItem refuses a request that names a key twice.
         let unique: Vec<&str> = keys
             .iter()
@@ -227,7 +201,13 @@ impl StateStore for DynamoStore {
                 .map(|chunk| self.load_chunk(chunk)),
         )
         .await?;
-        Ok(chunks.into_iter().flatten().collect())
+        let mut loaded = Loaded::default();
+        for chunk in chunks {
+            loaded.states.extend(chunk.states);
+            loaded.unreadable.extend(chunk.unreadable);
+            loaded.delivered.extend(chunk.delivered);
+        }
+        Ok(loaded)
     }
 
     async fn claim(
@@ -264,9 +244,24 @@ impl StateStore for DynamoStore {
         }
     }
 
-    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+    async fn release(
+        &self,
+        key: &str,
+        token: &str,
+        delivered: Option<&Delivered>,
+    ) -> Result<(), StoreError> {
         let mut expression = Expression::default();
         expression.remove_claim();
+        if let Some(delivered) = delivered.filter(|d| !d.topics.is_empty()) {
+            expression.set(
+                "deliveredNotice",
+                AttributeValue::S(delivered.notice.clone()),
+            );
+            expression.set(
+                "deliveredTopics",
+                AttributeValue::Ss(delivered.topics.iter().cloned().collect()),
+            );
+        }
         expression.expect_claim(token);
         if self.update("UpdateItem (release)", key, expression).await? {
             Ok(())
@@ -317,6 +312,13 @@ impl Expression {
             Some(t) => self.set("notifiedAt", time_value(t)),
             None => self.remove.push("notifiedAt"),
         }
+        match new.period {
+            Some(period) => self.set("period", AttributeValue::N(period.to_string())),
+            None => self.remove.push("period"),
+        }
+        self.set("alarmOpen", AttributeValue::Bool(new.alarm_open));
+        // A confirmed write finishes any partial delivery.
+        self.remove.extend(["deliveredNotice", "deliveredTopics"]);
     }
 
     fn remove_claim(&mut self) {
@@ -337,7 +339,15 @@ impl Expression {
 
     fn expect_version(&mut self, expected: Option<u64>) {
         match expected {
-            None => self.and("attribute_not_exists(#version)"),
+            // No item, one only ever claimed, or one whose version is unreadable (it is
+            // replaced): a version that is a number means another run wrote first.
+            None => {
+                self.and(
+                    "(attribute_not_exists(#version) OR NOT attribute_type(#version, :numberType))",
+                );
+                self.values
+                    .push((":numberType".into(), AttributeValue::S("N".into())));
+            }
             Some(version) => {
                 self.and("#version = :expected");
                 self.values
@@ -383,6 +393,76 @@ impl Expression {
             names.insert(&part[..end]);
         }
         names
+    }
+}
+
+/// The stored state of an item; `None` for an item that was only ever claimed; what is
+/// wrong with an item that cannot be decoded.
+fn parse(item: &HashMap<String, AttributeValue>) -> Result<Option<Stored>, String> {
+    if !item.contains_key("version") {
+        return Ok(None);
+    }
+    let required =
+        |name: &str| text(item, name).ok_or_else(|| format!("{name} is missing or not a string"));
+    let time = |name: &str, value: &str| {
+        DateTime::parse_from_rfc3339(value)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("{name} {value:?} is not an RFC 3339 time: {e}"))
+    };
+    let number = |name: &str| match item.get(name) {
+        None => Ok(None),
+        Some(AttributeValue::N(n)) => n.parse::<u64>().map(Some).map_err(|_| {
+            // A write expecting a number it cannot name could not replace the item.
+            let advice = if name == "version" {
+                "; delete the item to reset that alarm"
+            } else {
+                ""
+            };
+            format!("{name} {n} is not a whole number{advice}")
+        }),
+        Some(_) => Err(format!("{name} is not a number")),
+    };
+    let version = number("version")?.ok_or("version is missing")?;
+    let state = required("state")?;
+    let state = parse_state(state)
+        .ok_or_else(|| format!("state {state:?} is not one of OK, ALARM, INSUFFICIENT_DATA"))?;
+    let notified_at = text(item, "notifiedAt")
+        .map(|t| time("notifiedAt", t))
+        .transpose()?;
+    let period = number("period")?
+        .map(|p| u32::try_from(p).map_err(|_| format!("period {p} is out of range")))
+        .transpose()?;
+    let alarm_open = match item.get("alarmOpen") {
+        Some(AttributeValue::Bool(open)) => *open,
+        Some(_) => return Err("alarmOpen is not a boolean".into()),
+        // Written before it was recorded: an ALARM that was notified is open.
+        None => state == AlarmState::Alarm && notified_at.is_some(),
+    };
+    let delivered = parse_delivered(item)?;
+    Ok(Some(Stored {
+        state,
+        changed_at: time("changedAt", required("changedAt")?)?,
+        range_end: time("rangeEnd", required("rangeEnd")?)?,
+        notified_at,
+        reason: required("reason")?.to_owned(),
+        version,
+        period,
+        alarm_open,
+        delivered,
+    }))
+}
+
+/// The record of a notice delivered to some of its targets.
+fn parse_delivered(item: &HashMap<String, AttributeValue>) -> Result<Option<Delivered>, String> {
+    match (item.get("deliveredNotice"), item.get("deliveredTopics")) {
+        (Some(AttributeValue::S(notice)), Some(AttributeValue::Ss(topics))) => {
+            Ok(Some(Delivered {
+                notice: notice.clone(),
+                topics: topics.iter().cloned().collect(),
+            }))
+        }
+        (None, None) => Ok(None),
+        _ => Err("deliveredNotice and deliveredTopics are not a string and a string set".into()),
     }
 }
 
@@ -438,8 +518,9 @@ mod tests {
         assert_eq!(
             expression.update(),
             "SET #state = :state, #changedAt = :changedAt, #rangeEnd = :rangeEnd, \
-             #reason = :reason, #version = :version \
-             REMOVE #notifiedAt, #claimToken, #claimExpiresAt, #pendingState, #pendingRangeEnd"
+             #reason = :reason, #version = :version, #period = :period, #alarmOpen = :alarmOpen \
+             REMOVE #notifiedAt, #deliveredNotice, #deliveredTopics, \
+             #claimToken, #claimExpiresAt, #pendingState, #pendingRangeEnd"
         );
         assert_eq!(
             expression.condition,
@@ -449,12 +530,16 @@ mod tests {
         assert_eq!(
             names,
             [
+                "alarmOpen",
                 "changedAt",
                 "claimExpiresAt",
                 "claimToken",
+                "deliveredNotice",
+                "deliveredTopics",
                 "notifiedAt",
                 "pendingRangeEnd",
                 "pendingState",
+                "period",
                 "rangeEnd",
                 "reason",
                 "state",
@@ -464,16 +549,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_table_and_the_key() {
-        let error = StoreError::Malformed {
-            table: "alerts-state".into(),
-            key: "cpu#us-east-1#web-1".into(),
-            detail: "version is not a whole number".into(),
-        };
-        assert_eq!(
-            error.to_string(),
-            "item cpu#us-east-1#web-1 in table alerts-state is malformed: version is not a whole number; delete the item to reset that alarm"
-        );
+    fn many_keys_are_described_by_the_first() {
         assert_eq!(describe("a", 1), "a");
         assert_eq!(describe("a", 150), "a and 149 more keys");
     }

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::domain::evaluate::AlarmState;
-use crate::domain::transition::Stored;
-use crate::ports::{StateStore, StoreError};
+use crate::domain::transition::{Delivered, Stored};
+use crate::ports::{Loaded, StateStore, StoreError};
 
 /// The store in memory, with the same conditions as [`DynamoStore`](crate::aws::DynamoStore): for tests and
 /// offline runs (state lasts as long as the process).
@@ -21,6 +21,8 @@ pub struct MemoryStore {
 struct Item {
     stored: Option<Stored>,
     claim: Option<Claim>,
+    /// A first notice delivered to some targets (with a state, it is in `stored`).
+    delivered: Option<Delivered>,
 }
 
 #[derive(Debug)]
@@ -76,19 +78,24 @@ impl MemoryStore {
 }
 
 impl StateStore for MemoryStore {
-    fn load(
-        &self,
-        keys: &[String],
-    ) -> impl Future<Output = Result<HashMap<String, Stored>, StoreError>> + Send {
+    fn load(&self, keys: &[String]) -> impl Future<Output = Result<Loaded, StoreError>> + Send {
         let items = self.items();
-        let found = keys
+        let states = keys
             .iter()
             .filter_map(|k| {
                 let stored = items.get(k)?.stored.clone()?;
                 Some((k.clone(), stored))
             })
             .collect();
-        std::future::ready(Ok(found))
+        let delivered = keys
+            .iter()
+            .filter_map(|k| Some((k.clone(), items.get(k)?.delivered.clone()?)))
+            .collect();
+        std::future::ready(Ok(Loaded {
+            states,
+            unreadable: HashMap::new(),
+            delivered,
+        }))
     }
 
     fn claim(
@@ -122,6 +129,7 @@ impl StateStore for MemoryStore {
         std::future::ready(self.with_claim(key, token, |item| {
             item.stored = Some(new.clone());
             item.claim = None;
+            item.delivered = None;
         }))
     }
 
@@ -129,8 +137,15 @@ impl StateStore for MemoryStore {
         &self,
         key: &str,
         token: &str,
+        delivered: Option<&Delivered>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        std::future::ready(self.with_claim(key, token, |item| item.claim = None))
+        std::future::ready(self.with_claim(key, token, |item| {
+            item.claim = None;
+            match item.stored.as_mut() {
+                Some(stored) => stored.delivered = delivered.cloned(),
+                None => item.delivered = delivered.cloned(),
+            }
+        }))
     }
 
     fn record(
@@ -146,6 +161,7 @@ impl StateStore for MemoryStore {
             *items.entry(key.to_owned()).or_default() = Item {
                 stored: Some(new.clone()),
                 claim: None,
+                delivered: None,
             };
         }
         std::future::ready(Ok(written))

@@ -55,12 +55,16 @@ pub fn state(state: AlarmState, minute: i64, version: u64) -> Stored {
         notified_at: None,
         reason: format!("Threshold Crossed: minute {minute} — “quoted”"),
         version,
+        // Varied, so that every store round-trips them.
+        period: Some(60 * (1 + u32::try_from(minute.rem_euclid(5)).expect("small"))),
+        alarm_open: state == AlarmState::Alarm,
+        delivered: None,
     }
 }
 
 async fn load_one(store: &impl StateStore, key: &str) -> Option<Stored> {
     let mut found = store.load(&[key.to_owned()]).await.expect("load");
-    found.remove(key)
+    found.states.remove(key)
 }
 
 /// `claim` with a lease of [`LEASE`] from `now`; panics on an error.
@@ -202,15 +206,36 @@ async fn release_lets_the_next_claim_win(store: &impl StateStore) {
     // A record cannot slip in under a running claim either.
     assert!(!record(store, key, Some(1), at(5), &pending).await);
     assert_lost(
-        store.release(key, "run-b").await,
+        store.release(key, "run-b", None).await,
         "a release by another run",
     );
-    store.release(key, "run-a").await.expect("release");
+    store.release(key, "run-a", None).await.expect("release");
     // The state is as it was, and the next run's claim wins.
-    assert_eq!(load_one(store, key).await, Some(before));
+    assert_eq!(load_one(store, key).await, Some(before.clone()));
     assert!(claim(store, key, Some(1), "run-b", at(5), &pending).await);
-    assert_lost(store.release(key, "run-a").await, "a second release");
-    store.release(key, "run-b").await.expect("release b");
+    assert_lost(store.release(key, "run-a", None).await, "a second release");
+    // A release after a partial delivery records who received the notice, without
+    // changing the state or its version.
+    let delivered = Delivered {
+        notice: "OK".into(),
+        topics: ["arn:aws:sns:us-east-1:123456789012:a".to_owned()].into(),
+    };
+    store
+        .release(key, "run-b", Some(&delivered))
+        .await
+        .expect("release b");
+    let partly = Stored {
+        delivered: Some(delivered),
+        ..before.clone()
+    };
+    assert_eq!(load_one(store, key).await, Some(partly));
+    // The next confirmed write clears the record.
+    assert!(claim(store, key, Some(1), "run-c", at(6), &pending).await);
+    store
+        .confirm(key, "run-c", &pending)
+        .await
+        .expect("confirm");
+    assert_eq!(load_one(store, key).await, Some(pending));
 }
 
 async fn an_expired_claim_can_be_taken_over(store: &impl StateStore) {
@@ -223,7 +248,7 @@ async fn an_expired_claim_can_be_taken_over(store: &impl StateStore) {
     assert!(claim(store, key, None, "next-run", expiry, &pending).await);
     // The run that died can neither confirm nor release any more.
     assert_lost(store.confirm(key, "dead-run", &pending).await, "confirm");
-    assert_lost(store.release(key, "dead-run").await, "release");
+    assert_lost(store.release(key, "dead-run", None).await, "release");
     store
         .confirm(key, "next-run", &pending)
         .await
@@ -272,11 +297,12 @@ async fn load_many_keys(store: &impl StateStore) {
     asked.extend((0..30).map(|i| key("many", "us-east-1", &format!("absent-{i}"))));
     // Duplicates are allowed.
     asked.extend(keys[..10].iter().cloned());
-    let found = store.load(&asked).await.expect("load");
+    let found = store.load(&asked).await.expect("load").states;
     assert_eq!(found.len(), keys.len());
     for (i, key) in keys.iter().enumerate() {
         let expected = state(AlarmState::Ok, minute(i), 1);
         assert_eq!(found.get(key), Some(&expected), "{key}");
     }
-    assert!(store.load(&[]).await.expect("load nothing").is_empty());
+    let nothing = store.load(&[]).await.expect("load nothing");
+    assert!(nothing.states.is_empty() && nothing.unreadable.is_empty());
 }

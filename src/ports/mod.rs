@@ -26,7 +26,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::domain::alert::Alert;
 use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::select::Instance;
-use crate::domain::transition::Stored;
+use crate::domain::transition::{Delivered, Stored};
 
 // ---------------------------------------------------------------------------------------
 // Lightsail
@@ -133,14 +133,6 @@ pub enum StoreError {
         token: String,
     },
     #[error(
-        "item {key} in table {table} is malformed: {detail}; delete the item to reset that alarm"
-    )]
-    Malformed {
-        table: String,
-        key: String,
-        detail: String,
-    },
-    #[error(
         "BatchGetItem on table {table} left {count} keys unprocessed after {attempts} attempts (throttled?), among them {key}"
     )]
     Unprocessed {
@@ -151,18 +143,41 @@ pub enum StoreError {
     },
 }
 
+/// What a store holds for the keys of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The stored state of each key that has one.
+    pub states: HashMap<String, Stored>,
+    /// Items that could not be decoded (an unknown state, wrong types, written by a
+    /// future version): each is treated as absent for its key alone, and the first
+    /// write replaces it (SPEC §13).
+    pub unreadable: HashMap<String, Unreadable>,
+    /// Notices delivered to some of their targets for keys that hold no state yet (a
+    /// first notice whose other publishes failed); for the others it is in
+    /// [`Stored::delivered`].
+    pub delivered: HashMap<String, Delivered>,
+}
+
+/// An item that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// Its version, when that much could be read: what the replacing write expects.
+    pub version: Option<u64>,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
 /// Where alarm states live. `DynamoStore` in the function, `MemoryStore` in tests and
 /// offline runs; [`conformance`] holds the behaviour both must show.
 pub trait StateStore: Sync {
     /// The stored state of each key that has one (keys never written, or only claimed
-    /// and never confirmed, are absent). Duplicate keys are fine.
-    fn load(
-        &self,
-        keys: &[String],
-    ) -> impl Future<Output = Result<HashMap<String, Stored>, StoreError>> + Send;
+    /// and never confirmed, are absent), and the items that could not be decoded.
+    /// Duplicate keys are fine.
+    fn load(&self, keys: &[String]) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
 
     /// Claims the notice for `key`: succeeds only if the item still holds what the run
-    /// read (`expected_version`; `None` = no state stored) and carries no claim whose
+    /// read (`expected_version`; `None` = no readable version: no item, an item only
+    /// ever claimed, or one whose version is not a number) and carries no claim whose
     /// lease is still running at `now`. Records the claim (`token`, `lease_until`) and
     /// the pending state. `Ok(true)` = this run owns the notice; `Ok(false)` = another
     /// run changed or claimed the item (do not publish).
@@ -187,11 +202,13 @@ pub trait StateStore: Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// After a failed publish: drops our claim and leaves the state as it was
-    /// ([`StoreError::ClaimLost`] if the claim is no longer ours).
+    /// ([`StoreError::ClaimLost`] if the claim is no longer ours), recording the targets
+    /// that did receive the notice (`delivered`), so that the retry skips them.
     fn release(
         &self,
         key: &str,
         token: &str,
+        delivered: Option<&Delivered>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A write without a notice (a change that is not notified, or a newer range end):

@@ -2,8 +2,6 @@
 //! CloudWatch's semantics, the result decided against the stored state (SPEC §9), and the
 //! alerts rendered. No I/O: what to publish and store goes to the deliver stage.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use super::deliver::{Pending, StateWrite};
@@ -12,16 +10,17 @@ use super::report::{ResultState, RuleResult, RunError, Stage};
 use crate::domain::alert;
 use crate::domain::evaluate::{self, AlarmState, Datapoint, Evaluation};
 use crate::domain::plan::MetricDatapoint;
-use crate::domain::transition::{self, Notice, Stored, Why};
-use crate::ports::FetchError;
+use crate::domain::transition::{self, Delivered, Evaluated, Notice, Stored, Why};
+use crate::ports::{FetchError, Loaded};
 
 /// The alarm states a run decides against.
 #[derive(Debug)]
 pub(super) enum States {
     /// No state store: every ALARM is notified, nothing is stored.
     Stateless,
-    /// The stored state of each key that has one.
-    Loaded(HashMap<String, Stored>),
+    /// The stored state of each key that has one, and the items that could not be
+    /// decoded (each treated as absent for its key alone).
+    Loaded(Loaded),
     /// The store could not be read (why): nothing that depends on it is sent.
     Unavailable(String),
 }
@@ -29,7 +28,31 @@ pub(super) enum States {
 impl States {
     fn get(&self, key: &str) -> Option<&Stored> {
         match self {
-            States::Loaded(stored) => stored.get(key),
+            States::Loaded(loaded) => loaded.states.get(key),
+            States::Stateless | States::Unavailable(_) => None,
+        }
+    }
+
+    /// The record of the notice an earlier run delivered to some targets of `key`.
+    fn delivered(&self, key: &str) -> Option<&Delivered> {
+        match self {
+            States::Loaded(loaded) => match loaded.states.get(key) {
+                Some(stored) => stored.delivered.as_ref(),
+                None => loaded.delivered.get(key),
+            },
+            States::Stateless | States::Unavailable(_) => None,
+        }
+    }
+
+    /// The version a write to `key` expects: the stored one's, or an unreadable item's
+    /// (which the write replaces).
+    fn version(&self, key: &str) -> Option<u64> {
+        match self {
+            States::Loaded(loaded) => loaded
+                .states
+                .get(key)
+                .map(|s| s.version)
+                .or_else(|| loaded.unreadable.get(key).and_then(|u| u.version)),
             States::Stateless | States::Unavailable(_) => None,
         }
     }
@@ -59,18 +82,25 @@ pub(super) fn decide(
     let (why, notice, write) = match states {
         States::Unavailable(_) => (Why::StateUnavailable, None, None),
         States::Loaded(_) => {
-            let outcome = transition::decide(
-                previous,
-                evaluation.state,
-                evaluation.range_end,
-                &evaluation.reason,
-                t,
-                &planned.alarm.rule.policy(),
-            );
-            let write = outcome.store.map(|new| StateWrite {
-                key: planned.key.clone(),
-                expected_version: previous.map(|p| p.version),
-                new,
+            let evaluated = Evaluated {
+                state: evaluation.state,
+                range_end: evaluation.range_end,
+                period: planned.alarm.rule.period,
+                reason: &evaluation.reason,
+            };
+            let outcome = transition::decide(previous, evaluated, t, &planned.alarm.rule.policy());
+            let expected_version = states.version(&planned.key);
+            let write = outcome.store.map(|mut new| {
+                // Replacing an unreadable item still moves its version on, so that a
+                // run that read the same item cannot write too.
+                if let Some(version) = expected_version {
+                    new.version = new.version.max(version + 1);
+                }
+                StateWrite {
+                    key: planned.key.clone(),
+                    expected_version,
+                    new,
+                }
             });
             (outcome.why, outcome.notice, write)
         }
@@ -95,10 +125,38 @@ pub(super) fn decide(
         .unwrap_or_default();
     let mut result = evaluated(planned, evaluation, previous.map(|p| p.state));
     result.why = why;
+    let mut pending = Pending {
+        alerts,
+        write,
+        notice: notice.map(Notice::id),
+        delivered_before: Default::default(),
+    };
+    skip_delivered(&mut pending, states.delivered(&planned.key), t);
     Decision {
         result,
         error: None,
-        pending: Pending { alerts, write },
+        pending,
+    }
+}
+
+/// A notice that already reached some of its targets (a run whose other publishes
+/// failed) goes to the others alone.
+fn skip_delivered(pending: &mut Pending, delivered: Option<&Delivered>, t: DateTime<Utc>) {
+    let Some(delivered) = delivered else {
+        return;
+    };
+    if pending.notice.as_ref() != Some(&delivered.notice) || pending.alerts.is_empty() {
+        return;
+    }
+    pending
+        .alerts
+        .retain(|alert| !delivered.topics.contains(alert.topic_arn.as_str()));
+    pending.delivered_before = delivered.topics.clone();
+    if pending.alerts.is_empty() {
+        // Every target has it: what is left is to record it as notified.
+        if let Some(write) = pending.write.as_mut() {
+            write.new.notified_at = Some(t);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The deliver stage: claim, publish, confirm (or release) one result's notification,
 //! and record in its result what happened.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use tokio::time::Instant;
 use super::deadline;
 use super::report::{RuleResult, RunError, Stage};
 use crate::domain::alert::Alert;
-use crate::domain::transition::{Stored, Why};
+use crate::domain::transition::{Delivered, Stored, Why};
 use crate::ports::{self, AlertSink, PublishError, StateStore};
 
 /// What the deliver stage has to do for one result.
@@ -20,6 +21,11 @@ pub(super) struct Pending {
     pub alerts: Vec<Alert>,
     /// With a state store: the item's key, the version read, and what to store.
     pub write: Option<StateWrite>,
+    /// Which notice the alerts carry ([`Notice::id`](crate::domain::transition::Notice::id)).
+    pub notice: Option<String>,
+    /// The targets an earlier run already delivered this notice to (left out of
+    /// `alerts`).
+    pub delivered_before: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,8 +137,20 @@ async fn attempt<K: AlertSink, D: StateStore>(
         new.notified_at = Some(t);
         store.confirm(&write.key, &token, &new).await
     } else {
-        // The state stays as it was, so the next run sends the notification again.
-        store.release(&write.key, &token).await
+        // The state stays as it was, so the next run sends the notification again, to
+        // the targets that did not receive it.
+        let mut topics = pending.delivered_before;
+        topics.extend(
+            done.published
+                .iter()
+                .filter(|(_, outcome)| outcome.is_ok())
+                .map(|(alert, _)| alert.topic_arn.to_string()),
+        );
+        let delivered = pending
+            .notice
+            .filter(|_| !topics.is_empty())
+            .map(|notice| Delivered { notice, topics });
+        store.release(&write.key, &token, delivered.as_ref()).await
     };
     if let Err(err) = settled {
         done.state_error = Some(err.to_string());

@@ -35,7 +35,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use crate::domain::alert::Alert;
 use crate::domain::plan::MetricDatapoint;
 use crate::domain::transition::Why;
-use crate::ports::{AlertSink, FetchError, InstanceSource, MetricSource, StateStore};
+use crate::ports::{
+    AlertSink, FetchError, InstanceSource, Loaded, MetricSource, StateStore, Unreadable,
+};
 use crate::rules::RuleSet;
 use decide::States;
 use plan::Plan;
@@ -98,6 +100,7 @@ where
         states.clone(),
         stream(&plan, source, sink, store, states.clone(), &options)
     );
+    warn_unreadable(&plan, &states, &mut report);
     if let States::Unavailable(message) = states.as_ref() {
         report.errors.push(RunError {
             stage: Stage::State,
@@ -122,7 +125,10 @@ async fn load_states<D: StateStore>(
     };
     let until = deadline.map(|d| d.fetch_by());
     let states = match deadline::within(until, store.load(&keys)).await {
-        Some(Ok(stored)) => States::Loaded(stored),
+        Some(Ok(mut loaded)) => {
+            set_aside_the_future(&mut loaded, Utc::now());
+            States::Loaded(loaded)
+        }
         Some(Err(err)) => {
             tracing::error!(error = %err, "the alarm state could not be read");
             States::Unavailable(err.to_string())
@@ -133,6 +139,57 @@ async fn load_states<D: StateStore>(
         )),
     };
     Arc::new(states)
+}
+
+/// How far past the clock a stored range end may lie (clocks differ a little).
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// An item evaluated for a range that ends in the future was written by a run given a
+/// future evaluation time (now refused): left as it is, it would make every real
+/// evaluation stale, silently, for good. It is treated like an unreadable item: absent
+/// for its key, replaced by the next write.
+fn set_aside_the_future(loaded: &mut Loaded, now: DateTime<Utc>) {
+    let future: Vec<String> = loaded
+        .states
+        .iter()
+        .filter(|(_, stored)| stored.range_end > now + CLOCK_SKEW)
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in future {
+        if let Some(stored) = loaded.states.remove(&key) {
+            let problem = format!(
+                "its range end {} is in the future (the clock says {}): it was written by a run with a future evaluation time",
+                crate::domain::time::rfc3339(stored.range_end),
+                crate::domain::time::rfc3339(now)
+            );
+            let version = Some(stored.version);
+            loaded
+                .unreadable
+                .insert(key, Unreadable { version, problem });
+        }
+    }
+}
+
+/// A warning for each alarm whose state item could not be used.
+fn warn_unreadable(plan: &Plan<'_>, states: &States, report: &mut Report) {
+    let States::Loaded(loaded) = states else {
+        return;
+    };
+    for planned in &plan.alarms {
+        let Some(unreadable) = loaded.unreadable.get(&planned.key) else {
+            continue;
+        };
+        let message = format!(
+            "state item {} is unreadable ({}): evaluated as if it were absent (a first evaluation); the next write replaces it",
+            planned.key, unreadable.problem
+        );
+        tracing::warn!(key = %planned.key, "{message}");
+        report.warnings.push(RunWarning {
+            rule: planned.alarm.rule.name.to_string(),
+            region: planned.alarm.region.to_owned(),
+            message,
+        });
+    }
 }
 
 /// The streaming part of a run: queries are fetched, at most `concurrency` at once, and

@@ -1,0 +1,462 @@
+use super::*;
+use AlarmState::{Alarm, InsufficientData as Insufficient, Ok};
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000, 0).unwrap() + TimeDelta::minutes(minutes)
+}
+
+/// An item written at minute `minute` for the range ending then, in `state`,
+/// notified at `notified`.
+fn stored(state: AlarmState, minute: i64, notified: Option<i64>) -> Stored {
+    Stored {
+        state,
+        changed_at: at(minute),
+        range_end: at(minute),
+        notified_at: notified.map(at),
+        reason: "before".into(),
+        version: 7,
+        period: Some(300),
+        alarm_open: state == Alarm && notified.is_some(),
+        delivered: None,
+    }
+}
+
+fn policy(notify_on: &[AlarmState], renotify_minutes: u32) -> Policy {
+    Policy {
+        notify_on: notify_on.iter().copied().collect(),
+        renotify_minutes,
+    }
+}
+
+#[test]
+fn default_policy_is_alarm_and_ok_without_reminders() {
+    assert_eq!(Policy::default(), policy(&[Alarm, Ok], 0));
+}
+
+/// (case, stored, new state, policy, notice, why)
+type TransitionCase<'a> = (
+    &'a str,
+    Option<Stored>,
+    AlarmState,
+    &'a Policy,
+    Option<Notice>,
+    Why,
+);
+
+#[test]
+fn transitions_follow_notify_on() {
+    let default = Policy::default();
+    let all = policy(&[Alarm, Ok, Insufficient], 0);
+    let alarm_only = policy(&[Alarm], 0);
+    let ok_only = policy(&[Ok], 0);
+    let transition = |from, to| {
+        Some(Notice::Transition {
+            from: Some(from),
+            to,
+        })
+    };
+    let first = |to| Some(Notice::Transition { from: None, to });
+    #[rustfmt::skip]
+    let cases: &[TransitionCase] = &[
+        ("first ALARM notifies", None, Alarm, &default, first(Alarm), Why::Transition),
+        ("first ALARM, not in notifyOn", None, Alarm, &ok_only, None, Why::NotInNotifyOn),
+        ("first OK never notifies", None, Ok, &all, None, Why::InsufficientToOk),
+        ("first INSUFFICIENT_DATA is opt-in", None, Insufficient, &default, None, Why::NotInNotifyOn),
+        ("first INSUFFICIENT_DATA, opted in", None, Insufficient, &all, first(Insufficient), Why::Transition),
+        ("OK -> ALARM", Some(stored(Ok, 0, None)), Alarm, &default, transition(Ok, Alarm), Why::Transition),
+        ("INSUFFICIENT_DATA -> ALARM", Some(stored(Insufficient, 0, None)), Alarm, &default, transition(Insufficient, Alarm), Why::Transition),
+        ("ALARM -> OK is a recovery", Some(stored(Alarm, 0, Some(0))), Ok, &default, transition(Alarm, Ok), Why::Transition),
+        ("ALARM -> OK, OK not in notifyOn", Some(stored(Alarm, 0, Some(0))), Ok, &alarm_only, None, Why::NotInNotifyOn),
+        ("INSUFFICIENT_DATA -> OK never notifies", Some(stored(Insufficient, 0, None)), Ok, &all, None, Why::InsufficientToOk),
+        ("ALARM -> INSUFFICIENT_DATA is opt-in", Some(stored(Alarm, 0, Some(0))), Insufficient, &default, None, Why::NotInNotifyOn),
+        ("ALARM -> INSUFFICIENT_DATA, opted in", Some(stored(Alarm, 0, Some(0))), Insufficient, &all, transition(Alarm, Insufficient), Why::Transition),
+        ("OK -> INSUFFICIENT_DATA, opted in", Some(stored(Ok, 0, None)), Insufficient, &all, transition(Ok, Insufficient), Why::Transition),
+        ("OK -> ALARM, ALARM not in notifyOn", Some(stored(Ok, 0, None)), Alarm, &ok_only, None, Why::NotInNotifyOn),
+        ("OK stays OK", Some(stored(Ok, 0, None)), Ok, &all, None, Why::Unchanged),
+        ("ALARM stays ALARM without renotify", Some(stored(Alarm, 0, Some(0))), Alarm, &default, None, Why::Unchanged),
+        ("INSUFFICIENT_DATA stays", Some(stored(Insufficient, 0, None)), Insufficient, &all, None, Why::Unchanged),
+    ];
+    for (case, before, state, policy, notice, why) in cases {
+        let outcome = decide(
+            before.as_ref(),
+            Evaluated {
+                state: *state,
+                range_end: at(5),
+                period: 300,
+                reason: "now",
+            },
+            at(6),
+            policy,
+        );
+        assert_eq!((&outcome.notice, &outcome.why), (notice, why), "{case}");
+        let new = outcome.store.expect(case);
+        assert_eq!(new.state, *state, "{case}");
+        assert_eq!(new.range_end, at(5), "{case}");
+        assert_eq!(new.reason, "now", "{case}");
+        assert_eq!(
+            new.version,
+            before.as_ref().map_or(1, |s| s.version + 1),
+            "{case}"
+        );
+        // notified_at is the caller's to set on confirm.
+        assert_eq!(
+            new.notified_at,
+            before.as_ref().and_then(|s| s.notified_at),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn changed_at_moves_only_on_a_state_change() {
+    let policy = Policy::default();
+    let alarm = stored(Alarm, 0, Some(0));
+    let same = decide(
+        Some(&alarm),
+        Evaluated {
+            state: Alarm,
+            range_end: at(5),
+            period: 300,
+            reason: "r",
+        },
+        at(6),
+        &policy,
+    );
+    assert_eq!(same.store.unwrap().changed_at, at(0));
+    let changed = decide(
+        Some(&alarm),
+        Evaluated {
+            state: Ok,
+            range_end: at(5),
+            period: 300,
+            reason: "r",
+        },
+        at(6),
+        &policy,
+    );
+    assert_eq!(changed.store.unwrap().changed_at, at(6));
+    let first = decide(
+        None,
+        Evaluated {
+            state: Ok,
+            range_end: at(5),
+            period: 300,
+            reason: "r",
+        },
+        at(6),
+        &policy,
+    );
+    assert_eq!(first.store.unwrap().changed_at, at(6));
+}
+
+/// (case, notified minute, t minute, renotify minutes, notifyOn, reminder due)
+type ReminderCase<'a> = (&'a str, Option<i64>, i64, u32, &'a [AlarmState], bool);
+
+#[test]
+fn renotify_resends_a_persisting_alarm_when_due() {
+    #[rustfmt::skip]
+    let cases: &[ReminderCase] = &[
+        ("renotify 0 never reminds", Some(0), 10_000, 0, &[Alarm, Ok], false),
+        ("not yet due", Some(0), 59, 60, &[Alarm, Ok], false),
+        ("due exactly at renotifyMinutes", Some(0), 60, 60, &[Alarm, Ok], true),
+        ("overdue", Some(0), 61, 60, &[Alarm, Ok], true),
+        ("counted from the last notice", Some(30), 61, 60, &[Alarm, Ok], false),
+        ("never notified: due at once", None, 1, 60, &[Alarm, Ok], true),
+        ("ALARM not in notifyOn: no reminder", Some(0), 100, 60, &[Ok], false),
+    ];
+    for (case, notified, t, renotify, notify_on, due) in cases {
+        let before = stored(Alarm, 0, *notified);
+        let outcome = decide(
+            Some(&before),
+            Evaluated {
+                state: Alarm,
+                range_end: at(*t),
+                period: 300,
+                reason: "still",
+            },
+            at(*t),
+            &policy(notify_on, *renotify),
+        );
+        let expected = if *due {
+            (Some(Notice::Reminder { since: at(0) }), Why::Renotify)
+        } else {
+            (None, Why::Unchanged)
+        };
+        assert_eq!((outcome.notice, outcome.why), expected, "{case}");
+        let new = outcome.store.expect(case);
+        assert_eq!((new.changed_at, new.version), (at(0), 8), "{case}");
+    }
+}
+
+#[test]
+fn reminders_are_for_alarm_only() {
+    let policy = policy(&[Alarm, Ok, Insufficient], 1);
+    for state in [Ok, Insufficient] {
+        let outcome = decide(
+            Some(&stored(state, 0, Some(0))),
+            Evaluated {
+                state,
+                range_end: at(100),
+                period: 300,
+                reason: "r",
+            },
+            at(100),
+            &policy,
+        );
+        assert_eq!(outcome.why, Why::Unchanged, "{state}");
+    }
+}
+
+#[test]
+fn an_older_range_end_is_discarded() {
+    let policy = policy(&[Alarm, Ok, Insufficient], 1);
+    for before in [Alarm, Ok, Insufficient] {
+        for state in [Alarm, Ok, Insufficient] {
+            let outcome = decide(
+                Some(&stored(before, 10, None)),
+                Evaluated {
+                    state,
+                    range_end: at(5),
+                    period: 300,
+                    reason: "late",
+                },
+                at(100),
+                &policy,
+            );
+            let expected = Outcome {
+                store: None,
+                notice: None,
+                why: Why::Stale,
+            };
+            assert_eq!(outcome, expected, "{before} -> {state}");
+        }
+    }
+}
+
+#[test]
+fn the_same_range_end_and_state_is_done_already() {
+    // Even with a reminder due by `t`: a retried invocation must not notify twice.
+    let policy = policy(&[Alarm, Ok, Insufficient], 1);
+    for state in [Alarm, Ok, Insufficient] {
+        let outcome = decide(
+            Some(&stored(state, 10, Some(0))),
+            Evaluated {
+                state,
+                range_end: at(10),
+                period: 300,
+                reason: "retry",
+            },
+            at(100),
+            &policy,
+        );
+        assert_eq!((outcome.store, outcome.notice), (None, None), "{state}");
+        assert_eq!(outcome.why, Why::SameRange, "{state}");
+    }
+}
+
+#[test]
+fn the_same_range_end_with_a_new_state_is_a_transition() {
+    // Late datapoints or an edited rule can change the verdict for the same range.
+    let outcome = decide(
+        Some(&stored(Ok, 10, None)),
+        Evaluated {
+            state: Alarm,
+            range_end: at(10),
+            period: 300,
+            reason: "late data",
+        },
+        at(11),
+        &Policy::default(),
+    );
+    assert_eq!(outcome.why, Why::Transition);
+    assert_eq!(outcome.store.unwrap().version, 8);
+}
+
+fn evaluated(state: AlarmState, minute: i64, period: u32) -> Evaluated<'static> {
+    Evaluated {
+        state,
+        range_end: at(minute),
+        period,
+        reason: "now",
+    }
+}
+
+#[test]
+fn alarm_then_insufficient_data_then_ok_recovers_the_incident() {
+    let policy = Policy::default();
+    let alarm = stored(Alarm, 0, Some(0));
+    let gap = decide(
+        Some(&alarm),
+        evaluated(Insufficient, 5, 300),
+        at(5),
+        &policy,
+    );
+    assert_eq!(gap.why, Why::NotInNotifyOn);
+    let gap = gap.store.unwrap();
+    assert!(
+        gap.alarm_open,
+        "the incident stays open through INSUFFICIENT_DATA"
+    );
+    let back = decide(Some(&gap), evaluated(Ok, 10, 300), at(10), &policy);
+    assert_eq!(back.why, Why::Transition);
+    assert_eq!(
+        back.notice,
+        Some(Notice::Transition {
+            from: Some(Insufficient),
+            to: Ok
+        })
+    );
+    assert!(!back.store.unwrap().alarm_open, "recovered");
+    // Without an ALARM notified before, INSUFFICIENT_DATA -> OK stays quiet.
+    let quiet = stored(Insufficient, 0, None);
+    let outcome = decide(Some(&quiet), evaluated(Ok, 5, 300), at(5), &policy);
+    assert_eq!((outcome.notice, outcome.why), (None, Why::InsufficientToOk));
+}
+
+#[test]
+fn an_alarm_is_open_only_once_notified() {
+    let notified = decide(None, evaluated(Alarm, 5, 300), at(5), &Policy::default());
+    assert!(notified.store.unwrap().alarm_open);
+    let silent = decide(None, evaluated(Alarm, 5, 300), at(5), &policy(&[Ok], 0));
+    assert!(!silent.store.unwrap().alarm_open);
+}
+
+#[test]
+fn a_rule_whose_period_changed_is_not_stale() {
+    // Stored at minute 10 with a 5-minute period; the rule now has a 1-hour period,
+    // whose last complete period ended earlier.
+    let before = stored(Alarm, 10, Some(10));
+    let outcome = decide(
+        Some(&before),
+        evaluated(Ok, 0, 3_600),
+        at(12),
+        &Policy::default(),
+    );
+    assert_eq!(outcome.why, Why::Transition);
+    let new = outcome.store.unwrap();
+    assert_eq!((new.period, new.version), (Some(3_600), 8));
+    // With the period unchanged the same evaluation is stale.
+    let outcome = decide(
+        Some(&before),
+        evaluated(Ok, 0, 300),
+        at(12),
+        &Policy::default(),
+    );
+    assert_eq!(outcome.why, Why::Stale);
+}
+
+#[test]
+fn a_notice_delivered_to_some_targets_is_finished_in_the_same_range() {
+    let mut before = stored(Ok, 10, None);
+    before.delivered = Some(Delivered {
+        notice: Notice::first(Alarm).id(),
+        topics: BTreeSet::from(["arn:a".to_owned()]),
+    });
+    // The retried invocation: same range end, same verdict as the notice.
+    let outcome = decide(
+        Some(&before),
+        evaluated(Alarm, 10, 300),
+        at(11),
+        &Policy::default(),
+    );
+    assert_eq!(outcome.why, Why::Transition);
+    // The verdict went back: the record is cleared by the write.
+    let outcome = decide(
+        Some(&before),
+        evaluated(Ok, 10, 300),
+        at(11),
+        &Policy::default(),
+    );
+    assert_eq!(outcome.why, Why::Unchanged);
+    assert_eq!(outcome.store.unwrap().delivered, None);
+}
+
+#[test]
+fn notices_are_named_for_partial_delivery() {
+    assert_eq!(Notice::first(Alarm).id(), "ALARM");
+    assert_eq!(Notice::Reminder { since: at(0) }.id(), "ALARM reminder");
+    let ok = Notice::Transition {
+        from: Some(Alarm),
+        to: Ok,
+    };
+    assert_eq!(ok.id(), "OK");
+}
+
+#[test]
+fn why_is_spelled_for_the_report() {
+    assert_eq!(
+        serde_json::to_string(&Why::NotInNotifyOn).unwrap(),
+        "\"notInNotifyOn\""
+    );
+    for why in [
+        Why::Transition,
+        Why::Renotify,
+        Why::Unchanged,
+        Why::NotInNotifyOn,
+        Why::InsufficientToOk,
+        Why::Stale,
+        Why::SameRange,
+    ] {
+        assert_eq!(
+            serde_json::to_string(&why).unwrap(),
+            format!("\"{}\"", why.as_str())
+        );
+    }
+}
+
+/// (comparison, threshold, recovery, safe)
+#[test]
+fn a_recovery_threshold_must_lie_on_the_safe_side() {
+    use Comparison::*;
+    #[rustfmt::skip]
+    let cases = [
+        (LessThanThreshold, 20.0, 30.0, true),
+        (LessThanThreshold, 20.0, 20.0, false),
+        (LessThanThreshold, 20.0, 10.0, false),
+        (LessThanOrEqualToThreshold, 20.0, 20.5, true),
+        (LessThanOrEqualToThreshold, 20.0, 20.0, false),
+        (LessThanOrEqualToThreshold, 20.0, 19.0, false),
+        (GreaterThanThreshold, 80.0, 70.0, true),
+        (GreaterThanThreshold, 80.0, 80.0, false),
+        (GreaterThanThreshold, 80.0, 90.0, false),
+        (GreaterThanOrEqualToThreshold, 80.0, 79.9, true),
+        (GreaterThanOrEqualToThreshold, 80.0, 80.0, false),
+        (GreaterThanOrEqualToThreshold, 80.0, 81.0, false),
+        (GreaterThanThreshold, 80.0, f64::NAN, false),
+        (LessThanThreshold, 20.0, f64::INFINITY, false),
+    ];
+    for (comparison, threshold, recovery, safe) in cases {
+        assert_eq!(
+            recovery_threshold_is_safe(comparison, threshold, recovery),
+            safe,
+            "{comparison:?} {threshold} recovery {recovery}"
+        );
+    }
+}
+
+/// (previous, recovery, effective)
+#[test]
+fn hysteresis_applies_while_in_alarm() {
+    use Comparison::LessThanThreshold as Lt;
+    #[rustfmt::skip]
+    let cases = [
+        (Some(Alarm), Some(30.0), 30.0),
+        (Some(Ok), Some(30.0), 20.0),
+        (Some(Insufficient), Some(30.0), 20.0),
+        (None, Some(30.0), 20.0),
+        (Some(Alarm), None, 20.0),
+        // Unsafe: would make recovery easier; never used.
+        (Some(Alarm), Some(10.0), 20.0),
+    ];
+    for (previous, recovery, effective) in cases {
+        assert_eq!(
+            effective_threshold(Lt, 20.0, recovery, previous),
+            effective,
+            "{previous:?} {recovery:?}"
+        );
+    }
+    // For LessThanThreshold 20 / recovery 30: 25 keeps the ALARM, 30 recovers.
+    let threshold = effective_threshold(Lt, 20.0, Some(30.0), Some(Alarm));
+    assert!(Lt.breaches(25.0, threshold));
+    assert!(!Lt.breaches(30.0, threshold));
+}
