@@ -3,13 +3,14 @@
 
 use std::process::ExitCode;
 
-use lightsail_alerts::{cli, lambda};
+use lightsail_alerts::{cli, lambda, panics};
 
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     init_tracing(in_lambda);
+    panics::install_hook();
     if !in_lambda {
         return cli::main();
     }
@@ -46,14 +47,16 @@ fn init_tracing(in_lambda: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if json {
+    // `try_init` fails only when a subscriber is already set, which nothing here does;
+    // the logs are not worth a panic either way.
+    let _ = if json {
         builder
             .json()
             .with_current_span(false)
             .flatten_event(true)
             .with_target(false)
-            .init();
+            .try_init()
     } else {
-        builder.with_ansi(false).without_time().init();
-    }
+        builder.with_ansi(false).without_time().try_init()
+    };
 }
