@@ -192,6 +192,8 @@ impl App {
 }
 
 async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    // u64 milliseconds always fit a SystemTime where Lambda runs (64-bit seconds); a
+    // deadline that far off is handled by `Deadline`.
     let invocation_deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
     let deadline = Deadline::lambda(invocation_deadline, app.settings.deadline_margin);
     let result = invoke(app, event.payload, deadline).await;

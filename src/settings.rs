@@ -247,6 +247,8 @@ impl Settings {
                 )?)
             }
             Some(RulesFile::S3(uri)) => {
+                // Cannot fail: both edges build `s3` with `Settings::s3_rules` from these
+                // settings and this `explicit`, which names the same object.
                 let reader = s3
                     .filter(|reader| reader.uri() == uri)
                     .expect("rules in S3 are read with the reader Settings::s3_rules built");
