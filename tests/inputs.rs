@@ -207,13 +207,17 @@ fn an_evaluation_time_from_the_future_exits_2_before_any_call() {
     let fake = fleet();
     let dir = tempfile::tempdir().unwrap();
     let rules = rules_file(&dir, SOME_TOPIC);
-    let future = (Utc::now() + TimeDelta::days(400)).to_rfc3339();
-    let out = command()
-        .args(["check", "--dry-run", "--at", &future, "--rules"])
-        .arg(&rules)
-        .envs(fake.env())
-        .output()
-        .unwrap();
+    let at = |ahead: TimeDelta| {
+        command()
+            .args(["check", "--dry-run", "--at"])
+            .arg((Utc::now() + ahead).to_rfc3339())
+            .arg("--rules")
+            .arg(&rules)
+            .envs(fake.env())
+            .output()
+            .unwrap()
+    };
+    let out = at(TimeDelta::days(400));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.starts_with("error: --at "), "{err}");
@@ -225,13 +229,7 @@ fn an_evaluation_time_from_the_future_exits_2_before_any_call() {
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 
     // Within the 5 minutes allowed for clock skew, the run goes ahead.
-    let soon = (Utc::now() + TimeDelta::minutes(4)).to_rfc3339();
-    let out = command()
-        .args(["check", "--dry-run", "--at", &soon, "--rules"])
-        .arg(&rules)
-        .envs(fake.env())
-        .output()
-        .unwrap();
+    let out = at(TimeDelta::minutes(4));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!fake.requests().is_empty());
 }
