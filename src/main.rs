@@ -20,7 +20,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %err, "the Lambda runtime stopped");
+            // A failed start was logged and posted as an init error already.
+            tracing::error!(error = %err, "the function stopped");
             ExitCode::FAILURE
         }
     }
