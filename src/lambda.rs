@@ -1,18 +1,24 @@
 //! The Lambda edge: decoding the invoking event, and the handler. Config and clients are
 //! built once per execution environment, outside the handler.
 
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::aws::s3::S3Rules;
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
+use crate::domain::time::not_in_future;
+use crate::panics;
 use crate::run::{self, Deadline, MAX_RESPONSE_BYTES, Report, RunOptions};
 use crate::settings::{InputError, Settings};
+
+mod init_error;
 
 /// The report logged with a failed invocation stays within one CloudWatch Logs event.
 const MAX_LOGGED_REPORT_BYTES: usize = 200 * 1024;
@@ -45,15 +51,7 @@ pub fn decode(event: Value) -> Result<Invocation, InputError> {
     let unsupported =
         |what: String| InputError::Other(format!("unsupported event: {what}; {ACCEPTED}"));
     let Value::Object(fields) = &event else {
-        let kind = match event {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => unreachable!(),
-        };
-        return Err(unsupported(format!("received {kind}")));
+        return Err(unsupported(format!("received {}", kind(&event))));
     };
     if let Some(detail_type) = fields.get("detail-type") {
         let source = fields.get("source").and_then(Value::as_str).unwrap_or("?");
@@ -90,6 +88,18 @@ pub fn decode(event: Value) -> Result<Invocation, InputError> {
     })
 }
 
+/// What kind of JSON value `value` is, for a message.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Built once per execution environment and shared by every invocation.
 struct App {
     settings: Settings,
@@ -119,6 +129,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Input(InputError::RulesUnavailable(_) | InputError::ReadRules { .. }) => {
                 "RulesUnavailable"
             }
+            HandlerError::Input(InputError::Settings(_)) => "InvalidSettings",
             HandlerError::Input(_) => "InvalidInput",
             HandlerError::Run(_) => "RunFailed",
         };
@@ -130,26 +141,59 @@ impl From<HandlerError> for Diagnostic {
 }
 
 /// Runs the function under the Lambda Runtime API until the environment is shut down.
+/// A failed start (invalid settings, or a panic while building the clients) is posted to
+/// `/runtime/init/error` and returned, so that the process exits non-zero.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
-    let settings = Settings::from_env()
-        .inspect_err(|err| tracing::error!(error = %err, "invalid configuration"))?;
-    let config = aws::sdk_config().await;
-    let state = settings
-        .state_table
-        .as_deref()
-        .map(|table| DynamoStore::from_config(&config, table));
-    let s3_rules = settings.s3_rules(None, &config);
-    let app = App {
-        settings,
-        s3_rules,
-        lightsail: LightsailSource::new(config.clone()),
-        sns: SnsSink::new(config),
-        state,
+    let app = match AssertUnwindSafe(App::init()).catch_unwind().await {
+        Ok(Ok(app)) => app,
+        Ok(Err(err)) => {
+            let diagnostic = Diagnostic::from(HandlerError::from(err));
+            return Err(init_failed(diagnostic).await);
+        }
+        Err(panic) => {
+            let diagnostic = Diagnostic {
+                error_type: "InitPanicked".to_owned(),
+                error_message: format!(
+                    "the function panicked at start: {}",
+                    panics::message(&*panic)
+                ),
+            };
+            return Err(init_failed(diagnostic).await);
+        }
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| handle(&app, event))).await
 }
 
+/// Logs and reports a failed start; returns it as the error the process ends with.
+async fn init_failed(diagnostic: Diagnostic) -> lambda_runtime::Error {
+    tracing::error!(error_type = %diagnostic.error_type, error = %diagnostic.error_message, "the function cannot start");
+    init_error::report(&diagnostic).await;
+    format!("{}: {}", diagnostic.error_type, diagnostic.error_message).into()
+}
+
+impl App {
+    /// The settings, checked before any SDK config is loaded, then the config and clients.
+    async fn init() -> Result<App, InputError> {
+        let settings = Settings::from_lambda_env()?;
+        let config = aws::sdk_config(settings.retries).await;
+        let state = settings
+            .state_table
+            .as_deref()
+            .map(|table| DynamoStore::from_config(&config, table));
+        let s3_rules = settings.s3_rules(None, &config);
+        Ok(App {
+            settings,
+            s3_rules,
+            lightsail: LightsailSource::new(config.clone()),
+            sns: SnsSink::new(config),
+            state,
+        })
+    }
+}
+
 async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    // u64 milliseconds always fit a SystemTime where Lambda runs (64-bit seconds); a
+    // deadline that far off is handled by `Deadline`.
     let invocation_deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
     let deadline = Deadline::lambda(invocation_deadline, app.settings.deadline_margin);
     let result = invoke(app, event.payload, deadline).await;
@@ -162,6 +206,15 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
 
 async fn invoke(app: &App, payload: Value, deadline: Deadline) -> Result<Report, HandlerError> {
     let invocation = decode(payload)?;
+    if let Some(at) = invocation.at {
+        // Before the rules are read: nothing is fetched, published or stored.
+        not_in_future(
+            at,
+            Utc::now(),
+            "the event's evaluation time (`at` or `time`)",
+        )
+        .map_err(InputError::from)?;
+    }
     let rules = app
         .settings
         .load_rules(invocation.rules, None, app.s3_rules.as_ref())

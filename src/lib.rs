@@ -7,6 +7,7 @@
 //! - [`cli`] and [`lambda`]: the edges. Arguments, events and output; each builds the
 //!   adapters once and hands them to [`run`].
 //! - [`settings`]: the environment, read and checked once at the edge.
+//! - [`panics`]: the hook that logs a panic (a bug) like any other error.
 //! - [`rules`]: the rules document parser and validator, split by concern.
 //! - [`run`]: one run as stages (list, plan, fetch, evaluate, decide, deliver) and its
 //!   report.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod domain;
 pub mod lambda;
 pub mod offline;
+pub mod panics;
 pub mod ports;
 pub mod rules;
 pub mod run;

@@ -3,13 +3,14 @@
 
 use std::process::ExitCode;
 
-use lightsail_alerts::{cli, lambda};
+use lightsail_alerts::{cli, lambda, panics};
 
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     init_tracing(in_lambda);
+    panics::install_hook();
     if !in_lambda {
         return cli::main();
     }
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %err, "the Lambda runtime stopped");
+            // A failed start was logged and posted as an init error already.
+            tracing::error!(error = %err, "the function stopped");
             ExitCode::FAILURE
         }
     }
@@ -46,14 +48,16 @@ fn init_tracing(in_lambda: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if json {
+    // `try_init` fails only when a subscriber is already set, which nothing here does;
+    // the logs are not worth a panic either way.
+    let _ = if json {
         builder
             .json()
             .with_current_span(false)
             .flatten_event(true)
             .with_target(false)
-            .init();
+            .try_init()
     } else {
-        builder.with_ansi(false).without_time().init();
-    }
+        builder.with_ansi(false).without_time().try_init()
+    };
 }

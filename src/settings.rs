@@ -7,7 +7,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::aws::s3::{S3ReadError, S3Rules, S3Uri};
+use crate::domain::time::FutureTime;
 use crate::rules::{self, Fallbacks, RuleSet, ValidationErrors};
+
+mod check;
+use check::Check;
 
 /// Calls in flight at once when `ALERT_MAX_CONCURRENCY` is not set.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -36,6 +40,8 @@ pub struct Settings {
     /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` is set (moto, MinIO, LocalStack): S3 is
     /// addressed path-style, since names like `bucket.127.0.0.1` do not resolve.
     pub custom_s3_endpoint: bool,
+    /// `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE`, checked here and handed to the SDK.
+    pub retries: Retries,
 }
 
 /// A rules document named by `ALERT_RULES_FILE` or `--rules`.
@@ -82,8 +88,6 @@ pub enum InputError {
     /// error is not transient).
     #[error("{0}")]
     RulesUnavailable(#[from] S3ReadError),
-    #[error("ALERT_RULES_FILE={value:?} is invalid: {why}")]
-    RulesFile { value: String, why: String },
     #[error(
         "no rules: pass --rules FILE, or set ALERT_RULES_FILE (a file or s3://BUCKET/KEY) or ALERT_RULES (the document inline)"
     )]
@@ -92,70 +96,89 @@ pub enum InputError {
         "both ALERT_RULES_FILE and ALERT_RULES are set; set only one, so it is clear which rules run"
     )]
     TwoRuleSources,
-    #[error("{name}={value:?} is invalid: {allowed}")]
-    Setting {
-        name: &'static str,
-        value: String,
-        allowed: &'static str,
-    },
+    /// Environment variables with values that are not allowed, every one of them.
+    #[error("{0}")]
+    Settings(#[from] InvalidSettings),
+    /// An evaluation time more than the allowance after the clock (SPEC §13).
+    #[error("{0}")]
+    FutureTime(#[from] FutureTime),
     #[error("{0}")]
     Other(String),
 }
 
-pub(crate) fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// A variable of the process's environment; `None` when unset or not UTF-8 (which the
+/// SDK and the Lambda runtime also read as unset).
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 impl Settings {
+    /// The environment of the command line, checked: every invalid variable is named at
+    /// once, before any SDK config is loaded (the SDK panics on some of them).
     pub fn from_env() -> Result<Self, InputError> {
-        let max_concurrency = match env("ALERT_MAX_CONCURRENCY") {
-            None => DEFAULT_CONCURRENCY,
-            Some(value) => match value.trim().parse::<usize>() {
-                Ok(n @ 1..=256) => n,
-                _ => {
-                    return Err(InputError::Setting {
-                        name: "ALERT_MAX_CONCURRENCY",
-                        value,
-                        allowed: "a whole number from 1 to 256",
-                    });
-                }
-            },
-        };
-        let deadline_margin = match env("ALERT_DEADLINE_MARGIN_MS") {
-            None => DEFAULT_DEADLINE_MARGIN,
-            Some(value) => match value.trim().parse::<u64>() {
-                Ok(ms @ 0..=900_000) => Duration::from_millis(ms),
-                _ => {
-                    return Err(InputError::Setting {
-                        name: "ALERT_DEADLINE_MARGIN_MS",
-                        value,
-                        allowed: "a whole number of milliseconds from 0 to 900000 (Lambda's longest timeout)",
-                    });
-                }
-            },
-        };
-        let rules_file = env("ALERT_RULES_FILE")
-            .map(|value| {
-                value
-                    .parse()
-                    .map_err(|why| InputError::RulesFile { value, why })
-            })
-            .transpose()?;
-        let ignore_endpoints = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Ok(Self::read(false, &process_env)?)
+    }
+
+    /// [`Settings::from_env`] in Lambda, where the variables the Lambda runtime client
+    /// needs (and panics without) are checked as well.
+    pub fn from_lambda_env() -> Result<Self, InputError> {
+        Ok(Self::read(true, &process_env)?)
+    }
+
+    /// The settings from `var` (a variable's value; `None` when unset).
+    fn read(lambda: bool, var: &dyn Fn(&str) -> Option<String>) -> Result<Self, InvalidSettings> {
+        let mut check = Check::new(var);
+        let max_concurrency = check
+            .optional(
+                "ALERT_MAX_CONCURRENCY",
+                "a whole number from 1 to 256",
+                |v| v.trim().parse().ok().filter(|n| (1..=256).contains(n)),
+            )
+            .unwrap_or(DEFAULT_CONCURRENCY);
+        let deadline_margin = check
+            .optional(
+                "ALERT_DEADLINE_MARGIN_MS",
+                "a whole number of milliseconds from 0 to 900000 (Lambda's longest timeout)",
+                |v| v.trim().parse().ok().filter(|ms| *ms <= 900_000),
+            )
+            .map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis);
+        let rules_file = check.set("ALERT_RULES_FILE").and_then(|value| {
+            value
+                .parse()
+                .map_err(|why| check.invalid("ALERT_RULES_FILE", Some(value), why))
+                .ok()
+        });
+        let retries = check.retries();
+        let ignore_endpoints = check.aws_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        check.aws_bool("AWS_USE_FIPS_ENDPOINT");
+        check.aws_bool("AWS_USE_DUALSTACK_ENDPOINT");
+        check.region();
+        if !ignore_endpoints {
+            check.endpoints();
+        }
+        if lambda {
+            check.lambda_runtime();
+        }
+        if !check.invalid.is_empty() {
+            return Err(InvalidSettings(check.invalid));
+        }
         let custom_s3_endpoint = !ignore_endpoints
-            && (env("AWS_ENDPOINT_URL_S3").is_some() || env("AWS_ENDPOINT_URL").is_some());
+            && (check.set("AWS_ENDPOINT_URL_S3").is_some()
+                || check.set("AWS_ENDPOINT_URL").is_some());
         Ok(Self {
             rules_file,
-            rules_inline: env("ALERT_RULES"),
+            rules_inline: check.set("ALERT_RULES"),
             fallbacks: Fallbacks {
-                region: env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
-                topic_arn: env("ALERT_TOPIC_ARN"),
+                region: check
+                    .set("AWS_REGION")
+                    .or_else(|| check.set("AWS_DEFAULT_REGION")),
+                topic_arn: check.set("ALERT_TOPIC_ARN"),
             },
             max_concurrency,
             deadline_margin,
-            state_table: env("ALERT_STATE_TABLE"),
+            state_table: check.set("ALERT_STATE_TABLE"),
             custom_s3_endpoint,
+            retries,
         })
     }
 
@@ -223,6 +246,8 @@ impl Settings {
                 )?)
             }
             Some(RulesFile::S3(uri)) => {
+                // Cannot fail: both edges build `s3` with `Settings::s3_rules` from these
+                // settings and this `explicit`, which names the same object.
                 let reader = s3
                     .filter(|reader| reader.uri() == uri)
                     .expect("rules in S3 are read with the reader Settings::s3_rules built");
@@ -236,6 +261,69 @@ impl Settings {
         }
     }
 }
+
+/// Retries of every AWS call. The SDK is handed these and reads neither variable itself:
+/// it panics on a value it cannot parse (`AWS_MAX_ATTEMPTS=0`), before any error could
+/// be reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries {
+    /// `AWS_MAX_ATTEMPTS`: attempts per call, the first one included.
+    pub max_attempts: u32,
+    /// `AWS_RETRY_MODE=adaptive`: the SDK's client-side rate limiter (see the README on
+    /// why it is not the default).
+    pub adaptive: bool,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self {
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            adaptive: false,
+        }
+    }
+}
+
+/// The most attempts `AWS_MAX_ATTEMPTS` may ask for: each call has at most 20 s in all,
+/// so more would never be made.
+pub const MAX_ATTEMPTS_LIMIT: u32 = 100;
+
+/// One environment variable with a value that is not allowed, or not set when it must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidSetting {
+    pub name: String,
+    /// `None`: not set.
+    pub value: Option<String>,
+    /// What is allowed.
+    pub allowed: String,
+}
+
+impl fmt::Display for InvalidSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(value) => write!(f, "{}={value:?} is invalid: {}", self.name, self.allowed),
+            None => write!(f, "{} is not set: {}", self.name, self.allowed),
+        }
+    }
+}
+
+/// Every invalid setting of the environment, named in one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidSettings(pub Vec<InvalidSetting>);
+
+impl fmt::Display for InvalidSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            all => {
+                write!(f, "{} invalid settings:", all.len())?;
+                all.iter()
+                    .try_for_each(|setting| write!(f, "\n  {setting}"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for InvalidSettings {}
 
 #[cfg(test)]
 mod tests {
@@ -331,11 +419,8 @@ mod tests {
             matches!(&s3, RulesFile::S3(uri) if uri.bucket() == "ops-config" && uri.key() == "alerts/rules.yaml")
         );
         assert_eq!(s3.to_string(), "s3://ops-config/alerts/rules.yaml");
-        let why = "s3://ops-config".parse::<RulesFile>().unwrap_err();
-        let err = InputError::RulesFile {
-            value: "s3://ops-config".into(),
-            why,
-        };
+        let var = |name: &str| (name == "ALERT_RULES_FILE").then(|| "s3://ops-config".to_owned());
+        let err = Settings::read(false, &var).unwrap_err();
         assert_eq!(
             err.to_string(),
             "ALERT_RULES_FILE=\"s3://ops-config\" is invalid: the S3 URI has no key; expected s3://BUCKET/KEY, the key of the rules object"

@@ -8,18 +8,28 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_lightsail::config::retry::{RetryPartition, TokenBucket};
 
-use crate::settings::{DEFAULT_MAX_ATTEMPTS, env};
+use crate::settings::Retries;
 
 /// The SDK config every client is built from: the standard chain for credentials,
-/// region and `AWS_ENDPOINT_URL_*`; standard retries with exponential backoff, 5
-/// attempts unless `AWS_MAX_ATTEMPTS` says otherwise; and timeouts per call. The run's
-/// deadline, not these, bounds a run as a whole.
+/// region and `AWS_ENDPOINT_URL_*` (all checked by [`Settings`](crate::settings::Settings)
+/// first); `retries` (standard retries with exponential backoff, 5 attempts unless
+/// `AWS_MAX_ATTEMPTS` says otherwise); and timeouts per call. The run's deadline, not
+/// these, bounds a run as a whole.
 ///
-/// Not the SDK's adaptive mode: its rate limiter charges a retry 5 tokens and refills
-/// at as little as 0.5 a second, so at a low request rate one throttle holds the retry
-/// back for 10 s, and two of them outlast the call's 20 s timeout.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+/// The retry config is given, so the SDK reads neither `AWS_MAX_ATTEMPTS` nor
+/// `AWS_RETRY_MODE` (nor a profile's `max_attempts` and `retry_mode`): it panics on a
+/// value it cannot parse, and these were checked already.
+///
+/// Not the SDK's adaptive mode unless asked: its rate limiter charges a retry 5 tokens
+/// and refills at as little as 0.5 a second, so at a low request rate one throttle holds
+/// the retry back for 10 s, and two of them outlast the call's 20 s timeout.
+pub async fn sdk_config(retries: Retries) -> aws_config::SdkConfig {
+    let retry = match retries.adaptive {
+        true => RetryConfig::adaptive(),
+        false => RetryConfig::standard(),
+    };
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry.with_max_attempts(retries.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
@@ -28,15 +38,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
                 .build(),
         )
         .load()
-        .await;
-    let mut retry = config
-        .retry_config()
-        .cloned()
-        .unwrap_or_else(RetryConfig::standard);
-    if env("AWS_MAX_ATTEMPTS").is_none() {
-        retry = retry.with_max_attempts(DEFAULT_MAX_ATTEMPTS);
-    }
-    config.into_builder().retry_config(retry).build()
+        .await
 }
 
 /// A retry partition of one client's own, without a retry quota.

@@ -8,11 +8,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod output;
 mod text;
 
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
 use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::select::Instance;
+use crate::domain::time::not_in_future;
 use crate::offline::Recording;
 use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
 use crate::rules::{self, RuleSet};
@@ -141,7 +143,7 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            output::stderr(&format!("error: cannot start the async runtime: {err}"));
             return ExitCode::from(EXIT_RUN_ERROR);
         }
     };
@@ -152,7 +154,7 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            output::stderr(&format!("error: {err}"));
             // S3 failing after retries is worth another try later, like a run error; a
             // missing or denied object is to be fixed, like a missing file.
             match &err {
@@ -172,7 +174,7 @@ async fn read_rules(
     file: Option<&RulesFile>,
 ) -> Result<(RuleSet, Option<aws_config::SdkConfig>), InputError> {
     let config = match settings.rules_file(file)? {
-        Some(RulesFile::S3(_)) => Some(aws::sdk_config().await),
+        Some(RulesFile::S3(_)) => Some(aws::sdk_config(settings.retries).await),
         _ => None,
     };
     let s3 = config
@@ -186,9 +188,9 @@ async fn validate(file: Option<&RulesFile>) -> Result<ExitCode, InputError> {
     let settings = Settings::from_env()?;
     let (rules, _) = read_rules(&settings, file).await?;
     let yaml = serde_yaml_ng::to_string(&rules).map_err(|e| InputError::Other(e.to_string()))?;
-    print!("{yaml}");
-    eprintln!("{} rule(s) are valid.", rules.rules.len());
-    Ok(ExitCode::SUCCESS)
+    let written = output::stdout(&yaml);
+    output::stderr(&format!("{} rule(s) are valid.", rules.rules.len()));
+    Ok(exit_status(ExitCode::SUCCESS, written))
 }
 
 /// What a `check` runs: the rules, where the datapoints come from, whether it
@@ -204,30 +206,36 @@ struct Job {
 
 async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     let settings = Settings::from_env()?;
+    if let Some(at) = args.at {
+        // Before the rules are read: nothing is fetched, published or stored.
+        not_in_future(at, Utc::now(), "--at")?;
+    }
     let mut job = job(&args, &settings).await?;
-    let at = args
-        .at
-        .or(job.recording.as_ref().map(|r| r.recorded_at))
-        .unwrap_or_else(Utc::now);
+    let at = match (args.at, &job.recording) {
+        (Some(at), _) => at,
+        (None, Some(recording)) => {
+            not_in_future(recording.recorded_at, Utc::now(), "the recording's time")?;
+            recording.recorded_at
+        }
+        (None, None) => Utc::now(),
+    };
 
     // The SDK is loaded only when something talks to AWS: a replayed dry run without a
     // state table needs no account, no region and no network.
     let state_table = settings.state_table.as_deref().filter(|_| !job.example);
     if job.config.is_none() && (job.recording.is_none() || !job.dry_run || state_table.is_some()) {
-        job.config = Some(aws::sdk_config().await);
+        job.config = Some(aws::sdk_config(settings.retries).await);
     }
     let config = job.config;
     let store = match (state_table, &config) {
         (Some(table), Some(config)) => Some(DynamoStore::from_config(config, table)),
         _ => None,
     };
-    let source = match job.recording {
-        Some(recording) => Source::Replay(recording),
-        None => Source::Lightsail(Box::new(LightsailSource::new(
-            config
-                .clone()
-                .expect("the SDK config is loaded when there is no recording"),
-        ))),
+    let source = match (job.recording, &config) {
+        (Some(recording), _) => Source::Replay(recording),
+        (None, Some(config)) => Source::Lightsail(Box::new(LightsailSource::new(config.clone()))),
+        // Loaded above whenever there is no recording.
+        (None, None) => return Err(InputError::Other("no SDK config for Lightsail".to_owned())),
     };
     let sink = config.filter(|_| !job.dry_run).map(SnsSink::new);
     let options = RunOptions {
@@ -238,20 +246,33 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     let rules = job.rules;
     let report = run::run(&rules, &source, sink.as_ref(), store.as_ref(), options).await;
 
-    match args.output {
-        Output::Json => println!(
-            "{}",
+    let written = match args.output {
+        Output::Json => output::stdout(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).map_err(|e| InputError::Other(e.to_string()))?
-        ),
-        Output::Text => print!("{}", text::render(&rules, &report)),
-    }
-    Ok(match report.failure() {
+        )),
+        Output::Text => output::stdout(&text::render(&rules, &report)),
+    };
+    let status = match report.failure() {
         Some(failure) => {
-            eprintln!("error: {failure}");
+            output::stderr(&format!("error: {failure}"));
             ExitCode::from(EXIT_RUN_ERROR)
         }
         None => ExitCode::SUCCESS,
-    })
+    };
+    Ok(exit_status(status, written))
+}
+
+/// The run's exit status, or a run error when its output could not be written (a closed
+/// stdout is not such a failure: see [`output::stdout`]).
+fn exit_status(status: ExitCode, written: std::io::Result<()>) -> ExitCode {
+    match written {
+        Ok(()) => status,
+        Err(err) => {
+            output::stderr(&format!("error: cannot write the output to stdout: {err}"));
+            ExitCode::from(EXIT_RUN_ERROR)
+        }
+    }
 }
 
 /// The configured rules and recording, or with nothing configured the built-in example
@@ -270,7 +291,7 @@ async fn job(args: &CheckArgs, settings: &Settings) -> Result<Job, InputError> {
             config,
         });
     }
-    eprintln!(
+    output::stderr(&format!(
         "No rules given (--rules, ALERT_RULES_FILE or ALERT_RULES): running the built-in example, \
          {EXAMPLE_RULES_NAME} replayed against {}, as a dry run.",
         args.replay
@@ -278,7 +299,7 @@ async fn job(args: &CheckArgs, settings: &Settings) -> Result<Job, InputError> {
             .map_or(EXAMPLE_RECORDING_NAME.to_owned(), |p| p
                 .display()
                 .to_string())
-    );
+    ));
     let rules = rules::parse(EXAMPLE_RULES, EXAMPLE_RULES_NAME, &settings.fallbacks)?;
     let recording = match &args.replay {
         Some(path) => read_recording(path)?,

@@ -19,6 +19,9 @@ use crate::domain::time;
 /// and every call started then is a call abandoned.
 const MIN_FETCH_TIME: Duration = Duration::from_millis(100);
 
+/// A deadline too far off to be represented: a century, longer than any run.
+const FAR_OFF: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// On the command line, how long deliveries of what was evaluated may go on after
 /// `--timeout` stopped the fetching.
 const CLI_DELIVERY_GRACE: Duration = Duration::from_secs(2);
@@ -56,10 +59,16 @@ impl Deadline {
 
     fn new(fetch_in: Duration, finish_in: Duration, origin: &'static str) -> Self {
         let now = Instant::now();
-        let wall = Utc::now() + chrono::TimeDelta::from_std(fetch_in).unwrap_or_default();
+        // The Lambda deadline comes from the Runtime API: a far-off one must not overflow
+        // (it is then as good as none).
+        let later = |by: Duration| now.checked_add(by).unwrap_or(now + FAR_OFF);
+        let wall = chrono::TimeDelta::from_std(fetch_in)
+            .ok()
+            .and_then(|by| Utc::now().checked_add_signed(by))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         Self {
-            fetch_by: now + fetch_in,
-            finish_by: now + finish_in.max(fetch_in),
+            fetch_by: later(fetch_in),
+            finish_by: later(finish_in.max(fetch_in)),
             wall,
             origin,
         }
@@ -140,6 +149,20 @@ mod tests {
         // SystemTime moves on between the two readings: allow a few milliseconds.
         assert!(fetch_in <= Duration::from_secs(7) && fetch_in > Duration::from_millis(6_900));
         assert!(finish_in <= Duration::from_secs(9) && finish_in > Duration::from_millis(8_900));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_too_far_off_to_represent_is_as_good_as_none() {
+        // 31 million years: a TimeDelta, but past the last DateTime.
+        let far = std::time::UNIX_EPOCH + Duration::from_millis(1_000_000_000_000_000_000);
+        let deadline = Deadline::lambda(far, Duration::from_secs(3));
+        assert!(deadline.may_fetch() && !deadline.fetching_over());
+        assert!(deadline.finish_by() >= deadline.fetch_by());
+        assert!(
+            deadline.describe().contains("+262142-12-31T23:59:59Z"),
+            "{}",
+            deadline.describe()
+        );
     }
 
     #[tokio::test(start_paused = true)]
