@@ -597,7 +597,12 @@ fn any_instance_name_makes_a_subject_sns_accepts() {
         .clone()
         .unwrap();
     assert_eq!(truncated.len(), 99);
-    assert!(truncated.starts_with("[ALARM] status: web-xxx") && truncated.ends_with("..."));
+    // The resource name gives way; the state and the condition stay.
+    assert!(
+        truncated.starts_with("[ALARM] status: web-xxx")
+            && truncated.ends_with("xxx... StatusCheckFailed > 0"),
+        "{truncated}"
+    );
 }
 
 #[test]
