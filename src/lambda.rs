@@ -230,7 +230,13 @@ async fn invoke(app: &App, payload: Value, deadline: Deadline) -> Result<Report,
     };
     let sink = (!invocation.dry_run).then_some(&app.sns);
     let report = run::run(&rules, &app.lightsail, sink, app.state.as_ref(), options).await;
-    let counts = format!("{:?}", report.counts());
+    // `ALARM=3 OK=5`: readable in a plain log line and a JSON field alike.
+    let counts = report
+        .counts()
+        .iter()
+        .map(|(state, n)| format!("{state}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     tracing::info!(at = %report.evaluated_at, results = report.results.len(), published = report.published, errors = report.errors.len(), counts, "run finished");
     match report.failure() {
         Some(failure) => {

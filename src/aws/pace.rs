@@ -73,6 +73,7 @@ impl Pace {
     }
 
     /// The current pace in calls a second; `None` while unlimited.
+    #[cfg(test)]
     pub fn rate(&self) -> Option<f64> {
         self.state().rate
     }

@@ -80,6 +80,7 @@ impl Deadline {
     }
 
     /// Whether fetching has stopped.
+    #[cfg(test)]
     pub fn fetching_over(&self) -> bool {
         Instant::now() >= self.fetch_by
     }
