@@ -115,14 +115,16 @@ fn main() {
     let budget = Duration::from_millis(if quick { 1 } else { 500 });
     let sizes: &[usize] = if quick { &[10] } else { &[10, 100, 1000, 5000] };
     let at: DateTime<Utc> = AT.parse().unwrap();
+    // The run streams with timers (slow calls give their slots back).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .enable_time()
         .build()
         .unwrap();
     let fallbacks = Fallbacks::default();
 
     println!(
-        "| instances | results | parse rules | plan | run (evaluate_all, replay) | per result | run with globs | peak RSS |"
+        "| instances | results | parse rules | plan | run (dry run, replay) | per result | run with globs | peak RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for &instances in sizes {

@@ -101,6 +101,15 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The evaluation benchmark once at its smallest size, so that a bench broken by a change
+# fails here rather than when someone measures (one suite of one test).
+printf '\n==> cargo test --bench run (smoke)\n'
+if cargo test --bench run -- --test 2>&1 | tee -a "$log" | tail -3; then
+    echo "test result: ok. 1 passed; 0 failed; 0 ignored (the bench smoke)" >>"$log"
+else
+    echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (the bench smoke)" >>"$log"
+    status=1
+fi
 set -e
 # Every suite (unit, each tests/*.rs, doc-tests) ends with its own "test result:" line.
 read -r passed failed < <(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' "$log" |
