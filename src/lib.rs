@@ -17,10 +17,13 @@
 //!   `InstanceSource`, `AlertSink`, `StateStore`.
 //! - [`aws`]: one adapter per AWS service (Lightsail, SNS, DynamoDB, S3) and the shared
 //!   SDK config; [`offline`]: the recording and the in-memory state store.
+//! - [`fuzzing`]: the readers of untrusted input from bytes, for the fuzz targets
+//!   (`fuzz/`) and the replay of their corpus.
 
 pub mod aws;
 pub mod cli;
 pub mod domain;
+pub mod fuzzing;
 pub mod lambda;
 pub mod offline;
 pub mod panics;

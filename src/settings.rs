@@ -234,13 +234,12 @@ impl Settings {
         }
         match self.rules_file(explicit)? {
             Some(RulesFile::Local(path)) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| InputError::ReadRules {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Ok(rules::parse(
-                    &text,
+                let bytes = std::fs::read(path).map_err(|source| InputError::ReadRules {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(rules::parse_bytes(
+                    &bytes,
                     &path.display().to_string(),
                     &self.fallbacks,
                 )?)

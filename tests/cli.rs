@@ -174,6 +174,29 @@ fn validate_prints_the_rules_with_every_default_filled_in() {
     );
 }
 
+#[test]
+fn validate_accepts_a_byte_order_mark_and_crlf_and_refuses_utf16_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = include_str!("../examples/rules.yaml");
+    let windows = format!("\u{FEFF}{}", rules.replace('\n', "\r\n"));
+    let validate = |path: &Path| run(command().arg("validate").arg("--rules").arg(path));
+    let out = validate(&rules_file(&dir, &windows));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plain = validate("examples/rules.yaml".as_ref());
+    assert_eq!(stdout(&out), stdout(&plain));
+
+    let path = dir.path().join("utf16.yaml");
+    let utf16: Vec<u8> = windows.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    std::fs::write(&path, utf16).unwrap();
+    let (out, at) = (validate(&path), path.display());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let expected = "the document is UTF-16 LE text (it starts with the UTF-16 LE byte-order mark), \
+                    not UTF-8; allowed: UTF-8 only (a UTF-8 byte-order mark and CRLF line endings \
+                    are fine): save the file as UTF-8";
+    let expected = format!("error: 1 error in the rules:\n  {at}: {expected}\n");
+    assert_eq!(stderr(&out), expected);
+}
+
 const BAD_RULES: &str = r#"
 version: 1
 rules:

@@ -266,6 +266,40 @@ fn the_reader_downloads_only_new_versions_and_fails_once_the_object_is_gone() {
     assert!(Arc::ptr_eq(&changed, &restored));
 }
 
+#[test]
+fn the_reader_drops_a_byte_order_mark_and_refuses_utf16_by_name() {
+    let Some(moto) = moto_with_rules(Some("\u{FEFF}version: 1\r\n")) else {
+        return;
+    };
+    let uri = S3Uri::parse(URI).unwrap().unwrap();
+    let reader = S3Rules::new(moto.s3(), uri);
+    assert_eq!(&*moto.block_on(reader.text()).unwrap(), "version: 1\r\n");
+
+    let utf16: Vec<u8> = "\u{FEFF}version: 1\r\n"
+        .encode_utf16()
+        .flat_map(u16::to_be_bytes)
+        .collect();
+    let put = moto
+        .s3()
+        .put_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .body(utf16.into());
+    moto.block_on(put.send()).unwrap();
+    let err = moto.block_on(reader.text()).unwrap_err();
+    assert!(
+        !err.is_transient(),
+        "an encoding is fixed by saving, not by retrying"
+    );
+    assert!(
+        err.to_string().starts_with(&format!(
+            "cannot read the rules from {URI}: the document is UTF-16 BE text (it starts with \
+             the UTF-16 BE byte-order mark), not UTF-8; allowed: UTF-8 only"
+        )),
+        "{err}"
+    );
+}
+
 // The Lambda function.
 
 fn invocation() -> Value {

@@ -15,6 +15,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 
 use crate::aws::clients;
+use crate::rules;
 
 /// The largest rules document read from S3. A wrong key pointing at a log archive must
 /// not exhaust a 128 MB function; a real document is a few KB (10,000 rules fit in 1 MiB).
@@ -306,13 +307,9 @@ impl S3Rules {
         if bytes.len() > MAX_RULES_BYTES {
             return Err(too_large(bytes.len() as u64));
         }
-        let text = String::from_utf8(bytes).map_err(|e| {
-            S3ReadError::new(
-                &self.uri,
-                format!("the object is not UTF-8 text (YAML or JSON): {e}"),
-                false,
-            )
-        })?;
+        // The one check of every rules source: UTF-8, its byte-order mark dropped.
+        let text = rules::document_text(&bytes)
+            .map_err(|e| S3ReadError::new(&self.uri, e.to_string(), false))?;
         Ok((etag, text.into()))
     }
 

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 
 use crate::domain::catalog::{MetricName, Statistic, Unit};
@@ -111,10 +111,20 @@ pub struct RecordingError {
 
 impl Recording {
     pub fn parse(text: &str, source_name: &str) -> Result<Self, RecordingError> {
-        let mut recording: Recording = serde_json::from_str(text).map_err(|e| RecordingError {
+        let error = |message: String| RecordingError {
             source_name: source_name.to_owned(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let mut recording: Recording =
+            serde_json::from_str(text).map_err(|e| error(e.to_string()))?;
+        // A run's ranges reach up to a day and 1,440 periods back from the evaluation
+        // time; near chrono's limits (year -262143) that arithmetic would overflow.
+        if !(1970..=9999).contains(&recording.recorded_at.year()) {
+            return Err(error(format!(
+                "recordedAt: `{}` is out of range; allowed: a time from 1970 to 9999",
+                recording.recorded_at.to_rfc3339()
+            )));
+        }
         for (position, series) in recording.series.iter().enumerate() {
             recording
                 .by_instance
@@ -131,6 +141,7 @@ impl Recording {
             .get(&query.key.instance)
             .into_iter()
             .flatten()
+            // In range: `parse` built `by_instance` from the positions of `series`.
             .map(|&position| &self.series[position])
             .filter(|s| s.region.as_deref().is_none_or(|r| r == query.key.region))
     }
@@ -327,6 +338,25 @@ mod tests {
         let eu = block_on(recording.instances("eu-west-1")).unwrap();
         assert_eq!(eu.len(), 2);
         assert_eq!(eu[1].state, "stopped");
+    }
+
+    #[test]
+    fn a_recording_time_out_of_range_is_refused() {
+        for at in [
+            "-262143-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "+10000-01-01T00:00:00Z",
+        ] {
+            let text = format!(r#"{{"recordedAt": "{at}", "series": []}}"#);
+            let err = Recording::parse(&text, "rec.json").unwrap_err();
+            assert!(
+                err.to_string().starts_with("rec.json: recordedAt: `")
+                    && err
+                        .to_string()
+                        .ends_with("` is out of range; allowed: a time from 1970 to 9999"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

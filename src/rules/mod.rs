@@ -1,11 +1,16 @@
 //! The rules document (SPEC §3): parse YAML or JSON, validate every field, fill the
 //! defaults from the catalog, and report every error of a document at once.
 //!
-//! `parse` and `from_value` check the document and `defaults` here, each rule in `rule`
-//! (its fields by concern: `metric`, `selection`, `notify`, `policy`), and give the
-//! validated model of `model`. Errors are collected per mapping by a `Scope` (`scope`)
-//! into the `errors` types; `values` reads YAML values, `suggest` says "did you mean".
+//! `parse_bytes` takes the bytes to text (`encoding`: UTF-8 only, a byte-order mark
+//! allowed) and the text to a YAML value (`document`: aliases bounded); `parse` starts
+//! from text and `from_value` from JSON. The document and `defaults` are checked here,
+//! each rule in `rule` (its fields by concern: `metric`, `selection`, `notify`,
+//! `policy`), giving the validated model of `domain::rule`. Errors are collected per
+//! mapping by a `Scope` (`scope`) into the `errors` types; `values` reads YAML values,
+//! `suggest` says "did you mean".
 
+mod document;
+mod encoding;
 mod errors;
 mod metric;
 mod notify;
@@ -25,6 +30,7 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::domain::catalog::Severity;
 
 pub use crate::domain::rule::{Destination, InvalidValue, Rule, RuleName, RuleSet, TopicArn};
+pub use encoding::{EncodingError, document_text};
 pub use errors::{ValidationError, ValidationErrors};
 
 use notify::{check_notify, check_topic_arn, destinations};
@@ -47,16 +53,21 @@ const SUPPORTED_VERSION: i128 = 1;
 /// Parse a YAML or JSON document (JSON is YAML). `source` names where it came from
 /// (`examples/rules.yaml`, `ALERT_RULES`, `event.rules`) and prefixes every error.
 pub fn parse(text: &str, source: &str, fallbacks: &Fallbacks) -> Result<RuleSet, ValidationErrors> {
-    // Merge keys (`<<: *common`) let a document share fields between rules; applying
-    // them here means the validator sees each rule as the operator meant it.
-    let document = serde_yaml_ng::from_str::<Value>(text)
-        .and_then(|mut value| value.apply_merge().map(|()| value))
-        .map_err(|err| {
-            ValidationErrors(vec![ValidationError::whole(
-                source,
-                format!("not a valid YAML or JSON document: {err}"),
-            )])
-        })?;
+    // Text may still carry a byte-order mark (`ALERT_RULES`, the event's `rules` string)
+    // or be UTF-16 whose ASCII happens to be valid UTF-8: the same checks as for a file.
+    parse_bytes(text.as_bytes(), source, fallbacks)
+}
+
+/// The same from the bytes of a file: UTF-8, with or without a byte-order mark; any
+/// other encoding is one error naming it.
+pub fn parse_bytes(
+    bytes: &[u8],
+    source: &str,
+    fallbacks: &Fallbacks,
+) -> Result<RuleSet, ValidationErrors> {
+    let whole = |message: String| ValidationErrors(vec![ValidationError::whole(source, message)]);
+    let text = document_text(bytes).map_err(|err| whole(err.to_string()))?;
+    let document = document::load(text).map_err(whole)?;
     validate(&document, source, fallbacks)
 }
 
@@ -358,6 +369,64 @@ rules:
             "event.rules: rules[0] (x): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
              got the string \"web-1\""
         );
+    }
+
+    /// As a Windows editor saves it: a UTF-8 byte-order mark and CRLF line endings.
+    fn windows(text: &str) -> Vec<u8> {
+        [
+            b"\xEF\xBB\xBF".as_slice(),
+            text.replace('\n', "\r\n").as_bytes(),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_line_endings_read_like_the_plain_document() {
+        let folded = "version: 1\nrules:\n  - name: cpu\n    description: >\n      two\n      lines\n    instances: [web-1]\n    metric: CPUUtilization\n    comparison: '>'\n    threshold: 80\n";
+        for plain in [SPEC_EXAMPLE, SPEC_EXAMPLE_JSON, folded] {
+            let expected = parse(plain, SOURCE, &fallbacks("us-east-1", TOPIC)).unwrap();
+            let bytes = windows(plain);
+            let env = fallbacks("us-east-1", TOPIC);
+            assert_eq!(parse_bytes(&bytes, SOURCE, &env), Ok(expected.clone()));
+            // Text that kept the mark: `ALERT_RULES`, the event's `rules` string.
+            let text = std::str::from_utf8(&bytes).unwrap();
+            assert_eq!(parse(text, SOURCE, &env), Ok(expected));
+        }
+        let folded = parse_bytes(&windows(folded), SOURCE, &fallbacks("us-east-1", TOPIC));
+        assert_eq!(
+            folded.unwrap().rules[0].description.as_deref(),
+            Some("two lines\n")
+        );
+    }
+
+    #[test]
+    fn another_encoding_is_one_error_naming_it() {
+        let utf16: Vec<u8> = "\u{FEFF}version: 1\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let lines: Vec<String> = parse_bytes(&utf16, SOURCE, &none())
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "rules.yaml: the document is UTF-16 LE text (it starts with the UTF-16 LE \
+              byte-order mark), not UTF-8; allowed: UTF-8 only (a UTF-8 byte-order mark and \
+              CRLF line endings are fine): save the file as UTF-8"
+            ]
+        );
+        let latin1 = error_lines_of(b"version: 1\n# caf\xE9\n");
+        assert!(latin1[0].starts_with("rules.yaml: the document is not UTF-8: byte 0xE9"));
+    }
+
+    fn error_lines_of(bytes: &[u8]) -> Vec<String> {
+        let errors = parse_bytes(bytes, SOURCE, &none()).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        errors.0.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Which instances a rule covers and where: `instances`, `exclude`, `tags`, `states`,
 //! and `region` or `regions`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -16,6 +16,10 @@ const INSTANCES_ALLOWED: &str = "expected a list of instance names and globs, e.
      or \"*\" for every instance";
 const EXCLUDE_ALLOWED: &str =
     "expected a list of instance names and globs, e.g. [bastion, \"test-*\"]";
+/// Entries `instances` and `exclude` may list each. Every name is checked against every
+/// exclusion, so two lists of 100,000 (a megabyte of YAML) would take minutes; a fleet
+/// larger than this is selected with globs or tags.
+const MAX_SELECTORS: usize = 1_000;
 const TAGS_ALLOWED: &str = "expected a mapping of tag key to a value, a list of values, or \"*\" \
      (any value), e.g. {env: prod, role: [web, api], backup: \"*\"}";
 
@@ -26,7 +30,7 @@ pub(super) fn check_selection(scope: &mut Scope<'_>, map: &Mapping) -> Option<Se
         Value::Sequence(list) if list.is_empty() => Err(format!(
             "must name at least one instance; {INSTANCES_ALLOWED}"
         )),
-        Value::Sequence(list) => Ok(list.as_slice()),
+        Value::Sequence(list) => at_most_max(list),
         // `instances: "*"`, the one scalar that cannot be a typo of a list.
         Value::String(all) if all == "*" => Ok(std::slice::from_ref(v)),
         other => Err(format!("{INSTANCES_ALLOWED}, got {}", describe(other))),
@@ -39,7 +43,7 @@ pub(super) fn check_selection(scope: &mut Scope<'_>, map: &Mapping) -> Option<Se
     let instances = instances.and_then(|list| check_selectors(scope, "instances", list));
     let exclude = scope
         .field(map, "exclude", |v| match v {
-            Value::Sequence(list) => Ok(list.as_slice()),
+            Value::Sequence(list) => at_most_max(list),
             other => Err(format!("{EXCLUDE_ALLOWED}, got {}", describe(other))),
         })
         .or_else(|| Some(&[]))
@@ -93,6 +97,17 @@ pub(super) fn check_selection(scope: &mut Scope<'_>, map: &Mapping) -> Option<Se
         tags: tags?,
         states: states?,
     })
+}
+
+fn at_most_max(list: &[Value]) -> Result<&[Value], String> {
+    if list.len() > MAX_SELECTORS {
+        return Err(format!(
+            "lists {} entries; allowed: at most {MAX_SELECTORS} names and globs (select a larger \
+             fleet with globs such as \"web-*\", or with tags)",
+            list.len()
+        ));
+    }
+    Ok(list)
 }
 
 /// The names and globs of `instances` or `exclude`: strings, valid globs, none twice.
@@ -254,10 +269,12 @@ pub(super) fn check_regions(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<S
         }
         Value::Sequence(list) => {
             let mut regions: Vec<String> = Vec::with_capacity(list.len());
+            // A set, not `regions.contains`: a long list costs no time squared.
+            let mut seen = HashSet::with_capacity(list.len());
             let mut problems = Vec::new();
             for (index, item) in list.iter().enumerate() {
                 match string(item).and_then(check_region) {
-                    Ok(region) if regions.contains(&region) => {
+                    Ok(region) if !seen.insert(region.clone()) => {
                         problems.push(format!("[{index}]: `{region}` is listed twice"))
                     }
                     Ok(region) => regions.push(region),
@@ -307,6 +324,59 @@ mod tests {
     use super::*;
     use crate::rules::parse;
     use crate::rules::test_support::{SOURCE, TOPIC, error_lines, fallbacks, none, one_rule, set};
+
+    /// `[prefix0, prefix1, ...]`, `count` entries.
+    fn list(prefix: &str, count: usize) -> String {
+        let entries: Vec<String> = (0..count).map(|i| format!("\"{prefix}{i}\"")).collect();
+        format!("[{}]", entries.join(", "))
+    }
+
+    #[test]
+    fn instances_and_exclude_list_at_most_a_thousand_entries_each() {
+        let started = std::time::Instant::now();
+        // The largest lists allowed, every name checked against every glob.
+        let doc = one_rule(&set(&[
+            ("instances", &list("web-", MAX_SELECTORS)),
+            ("exclude", &list("db-*", MAX_SELECTORS)),
+        ]));
+        assert!(parse(&doc, SOURCE, &none()).is_ok());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+        let doc = one_rule(&set(&[
+            ("instances", &list("web-", 1_001)),
+            ("exclude", &list("db-*", 1_001)),
+        ]));
+        let allowed = "allowed: at most 1000 names and globs (select a larger fleet with globs \
+                       such as \"web-*\", or with tags)";
+        assert_eq!(
+            error_lines(&doc, &none()),
+            [
+                format!(
+                    "rules.yaml: rules[0] (cpu-high): instances: lists 1001 entries; {allowed}"
+                ),
+                format!("rules.yaml: rules[0] (cpu-high): exclude: lists 1001 entries; {allowed}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_regions_is_checked_for_repeats_in_linear_time() {
+        // 50,000 distinct region names: `Vec::contains` took over a billion comparisons.
+        let regions: Vec<String> = (0..50_000).map(|i| format!("xx-test-{i}")).collect();
+        let doc = one_rule(&set(&[(
+            "regions",
+            &format!("[{}, xx-test-7]", regions.join(", ")),
+        )]));
+        let started = std::time::Instant::now();
+        let lines = error_lines(&doc, &none());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].ends_with("[50000]: `xx-test-7` is listed twice"),
+            "{}",
+            lines[0]
+        );
+    }
 
     #[test]
     fn selections_read_names_globs_everything_exclude_tags_states_and_regions() {

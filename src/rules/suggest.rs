@@ -27,12 +27,18 @@ pub(super) fn closest<'c>(
     candidates
         .into_iter()
         .filter_map(|candidate| {
-            let distance = edit_distance(&value, &normalise(candidate));
             let limit = match candidate.len() {
                 0..=3 => 0,
                 4..=5 => 1,
                 _ => 2,
             };
+            let normalised = normalise(candidate);
+            // The distance is at least the difference in length: a value far longer than
+            // every name (a pasted paragraph as a key) costs no table of its size.
+            if value.len().abs_diff(normalised.len()) > limit {
+                return None;
+            }
+            let distance = edit_distance(&value, &normalised);
             (distance <= limit).then_some((distance, candidate))
         })
         .min_by_key(|&(distance, _)| distance)
@@ -87,5 +93,15 @@ mod tests {
         assert_eq!(closest("owner", RULE_FIELDS.iter().copied()), None);
         assert_eq!(closest("colour", RULE_FIELDS.iter().copied()), None);
         assert_eq!(closest("x", [">", "<"]), None);
+    }
+
+    #[test]
+    fn a_value_far_longer_than_every_name_is_not_compared_cell_by_cell() {
+        // A megabyte key against the 23 rule fields: 23 tables of 20 million cells
+        // (and as many allocations) before the length check, seconds in a debug build.
+        let long = "threshold".repeat(120_000);
+        let started = std::time::Instant::now();
+        assert_eq!(closest(&long, RULE_FIELDS.iter().copied()), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 }
