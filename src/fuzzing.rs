@@ -5,6 +5,7 @@
 
 use futures_util::FutureExt;
 
+use crate::domain::{evaluate, time};
 use crate::lambda;
 use crate::offline::Recording;
 use crate::rules::{self, Fallbacks};
@@ -49,6 +50,18 @@ pub fn event(bytes: &[u8]) {
         Ok(invocation) => invocation,
         Err(err) => return drop(err.to_string()),
     };
+    if let Some(at) = invocation.at {
+        match time::not_in_future(at, chrono::Utc::now(), "the event's evaluation time") {
+            // What a run does first with a time it accepts: its evaluation ranges, up to
+            // the longest a rule may have.
+            Ok(()) => {
+                for period in [60, 300, 3_600, 86_400] {
+                    drop(evaluate::range(at, period, 1_440));
+                }
+            }
+            Err(err) => return drop(err.to_string()),
+        }
+    }
     let settings = Settings {
         fallbacks: fallbacks(),
         ..Settings::default()

@@ -116,13 +116,38 @@ impl Settings {
     /// The environment of the command line, checked: every invalid variable is named at
     /// once, before any SDK config is loaded (the SDK panics on some of them).
     pub fn from_env() -> Result<Self, InputError> {
-        Ok(Self::read(false, &process_env)?)
+        Self::from_process(false)
     }
 
     /// [`Settings::from_env`] in Lambda, where the variables the Lambda runtime client
     /// needs (and panics without) are checked as well.
     pub fn from_lambda_env() -> Result<Self, InputError> {
-        Ok(Self::read(true, &process_env)?)
+        Self::from_process(true)
+    }
+
+    /// The process's settings; an `ALERT_*` variable that is not UTF-8 is invalid too
+    /// (read as unset, `ALERT_RULES` would silently mean "no rules").
+    fn from_process(lambda: bool) -> Result<Self, InputError> {
+        let not_utf8: Vec<InvalidSetting> = std::env::vars_os()
+            .filter_map(|(name, value)| {
+                let name = name.to_str()?.to_owned();
+                (name.starts_with("ALERT_") && value.to_str().is_none()).then(|| InvalidSetting {
+                    value: Some(value.to_string_lossy().into_owned()),
+                    name,
+                    allowed: "UTF-8 text (the value has bytes that are not UTF-8; \
+                              \u{FFFD} marks them)"
+                        .to_owned(),
+                })
+            })
+            .collect();
+        match Self::read(lambda, &process_env) {
+            Ok(settings) if not_utf8.is_empty() => Ok(settings),
+            Ok(_) => Err(InvalidSettings(not_utf8).into()),
+            Err(InvalidSettings(mut all)) => {
+                all.extend(not_utf8);
+                Err(InvalidSettings(all).into())
+            }
+        }
     }
 
     /// The settings from `var` (a variable's value; `None` when unset).

@@ -111,6 +111,26 @@ fn each_invalid_setting_exits_2_naming_it_and_what_is_allowed_before_any_call() 
 }
 
 #[test]
+fn an_alert_variable_that_is_not_utf8_is_invalid_not_unset() {
+    use std::os::unix::ffi::OsStrExt;
+    let fake = fleet();
+    let latin1 = std::ffi::OsStr::from_bytes(b"version: 1 # caf\xe9");
+    let out = command()
+        .args(["check", "--dry-run", "--at", AT])
+        .envs(fake.env())
+        .env("ALERT_RULES", latin1)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("ALERT_RULES=") && err.contains("not UTF-8"),
+        "{err}"
+    );
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
 fn every_invalid_setting_is_named_in_one_message() {
     let fake = fleet();
     let dir = tempfile::tempdir().unwrap();

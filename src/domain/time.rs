@@ -44,6 +44,17 @@ pub struct FutureTime {
 
 impl fmt::Display for FutureTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.at < DateTime::UNIX_EPOCH {
+            return write!(
+                f,
+                "{} {} is before 1970-01-01T00:00:00Z; an evaluation time must lie between \
+                 1970 and at most {} minutes after the clock ({}), so nothing was evaluated",
+                self.what,
+                rfc3339(self.at),
+                FUTURE_ALLOWANCE.num_minutes(),
+                rfc3339(self.now)
+            );
+        }
         write!(
             f,
             "{} {} is {} after the clock ({}); an evaluation time may be at most {} minutes \
@@ -58,12 +69,18 @@ impl fmt::Display for FutureTime {
 }
 
 /// Refuses an evaluation time `at` more than [`FUTURE_ALLOWANCE`] after `now` (the clock,
-/// passed in so that tests can set it); `what` names where `at` came from.
+/// passed in so that tests can set it), or before 1970; `what` names where `at` came
+/// from.
 pub fn not_in_future(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
     what: &'static str,
 ) -> Result<(), FutureTime> {
+    // Before 1970 no Lightsail metric exists, and near chrono's limits the evaluation
+    // range arithmetic would overflow.
+    if at < DateTime::UNIX_EPOCH {
+        return Err(FutureTime { what, at, now });
+    }
     match now.checked_add_signed(FUTURE_ALLOWANCE) {
         Some(latest) if at > latest => Err(FutureTime { what, at, now }),
         _ => Ok(()),
@@ -108,6 +125,15 @@ fn span(delta: TimeDelta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_evaluation_time_before_1970_is_refused() {
+        let now: DateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();
+        let far: DateTime<Utc> = "-262143-01-01T00:00:00Z".parse().unwrap();
+        let error = not_in_future(far, now, "the event's evaluation time").unwrap_err();
+        assert!(error.to_string().contains("before 1970"), "{error}");
+        assert!(not_in_future(DateTime::UNIX_EPOCH, now, "--at").is_ok());
+    }
 
     #[test]
     fn an_evaluation_time_may_be_at_most_five_minutes_ahead_of_the_clock() {
