@@ -56,7 +56,7 @@ pub fn event(bytes: &[u8]) {
             // the longest a rule may have.
             Ok(()) => {
                 for period in [60, 300, 3_600, 86_400] {
-                    drop(evaluate::range(at, period, 1_440));
+                    let _ = evaluate::range(at, period, 1_440);
                 }
             }
             Err(err) => return drop(err.to_string()),
