@@ -77,17 +77,7 @@ fn transitions_follow_notify_on() {
         ("INSUFFICIENT_DATA stays", Some(stored(Insufficient, 0, None)), Insufficient, &all, None, Why::Unchanged),
     ];
     for (case, before, state, policy, notice, why) in cases {
-        let outcome = decide(
-            before.as_ref(),
-            Evaluated {
-                state: *state,
-                range_end: at(5),
-                period: 300,
-                reason: "now",
-            },
-            at(6),
-            policy,
-        );
+        let outcome = decide(before.as_ref(), five_minutes(*state, at(5)), at(6), policy);
         assert_eq!((&outcome.notice, &outcome.why), (notice, why), "{case}");
         let new = outcome.store.expect(case);
         assert_eq!(new.state, *state, "{case}");
@@ -111,41 +101,11 @@ fn transitions_follow_notify_on() {
 fn changed_at_moves_only_on_a_state_change() {
     let policy = Policy::default();
     let alarm = stored(Alarm, 0, Some(0));
-    let same = decide(
-        Some(&alarm),
-        Evaluated {
-            state: Alarm,
-            range_end: at(5),
-            period: 300,
-            reason: "r",
-        },
-        at(6),
-        &policy,
-    );
+    let same = decide(Some(&alarm), five_minutes(Alarm, at(5)), at(6), &policy);
     assert_eq!(same.store.unwrap().changed_at, at(0));
-    let changed = decide(
-        Some(&alarm),
-        Evaluated {
-            state: Ok,
-            range_end: at(5),
-            period: 300,
-            reason: "r",
-        },
-        at(6),
-        &policy,
-    );
+    let changed = decide(Some(&alarm), five_minutes(Ok, at(5)), at(6), &policy);
     assert_eq!(changed.store.unwrap().changed_at, at(6));
-    let first = decide(
-        None,
-        Evaluated {
-            state: Ok,
-            range_end: at(5),
-            period: 300,
-            reason: "r",
-        },
-        at(6),
-        &policy,
-    );
+    let first = decide(None, five_minutes(Ok, at(5)), at(6), &policy);
     assert_eq!(first.store.unwrap().changed_at, at(6));
 }
 
@@ -168,12 +128,7 @@ fn renotify_resends_a_persisting_alarm_when_due() {
         let before = stored(Alarm, 0, *notified);
         let outcome = decide(
             Some(&before),
-            Evaluated {
-                state: Alarm,
-                range_end: at(*t),
-                period: 300,
-                reason: "still",
-            },
+            five_minutes(Alarm, at(*t)),
             at(*t),
             &policy(notify_on, *renotify),
         );
@@ -194,12 +149,7 @@ fn reminders_are_for_alarm_only() {
     for state in [Ok, Insufficient] {
         let outcome = decide(
             Some(&stored(state, 0, Some(0))),
-            Evaluated {
-                state,
-                range_end: at(100),
-                period: 300,
-                reason: "r",
-            },
+            five_minutes(state, at(100)),
             at(100),
             &policy,
         );
@@ -214,12 +164,7 @@ fn an_older_range_end_is_discarded() {
         for state in [Alarm, Ok, Insufficient] {
             let outcome = decide(
                 Some(&stored(before, 10, None)),
-                Evaluated {
-                    state,
-                    range_end: at(5),
-                    period: 300,
-                    reason: "late",
-                },
+                five_minutes(state, at(5)),
                 at(100),
                 &policy,
             );
@@ -240,12 +185,7 @@ fn the_same_range_end_and_state_is_done_already() {
     for state in [Alarm, Ok, Insufficient] {
         let outcome = decide(
             Some(&stored(state, 10, Some(0))),
-            Evaluated {
-                state,
-                range_end: at(10),
-                period: 300,
-                reason: "retry",
-            },
+            five_minutes(state, at(10)),
             at(100),
             &policy,
         );
@@ -259,12 +199,7 @@ fn the_same_range_end_with_a_new_state_is_a_transition() {
     // Late datapoints or an edited rule can change the verdict for the same range.
     let outcome = decide(
         Some(&stored(Ok, 10, None)),
-        Evaluated {
-            state: Alarm,
-            range_end: at(10),
-            period: 300,
-            reason: "late data",
-        },
+        five_minutes(Alarm, at(10)),
         at(11),
         &Policy::default(),
     );
@@ -272,12 +207,21 @@ fn the_same_range_end_with_a_new_state_is_a_transition() {
     assert_eq!(outcome.store.unwrap().version, 8);
 }
 
-fn evaluated(state: AlarmState, minute: i64, period: u32) -> Evaluated<'static> {
+/// An evaluation of a 5-minute rule for the range ending at `range_end`.
+fn five_minutes(state: AlarmState, range_end: DateTime<Utc>) -> Evaluated<'static> {
     Evaluated {
         state,
-        range_end: at(minute),
-        period,
+        range_end,
+        period: 300,
         reason: "now",
+    }
+}
+
+/// The same with another period.
+fn with_period(state: AlarmState, range_end: DateTime<Utc>, period: u32) -> Evaluated<'static> {
+    Evaluated {
+        period,
+        ..five_minutes(state, range_end)
     }
 }
 
@@ -287,7 +231,7 @@ fn alarm_then_insufficient_data_then_ok_recovers_the_incident() {
     let alarm = stored(Alarm, 0, Some(0));
     let gap = decide(
         Some(&alarm),
-        evaluated(Insufficient, 5, 300),
+        five_minutes(Insufficient, at(5)),
         at(5),
         &policy,
     );
@@ -297,7 +241,7 @@ fn alarm_then_insufficient_data_then_ok_recovers_the_incident() {
         gap.alarm_open,
         "the incident stays open through INSUFFICIENT_DATA"
     );
-    let back = decide(Some(&gap), evaluated(Ok, 10, 300), at(10), &policy);
+    let back = decide(Some(&gap), five_minutes(Ok, at(10)), at(10), &policy);
     assert_eq!(back.why, Why::Transition);
     assert_eq!(
         back.notice,
@@ -309,15 +253,15 @@ fn alarm_then_insufficient_data_then_ok_recovers_the_incident() {
     assert!(!back.store.unwrap().alarm_open, "recovered");
     // Without an ALARM notified before, INSUFFICIENT_DATA -> OK stays quiet.
     let quiet = stored(Insufficient, 0, None);
-    let outcome = decide(Some(&quiet), evaluated(Ok, 5, 300), at(5), &policy);
+    let outcome = decide(Some(&quiet), five_minutes(Ok, at(5)), at(5), &policy);
     assert_eq!((outcome.notice, outcome.why), (None, Why::InsufficientToOk));
 }
 
 #[test]
 fn an_alarm_is_open_only_once_notified() {
-    let notified = decide(None, evaluated(Alarm, 5, 300), at(5), &Policy::default());
+    let notified = decide(None, five_minutes(Alarm, at(5)), at(5), &Policy::default());
     assert!(notified.store.unwrap().alarm_open);
-    let silent = decide(None, evaluated(Alarm, 5, 300), at(5), &policy(&[Ok], 0));
+    let silent = decide(None, five_minutes(Alarm, at(5)), at(5), &policy(&[Ok], 0));
     assert!(!silent.store.unwrap().alarm_open);
 }
 
@@ -328,7 +272,7 @@ fn a_rule_whose_period_changed_is_not_stale() {
     let before = stored(Alarm, 10, Some(10));
     let outcome = decide(
         Some(&before),
-        evaluated(Ok, 0, 3_600),
+        with_period(Ok, at(0), 3_600),
         at(12),
         &Policy::default(),
     );
@@ -338,7 +282,7 @@ fn a_rule_whose_period_changed_is_not_stale() {
     // With the period unchanged the same evaluation is stale.
     let outcome = decide(
         Some(&before),
-        evaluated(Ok, 0, 300),
+        five_minutes(Ok, at(0)),
         at(12),
         &Policy::default(),
     );
@@ -355,7 +299,7 @@ fn a_notice_delivered_to_some_targets_is_finished_in_the_same_range() {
     // The retried invocation: same range end, same verdict as the notice.
     let outcome = decide(
         Some(&before),
-        evaluated(Alarm, 10, 300),
+        five_minutes(Alarm, at(10)),
         at(11),
         &Policy::default(),
     );
@@ -363,7 +307,7 @@ fn a_notice_delivered_to_some_targets_is_finished_in_the_same_range() {
     // The verdict went back: the record is cleared by the write.
     let outcome = decide(
         Some(&before),
-        evaluated(Ok, 10, 300),
+        five_minutes(Ok, at(10)),
         at(11),
         &Policy::default(),
     );
