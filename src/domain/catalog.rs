@@ -75,7 +75,8 @@ macro_rules! api_names {
 }
 
 api_names! {
-    /// A metric `GetInstanceMetricData` publishes for an instance.
+    /// A metric `GetInstanceMetricData` publishes for an instance. The `Disk*` metrics
+    /// describe the instance's system disk only, not attached disks.
     "metric", MetricName {
         CpuUtilization = "CPUUtilization",
         BurstCapacityPercentage = "BurstCapacityPercentage",
@@ -86,6 +87,13 @@ api_names! {
         StatusCheckFailedInstance = "StatusCheckFailed_Instance",
         StatusCheckFailedSystem = "StatusCheckFailed_System",
         MetadataNoToken = "MetadataNoToken",
+        DiskReadOps = "DiskReadOps",
+        DiskWriteOps = "DiskWriteOps",
+        DiskReadBytes = "DiskReadBytes",
+        DiskWriteBytes = "DiskWriteBytes",
+        DiskTotalReadTime = "DiskTotalReadTime",
+        DiskTotalWriteTime = "DiskTotalWriteTime",
+        DiskQueueLength = "DiskQueueLength",
     }
 }
 
@@ -173,7 +181,10 @@ impl MetricName {
             StatusCheckFailed | StatusCheckFailedInstance | StatusCheckFailedSystem => {
                 (Unit::Count, Statistic::Sum, 60)
             }
-            MetadataNoToken => (Unit::Count, Statistic::Sum, 300),
+            MetadataNoToken | DiskReadOps | DiskWriteOps => (Unit::Count, Statistic::Sum, 300),
+            DiskReadBytes | DiskWriteBytes => (Unit::Bytes, Statistic::Sum, 300),
+            DiskTotalReadTime | DiskTotalWriteTime => (Unit::Seconds, Statistic::Average, 300),
+            DiskQueueLength => (Unit::Count, Statistic::Average, 300),
         };
         MetricInfo {
             unit,
@@ -276,6 +287,26 @@ mod tests {
             (burst.unit, burst.statistic),
             (Unit::Seconds, Statistic::Average)
         );
+        // The system disk's metrics (SPEC §2).
+        #[rustfmt::skip]
+        let disk = [
+            ("DiskReadOps", Unit::Count, Statistic::Sum),
+            ("DiskWriteOps", Unit::Count, Statistic::Sum),
+            ("DiskReadBytes", Unit::Bytes, Statistic::Sum),
+            ("DiskWriteBytes", Unit::Bytes, Statistic::Sum),
+            ("DiskTotalReadTime", Unit::Seconds, Statistic::Average),
+            ("DiskTotalWriteTime", Unit::Seconds, Statistic::Average),
+            ("DiskQueueLength", Unit::Count, Statistic::Average),
+        ];
+        for (name, unit, statistic) in disk {
+            let info = name.parse::<MetricName>().unwrap().info();
+            assert_eq!(
+                (info.unit, info.statistic, info.native_period),
+                (unit, statistic, 300),
+                "{name}"
+            );
+        }
+        assert_eq!(MetricName::ALL.len(), 16);
     }
 
     #[test]

@@ -137,6 +137,12 @@ fn next_steps(metric: MetricName, url: &str) -> Vec<String> {
         MetadataNoToken => {
             "Something calls the instance metadata service without a token (IMDSv1): find it and move it to IMDSv2"
         }
+        DiskReadOps | DiskWriteOps | DiskReadBytes | DiskWriteBytes => {
+            "Find what is reading or writing the system disk (iotop, the application's logs); heavy disk I/O slows everything on a burstable instance"
+        }
+        DiskTotalReadTime | DiskTotalWriteTime | DiskQueueLength => {
+            "The system disk is slow to answer: find the process waiting on I/O (iotop, vmstat); move data to an attached disk or a larger bundle"
+        }
     };
     vec![first, hint.to_owned()]
 }
