@@ -426,14 +426,17 @@ mod tests {
                 &[("metric", Some("CPU"))],
                 "rules[0] (cpu-high): metric: `CPU` is not a valid metric; allowed: CPUUtilization, \
                  BurstCapacityPercentage, BurstCapacityTime, NetworkIn, NetworkOut, StatusCheckFailed, \
-                 StatusCheckFailed_Instance, StatusCheckFailed_System, MetadataNoToken",
+                 StatusCheckFailed_Instance, StatusCheckFailed_System, MetadataNoToken, DiskReadOps, \
+                 DiskWriteOps, DiskReadBytes, DiskWriteBytes, DiskTotalReadTime, DiskTotalWriteTime, \
+                 DiskQueueLength",
             ),
             (
                 &[("metric", Some("cpu_utilization"))],
                 "rules[0] (cpu-high): metric: `cpu_utilization` is not a valid metric; allowed: \
                  CPUUtilization, BurstCapacityPercentage, BurstCapacityTime, NetworkIn, NetworkOut, \
                  StatusCheckFailed, StatusCheckFailed_Instance, StatusCheckFailed_System, \
-                 MetadataNoToken; did you mean `CPUUtilization`?",
+                 MetadataNoToken, DiskReadOps, DiskWriteOps, DiskReadBytes, DiskWriteBytes, \
+                 DiskTotalReadTime, DiskTotalWriteTime, DiskQueueLength; did you mean `CPUUtilization`?",
             ),
             (
                 &[("statistic", Some("Mean"))],
