@@ -285,3 +285,46 @@ fn a_missing_table_is_an_error_naming_it() {
         "{message}"
     );
 }
+
+#[test]
+fn a_claim_this_program_cannot_have_written_does_not_silence_the_key() {
+    let Some(moto) = Moto::start() else { return };
+    let store = store(&moto);
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&moto));
+    let now = conformance::at(0);
+    let forever = (now + chrono::TimeDelta::days(3_650))
+        .timestamp()
+        .to_string();
+    let claims = [
+        (
+            "cpu#us-east-1#expiry-a-string",
+            AttributeValue::S("never".into()),
+        ),
+        (
+            "cpu#us-east-1#expiry-in-ten-years",
+            AttributeValue::N(forever),
+        ),
+    ];
+    let state = conformance::state(AlarmState::Ok, 0, 1);
+    for (key, expiry) in &claims {
+        assert!(moto.block_on(store.record(key, None, now, &state)).unwrap());
+        moto.block_on(
+            client
+                .update_item()
+                .table_name(TABLE)
+                .key("pk", AttributeValue::S((*key).into()))
+                .update_expression("SET claimToken = :t, claimExpiresAt = :e")
+                .expression_attribute_values(":t", AttributeValue::S("stuck".into()))
+                .expression_attribute_values(":e", expiry.clone())
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("UpdateItem: {}", DisplayErrorContext(&e)));
+        let pending = conformance::state(AlarmState::Alarm, 5, 2);
+        let later = conformance::at(5);
+        let claimed =
+            moto.block_on(store.claim(key, Some(1), "run-a", later, later + LEASE, &pending));
+        assert!(claimed.unwrap(), "{key}: the hostile claim is no claim");
+        moto.block_on(store.confirm(key, "run-a", &pending))
+            .unwrap();
+    }
+}

@@ -12,7 +12,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::aws::clients;
 use crate::domain::evaluate::AlarmState;
 use crate::domain::transition::{Delivered, Stored};
-use crate::ports::{Loaded, StateStore, StoreError, Unreadable};
+use crate::ports::{self, Loaded, StateStore, StoreError, Unreadable};
+
+/// How far apart the clocks of two runs may be: a claim's expiry further ahead than a
+/// lease and this is not one this program wrote.
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// BatchGetItem takes at most this many keys per call.
 const BATCH_GET_LIMIT: usize = 100;
@@ -345,8 +349,7 @@ impl Expression {
                 self.and(
                     "(attribute_not_exists(#version) OR NOT attribute_type(#version, :numberType))",
                 );
-                self.values
-                    .push((":numberType".into(), AttributeValue::S("N".into())));
+                self.number_type();
             }
             Some(version) => {
                 self.and("#version = :expected");
@@ -356,9 +359,28 @@ impl Expression {
         }
     }
 
+    /// No claim whose lease is still running at `now`. A claim this program cannot have
+    /// written (an expiry that is not a number, or further ahead than a lease) is no
+    /// claim: left standing, it would silence the key for good.
     fn expect_no_running_claim(&mut self, now: DateTime<Utc>) {
-        self.and("(attribute_not_exists(#claimToken) OR #claimExpiresAt <= :now)");
+        self.and(
+            "(attribute_not_exists(#claimToken) OR NOT attribute_type(#claimExpiresAt, :numberType) \
+             OR #claimExpiresAt <= :now OR #claimExpiresAt > :longestLease)",
+        );
         self.values.push((":now".into(), seconds(now)));
+        self.values.push((
+            ":longestLease".into(),
+            seconds(now + ports::LEASE + CLOCK_SKEW),
+        ));
+        self.number_type();
+    }
+
+    /// `:numberType`, DynamoDB's name of the number type, once.
+    fn number_type(&mut self) {
+        if !self.values.iter().any(|(name, _)| name == ":numberType") {
+            self.values
+                .push((":numberType".into(), AttributeValue::S("N".into())));
+        }
     }
 
     fn expect_claim(&mut self, token: &str) {
@@ -524,7 +546,9 @@ mod tests {
         );
         assert_eq!(
             expression.condition,
-            "#version = :expected AND (attribute_not_exists(#claimToken) OR #claimExpiresAt <= :now)"
+            "#version = :expected AND (attribute_not_exists(#claimToken) \
+             OR NOT attribute_type(#claimExpiresAt, :numberType) \
+             OR #claimExpiresAt <= :now OR #claimExpiresAt > :longestLease)"
         );
         let names: Vec<&str> = expression.names().into_iter().collect();
         assert_eq!(

@@ -49,9 +49,12 @@ impl MemoryStore {
     /// Whether `item` holds `expected_version` and no claim running at `now`.
     fn writable(item: Option<&Item>, expected_version: Option<u64>, now: DateTime<Utc>) -> bool {
         let version = item.and_then(|i| i.stored.as_ref()).map(|s| s.version);
+        // As in the table: an expiry further ahead than a lease (and clock skew) is no
+        // claim this program wrote.
+        let longest = (now + crate::ports::LEASE + chrono::TimeDelta::minutes(5)).timestamp();
         let claim_running = item
             .and_then(|i| i.claim.as_ref())
-            .is_some_and(|c| c.expires_at > now.timestamp());
+            .is_some_and(|c| c.expires_at > now.timestamp() && c.expires_at <= longest);
         version == expected_version && !claim_running
     }
 
