@@ -11,7 +11,7 @@
 //! (d) 20,000 targets in one Lambda invocation: peak RSS of the function and the size of
 //!     its response.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 
@@ -24,10 +24,9 @@ use serde_json::{Value, json};
 use support::lightsail::FakeLightsail;
 use support::moto::Moto;
 use support::runtime::FakeRuntime;
-use support::{Spawned, command};
+use support::{Spawned, check_json, command};
 
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use support::{AT, T};
 const LATENCY: Duration = Duration::from_millis(20);
 
 fn cpu(fake: &FakeLightsail, instance: &str, high: bool) {
@@ -58,17 +57,8 @@ fn dry_run(fake: &FakeLightsail, n: usize, concurrency: usize) -> (Duration, Val
     let dir = tempfile::tempdir().unwrap();
     let path = rules(&dir, &names(n), TOPIC);
     let started = Instant::now();
-    let out = command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&path)
+    let out = check_json(&path)
+        .arg("--dry-run")
         .envs(fake.env())
         .env("ALERT_MAX_CONCURRENCY", concurrency.to_string())
         .env("RUST_LOG", "warn")

@@ -4,7 +4,7 @@
 #   ./scripts/test.sh [CARGO_TEST_ARGS...]
 #
 # Any arguments go to `cargo test`, e.g. `./scripts/test.sh evaluate` (tests whose
-# name contains "evaluate") or `./scripts/test.sh --test lambda -- --nocapture`.
+# name contains "evaluate") or `./scripts/test.sh --test it lambda:: -- --nocapture`.
 #
 # Steps, each under a "==>" banner; the first failure stops the run, non-zero:
 #   1. dev tools: .venv from requirements-dev.txt (moto, cfn-lint, SAM CLI,

@@ -1,5 +1,5 @@
 //! The three readers of untrusted input, each from arbitrary bytes, as the fuzz targets
-//! (`fuzz/fuzz_targets/`) call them and `tests/fuzz_corpus.rs` replays their corpus: a
+//! (`fuzz/fuzz_targets/`) call them and `tests/it/fuzz_corpus.rs` replays their corpus: a
 //! rules document, a Lambda event, a recording. Each must return (an error is fine) and
 //! never panic, allocate without bound or take more than a second (SPEC §13).
 

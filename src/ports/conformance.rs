@@ -1,5 +1,5 @@
 //! The behaviour suite every [`StateStore`] must pass: run by the unit tests of
-//! [`MemoryStore`](crate::offline::MemoryStore) and by `tests/state_store.rs` on
+//! [`MemoryStore`](crate::offline::MemoryStore) and by `tests/it/state_store.rs` on
 //! [`DynamoStore`](crate::aws::DynamoStore) against moto. Each case uses its own keys,
 //! so all can share one store. Panics on a failure.
 #![doc(hidden)]

@@ -2,20 +2,17 @@
 //! against a fake Lightsail with slow and hung instances, a fake Runtime API giving short
 //! deadlines, and moto's SNS with an SQS subscriber that counts what arrives when.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
+use crate::support::runtime::FakeRuntime;
+use crate::support::{Spawned, check_json, command, report};
 use serde_json::Value;
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
-use support::runtime::FakeRuntime;
-use support::{Spawned, command};
 
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use crate::support::{AT, T};
 
 /// Longer than any run here may take: a call delayed this long is hung, as far as a run
 /// is concerned.
@@ -48,25 +45,13 @@ fn rules(instances: &[&str], topic: &str) -> Rules {
 /// `check --dry-run --output json --at AT` of `rules` against `fake`, with `args` and
 /// `env` added.
 fn dry_check(rules: &Rules, fake: &FakeLightsail, args: &[&str], env: &[(&str, &str)]) -> Output {
-    command()
-        .args(["check", "--dry-run", "--output", "json", "--at", AT])
-        .arg("--rules")
-        .arg(&rules.path)
+    check_json(&rules.path)
+        .arg("--dry-run")
         .args(args)
         .envs(fake.env())
         .envs(env.iter().copied())
         .output()
         .unwrap()
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not the JSON report ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// The result for `instance`.

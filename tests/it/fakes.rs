@@ -1,7 +1,9 @@
 //! Self-tests of the test fakes, so the other suites can trust them: the real AWS SDK against FakeLightsail, raw HTTP against FakeRuntime, the SDK against moto.
 
-mod support;
-
+use crate::support::lightsail::{Datapoint, FakeLightsail, java_double};
+use crate::support::moto::Moto;
+use crate::support::runtime::{FakeRuntime, Outcome, TIMEOUT};
+use crate::support::{Spawned, hermetic};
 use aws_sdk_lightsail::config::retry::RetryConfig;
 use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_lightsail::operation::get_instance_metric_data::GetInstanceMetricDataError;
@@ -16,10 +18,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::lightsail::{Datapoint, FakeLightsail, java_double};
-use support::moto::Moto;
-use support::runtime::{FakeRuntime, Outcome, TIMEOUT};
-use support::{Spawned, hermetic};
 
 const T0: i64 = 1_764_000_000; // 2025-11-24T16:00:00Z, a multiple of 300
 

@@ -2,14 +2,10 @@
 //! publishes for an instance can be alarmed on, asked for in its published unit and with
 //! its default statistic, against the fake Lightsail.
 
-mod support;
+use crate::support::lightsail::FakeLightsail;
+use crate::support::{check_json, report, stderr};
 
-use serde_json::Value;
-use support::command;
-use support::lightsail::FakeLightsail;
-
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use crate::support::T;
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 
 #[test]
@@ -36,23 +32,13 @@ fn each_system_disk_metric_is_fetched_in_its_unit_and_statistic_and_alarms() {
     }
     let path = dir.path().join("rules.yaml");
     std::fs::write(&path, rules).unwrap();
-    let out = command()
-        .args([
-            "check",
-            "--dry-run",
-            "--output",
-            "json",
-            "--at",
-            AT,
-            "--rules",
-        ])
-        .arg(&path)
+    let out = check_json(&path)
+        .arg("--dry-run")
         .envs(fake.env())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = report(&out);
     let results = report["results"].as_array().unwrap();
     assert_eq!(results.len(), disk.len(), "{report:#}");
     for (metric, unit, statistic) in disk {

@@ -3,21 +3,18 @@
 //! Lambda function (under the fake Runtime API), with a fake Lightsail that must see no
 //! call when the input is refused.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
+use crate::support::runtime::FakeRuntime;
+use crate::support::{Spawned, command, stderr};
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
-use support::runtime::FakeRuntime;
-use support::{Spawned, command};
 
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use crate::support::{AT, T};
 const SOME_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:lightsail-alerts";
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -40,10 +37,6 @@ fn rules_file(dir: &tempfile::TempDir, topic: &str) -> PathBuf {
     let path = dir.path().join("rules.yaml");
     std::fs::write(&path, rules(topic)).unwrap();
     path
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn assert_no_panic(stderr: &str) {

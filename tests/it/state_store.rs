@@ -1,15 +1,13 @@
 //! The alarm state store's behaviour suite (`state::conformance`) on DynamoDB, against
 //! moto's server: the same cases the unit tests run on the in-memory store.
 
-mod support;
-
+use crate::support::moto::{Moto, REGION};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lightsail_alerts::aws::DynamoStore;
 use lightsail_alerts::domain::evaluate::AlarmState;
 use lightsail_alerts::ports::{LEASE, StateStore, StoreError, conformance};
-use support::moto::{Moto, REGION};
 
 const TABLE: &str = "lightsail-alerts-state";
 

@@ -7,7 +7,7 @@
 //!   with a deadline per invocation and the time of every answer.
 //! - [`moto::Moto`]: moto's server for SNS and SQS (later DynamoDB and S3).
 //!
-//! Every tests/*.rs is its own crate and uses only some of these helpers.
+//! The suites of tests/it/ and the pipeline bench each use only some of these helpers.
 #![allow(dead_code)]
 
 mod http;
@@ -20,6 +20,19 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// The evaluation time the suites run at (`--at`), a boundary of five-minute periods.
+pub const AT: &str = "2026-11-24T13:05:00Z";
+/// [`AT`] in epoch seconds, for placing datapoints before it.
+pub const T: i64 = 1_795_525_500;
+
+/// The evaluation time of the `run`-th five-minute run after [`AT`] (run 0 is `AT`), for
+/// suites that run the binary several times against one state table.
+pub fn at(run: i64) -> String {
+    chrono::DateTime::from_timestamp(T + run * 300, 0)
+        .expect("a time in range")
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
 
 /// Variables of the parent environment that the binary still gets: what a shell
 /// needs to find programs and a home, and what coverage or backtrace tooling reads.
@@ -51,6 +64,32 @@ pub fn binary() -> PathBuf {
 /// it never reaches for a real account. Add endpoints with `.envs(fake.env())`.
 pub fn command() -> Command {
     hermetic(Command::new(binary()))
+}
+
+/// `check --output json --at AT --rules <rules>`: add `--dry-run`, arguments and the
+/// fakes' endpoints, then read it with [`report`].
+pub fn check_json(rules: &std::path::Path) -> Command {
+    let mut cmd = command();
+    cmd.args(["check", "--output", "json", "--at", AT, "--rules"])
+        .arg(rules);
+    cmd
+}
+
+/// A finished command's standard error, for assertion messages.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A finished command's standard output as the JSON run report; the test fails with both
+/// streams shown when it is anything else.
+pub fn report(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not only the JSON report ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(out)
+        )
+    })
 }
 
 /// Gives any command the environment [`command`] gives the binary.

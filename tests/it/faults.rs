@@ -3,26 +3,18 @@
 //! the binary against a fake Lightsail and moto's SNS, SQS and DynamoDB, counting what
 //! the subscribers receive.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Output;
 
+use crate::support::command;
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use support::command;
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
 
 const TABLE: &str = "alarm-state";
-/// The first evaluation time; run k evaluates at `T0 + k * 300`.
-const T0: i64 = 1_795_525_500;
-
-fn at(run: i64) -> String {
-    chrono::DateTime::from_timestamp(T0 + run * 300, 0)
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+// The first evaluation time; run k evaluates at `T0 + k * 300`.
+use crate::support::{T as T0, at};
 
 struct Fleet {
     moto: Moto,

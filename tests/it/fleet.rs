@@ -2,19 +2,16 @@
 //! `"*"`, `exclude`, `tags` and `states` from a fake Lightsail that pages `GetInstances`
 //! per region, and evaluates each rule in each of its regions.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Output;
 
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
+use crate::support::{check_json, command, report, stderr};
 use serde_json::Value;
-use support::command;
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
 
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use crate::support::{AT, T};
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:lightsail-alerts";
 
 /// CPU over the last five 5-minute periods: `high` breaches a `> 80` rule, else not.
@@ -106,28 +103,12 @@ fn rules(rules: &[(&str, &str)]) -> Rules {
 
 /// `check --output json --at AT` with `args` against `fake` (and `extra` endpoints).
 fn check(rules: &Rules, args: &[&str], fake: &FakeLightsail, extra: &[(String, String)]) -> Output {
-    command()
-        .args(["check", "--output", "json", "--at", AT, "--rules"])
-        .arg(&rules.path)
+    check_json(&rules.path)
         .args(args)
         .envs(fake.env())
         .envs(extra.iter().cloned())
         .output()
         .expect("the binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not the JSON report ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            stderr(out)
-        )
-    })
 }
 
 /// `(region, instance)` of every result of `rule`, in report order.

@@ -2,20 +2,17 @@
 //! Runtime API, invoked with the sample events in `events/`, against a fake Lightsail
 //! and moto's SNS.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
+use crate::support::runtime::{FakeRuntime, Outcome};
+use crate::support::{Finished, Spawned, command};
 use serde_json::{Value, json};
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
-use support::runtime::{FakeRuntime, Outcome};
-use support::{Finished, Spawned, command};
 
 /// The `time` of events/scheduled.json and the `at` of the Scheduler events.
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use crate::support::{AT, T};
 const WAIT: Duration = Duration::from_secs(60);
 
 fn event(name: &str) -> Value {

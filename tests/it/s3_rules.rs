@@ -2,21 +2,18 @@
 //! the compiled binary as a command line and as a Lambda (under a fake Runtime API),
 //! against moto's S3 and a fake Lightsail.
 
-mod support;
-
 use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
+use crate::support::runtime::FakeRuntime;
+use crate::support::{Spawned, command};
 use lightsail_alerts::aws::s3::{S3Rules, S3Uri};
 use serde_json::{Value, json};
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
-use support::runtime::FakeRuntime;
-use support::{Spawned, command};
 
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use crate::support::{AT, T};
 const WAIT: Duration = Duration::from_secs(60);
 const SOME_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:lightsail-alerts";
 const BUCKET: &str = "ops-config";

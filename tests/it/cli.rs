@@ -1,19 +1,16 @@
 //! Black-box tests of the command line: the compiled binary against a fake Lightsail
 //! speaking its JSON protocol and moto's SNS with a subscribed SQS queue.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
+use crate::support::{check_json, command, report, stderr};
 use serde_json::Value;
-use support::command;
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
 
 /// The evaluation time of every test, and its epoch seconds.
-const AT: &str = "2026-11-24T13:05:00Z";
-const T: i64 = 1_795_525_500;
+use crate::support::{AT, T};
 /// Start of the period of age `age` for a period of `period` seconds, at `T`.
 fn age(age: i64, period: i64) -> i64 {
     T - age * period
@@ -37,9 +34,7 @@ fn check(
     endpoints: &[(String, String)],
     vars: &[(&str, &str)],
 ) -> Output {
-    run(command()
-        .args(["check", "--output", "json", "--at", AT, "--rules"])
-        .arg(rules)
+    run(check_json(rules)
         .args(args)
         .envs(endpoints.iter().cloned())
         .envs(vars.iter().copied()))
@@ -47,20 +42,6 @@ fn check(
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not only the JSON report ({e}):\n{}\nstderr:\n{}",
-            stdout(out),
-            stderr(out)
-        )
-    })
 }
 
 fn result<'a>(report: &'a Value, rule: &str, instance: &str) -> &'a Value {
@@ -177,7 +158,7 @@ fn validate_prints_the_rules_with_every_default_filled_in() {
 #[test]
 fn validate_accepts_a_byte_order_mark_and_crlf_and_refuses_utf16_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = include_str!("../examples/rules.yaml");
+    let rules = include_str!("../../examples/rules.yaml");
     let windows = format!("\u{FEFF}{}", rules.replace('\n', "\r\n"));
     let validate = |path: &Path| run(command().arg("validate").arg("--rules").arg(path));
     let out = validate(&rules_file(&dir, &windows));

@@ -2,25 +2,17 @@
 //! evaluation times over changing datapoints, against a fake Lightsail and moto's SNS,
 //! SQS and DynamoDB, counting exactly what a subscriber receives after each run.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Output;
 
+use crate::support::lightsail::FakeLightsail;
+use crate::support::moto::Moto;
+use crate::support::{Spawned, command};
 use serde_json::Value;
-use support::lightsail::FakeLightsail;
-use support::moto::Moto;
-use support::{Spawned, command};
 
 const TABLE: &str = "alarm-state";
-/// The first evaluation time; run k evaluates at `T0 + k * 300`.
-const T0: i64 = 1_795_525_500;
-
-fn at(run: i64) -> String {
-    chrono::DateTime::from_timestamp(T0 + run * 300, 0)
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+// The first evaluation time; run k evaluates at `T0 + k * 300`.
+use crate::support::{T as T0, at};
 
 struct Scenario {
     moto: Moto,

@@ -1,0 +1,23 @@
+//! The black-box suites, one module per subject, in one test binary: each integration
+//! test file used to be its own crate linking the whole AWS SDK, and the links were most
+//! of the test command's time.
+//!
+//! `support` holds the fakes (Lightsail, the Lambda Runtime API, moto) and the binary
+//! under test in a hermetic environment. Run one suite with `cargo test --test it cli::`.
+
+mod support;
+
+mod catalog;
+mod cli;
+mod deadline;
+mod fakes;
+mod faults;
+mod fleet;
+mod fuzz_corpus;
+mod inputs;
+mod lambda;
+mod panic_hook;
+mod s3_rules;
+mod sequence;
+mod state_store;
+mod template;
