@@ -83,8 +83,10 @@ pub fn recording(bytes: &[u8]) {
     };
     match Recording::parse(text, "fuzz.json") {
         Ok(recording) => {
-            use crate::ports::InstanceSource;
-            drop(recording.instances("us-east-1").now_or_never());
+            use crate::ports::ResourceSource;
+            for kind in crate::domain::catalog::ResourceType::ALL {
+                drop(recording.resources(*kind, "us-east-1").now_or_never());
+            }
         }
         Err(err) => drop(err.to_string()),
     }

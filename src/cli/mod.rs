@@ -13,10 +13,11 @@ mod text;
 
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
 use crate::domain::plan::{MetricDatapoint, Query};
-use crate::domain::select::Instance;
+use crate::domain::catalog::ResourceType;
+use crate::domain::select::Resource;
 use crate::domain::time::not_in_future;
 use crate::offline::Recording;
-use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
+use crate::ports::{FetchError, ListError, MetricSource, ResourceSource};
 use crate::rules::{self, RuleSet};
 use crate::run::{self, Deadline, RunOptions};
 use crate::settings::{InputError, RulesFile, Settings};
@@ -36,7 +37,7 @@ const EXIT_INVALID_INPUT: u8 = 2;
 #[command(
     name = "lightsail-alerts",
     version,
-    about = "Threshold alerts for Amazon Lightsail instances, evaluated like CloudWatch alarms and published to SNS",
+    about = "Threshold alerts for Amazon Lightsail instances, databases, load balancers, distributions, container services and buckets, evaluated like CloudWatch alarms and published to SNS",
     after_help = "Run `lightsail-alerts check` with nothing configured to see the built-in example: \
                   examples/rules.yaml replayed against examples/datapoints.json, nothing published."
 )]
@@ -128,11 +129,11 @@ impl MetricSource for Source {
     }
 }
 
-impl InstanceSource for Source {
-    async fn instances(&self, region: &str) -> Result<Vec<Instance>, ListError> {
+impl ResourceSource for Source {
+    async fn resources(&self, kind: ResourceType, region: &str) -> Result<Vec<Resource>, ListError> {
         match self {
-            Source::Lightsail(source) => source.instances(region).await,
-            Source::Replay(recording) => recording.instances(region).await,
+            Source::Lightsail(source) => source.resources(kind, region).await,
+            Source::Replay(recording) => recording.resources(kind, region).await,
         }
     }
 }

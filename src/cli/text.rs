@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::domain::alert::Alert;
+use crate::domain::catalog::ResourceType;
 use crate::domain::time;
 use crate::rules::RuleSet;
 use crate::run::{Report, RuleResult, RunError};
@@ -52,20 +53,33 @@ pub(super) fn render(rules: &RuleSet, report: &Report) -> String {
     out
 }
 
-/// One aligned line per result.
+/// One aligned line per result. The resource column says `INSTANCE` while every result
+/// is about an instance, and `RESOURCE` with the type (`db-1 (RelationalDatabase)`)
+/// once other types are in the report.
 fn results(out: &mut String, results: &[RuleResult]) {
+    let only_instances = results
+        .iter()
+        .all(|r| r.resource_type == ResourceType::Instance);
+    let resource = |r: &RuleResult| {
+        if only_instances {
+            r.resource.clone()
+        } else {
+            format!("{} ({})", r.resource, r.resource_type)
+        }
+    };
     let width =
-        |f: fn(&RuleResult) -> usize, min: usize| results.iter().map(f).max().unwrap_or(0).max(min);
+        |f: &dyn Fn(&RuleResult) -> usize, min: usize| results.iter().map(f).max().unwrap_or(0).max(min);
     let (rw, gw, iw, sw) = (
-        width(|r| r.rule.len(), 4),
-        width(|r| r.region.len(), 6),
-        width(|r| r.instance.chars().count(), 8),
-        width(|r| r.state.as_str().len(), 5),
+        width(&|r| r.rule.len(), 4),
+        width(&|r| r.region.len(), 6),
+        width(&|r| resource(r).chars().count(), 8),
+        width(&|r| r.state.as_str().len(), 5),
     );
+    let heading = if only_instances { "INSTANCE" } else { "RESOURCE" };
     let _ = writeln!(
         out,
         "{:rw$}  {:gw$}  {:iw$}  {:sw$}  REASON",
-        "RULE", "REGION", "INSTANCE", "STATE"
+        "RULE", "REGION", heading, "STATE"
     );
     for r in results {
         let detail = r.error.as_deref().unwrap_or(&r.reason);
@@ -75,7 +89,7 @@ fn results(out: &mut String, results: &[RuleResult]) {
             "{:rw$}  {:gw$}  {:iw$}  {:sw$}  {detail}{sent}",
             r.rule,
             r.region,
-            r.instance,
+            resource(r),
             r.state.as_str()
         );
     }
@@ -83,7 +97,7 @@ fn results(out: &mut String, results: &[RuleResult]) {
 
 /// Errors that have no result line: a region that could not be listed, the store.
 fn unplaced_errors(out: &mut String, errors: &[RunError]) {
-    let unplaced: Vec<&RunError> = errors.iter().filter(|e| e.instance.is_none()).collect();
+    let unplaced: Vec<&RunError> = errors.iter().filter(|e| e.resource.is_none()).collect();
     if unplaced.is_empty() {
         return;
     }

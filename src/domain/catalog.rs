@@ -75,9 +75,25 @@ macro_rules! api_names {
 }
 
 api_names! {
-    /// A metric `GetInstanceMetricData` publishes for an instance. The `Disk*` metrics
-    /// describe the instance's system disk only, not attached disks.
+    /// A kind of Lightsail resource a rule watches, spelled as Lightsail's `ResourceType`
+    /// (SPEC §11). Each has its own metric and listing operations and its own catalog.
+    "resourceType", ResourceType {
+        Instance = "Instance",
+        RelationalDatabase = "RelationalDatabase",
+        LoadBalancer = "LoadBalancer",
+        Distribution = "Distribution",
+        ContainerService = "ContainerService",
+        Bucket = "Bucket",
+    }
+}
+
+api_names! {
+    /// A metric Lightsail publishes for some resource type; which type publishes which is
+    /// [`ResourceType::metric`]. `CPUUtilization` is published by three types, with the
+    /// same unit and default statistic. The instance `Disk*` metrics describe the
+    /// instance's system disk only, not attached disks.
     "metric", MetricName {
+        // Instance
         CpuUtilization = "CPUUtilization",
         BurstCapacityPercentage = "BurstCapacityPercentage",
         BurstCapacityTime = "BurstCapacityTime",
@@ -94,11 +110,44 @@ api_names! {
         DiskTotalReadTime = "DiskTotalReadTime",
         DiskTotalWriteTime = "DiskTotalWriteTime",
         DiskQueueLength = "DiskQueueLength",
+        // RelationalDatabase (and CPUUtilization)
+        DatabaseConnections = "DatabaseConnections",
+        DiskQueueDepth = "DiskQueueDepth",
+        FreeStorageSpace = "FreeStorageSpace",
+        NetworkReceiveThroughput = "NetworkReceiveThroughput",
+        NetworkTransmitThroughput = "NetworkTransmitThroughput",
+        // LoadBalancer
+        HealthyHostCount = "HealthyHostCount",
+        UnhealthyHostCount = "UnhealthyHostCount",
+        InstanceResponseTime = "InstanceResponseTime",
+        ClientTlsNegotiationErrorCount = "ClientTLSNegotiationErrorCount",
+        RejectedConnectionCount = "RejectedConnectionCount",
+        RequestCount = "RequestCount",
+        HttpCodeLb4xxCount = "HTTPCode_LB_4XX_Count",
+        HttpCodeLb5xxCount = "HTTPCode_LB_5XX_Count",
+        HttpCodeInstance2xxCount = "HTTPCode_Instance_2XX_Count",
+        HttpCodeInstance3xxCount = "HTTPCode_Instance_3XX_Count",
+        HttpCodeInstance4xxCount = "HTTPCode_Instance_4XX_Count",
+        HttpCodeInstance5xxCount = "HTTPCode_Instance_5XX_Count",
+        // Distribution
+        Requests = "Requests",
+        BytesDownloaded = "BytesDownloaded",
+        BytesUploaded = "BytesUploaded",
+        TotalErrorRate = "TotalErrorRate",
+        Http4xxErrorRate = "Http4xxErrorRate",
+        Http5xxErrorRate = "Http5xxErrorRate",
+        WafAllowedRequests = "WafAllowedRequests",
+        WafBlockedRequests = "WafBlockedRequests",
+        // ContainerService (and CPUUtilization)
+        MemoryUtilization = "MemoryUtilization",
+        // Bucket
+        BucketSizeBytes = "BucketSizeBytes",
+        NumberOfObjects = "NumberOfObjects",
     }
 }
 
 api_names! {
-    /// A statistic of `GetInstanceMetricData`.
+    /// A statistic of Lightsail's `Get*MetricData` operations.
     "statistic", Statistic {
         Minimum = "Minimum",
         Maximum = "Maximum",
@@ -109,13 +158,15 @@ api_names! {
 }
 
 api_names! {
-    /// The units Lightsail publishes instance metrics in. Lightsail accepts many more in
-    /// a request, but answers any other unit with no data at all, so no other is useful.
+    /// The units Lightsail publishes metrics in. Lightsail accepts many more in a
+    /// request, but answers any other unit with no data at all, so no other is useful.
     "unit", Unit {
         Percent = "Percent",
         Seconds = "Seconds",
         Bytes = "Bytes",
         Count = "Count",
+        BytesPerSecond = "Bytes/Second",
+        None = "None",
     }
 }
 
@@ -159,7 +210,7 @@ api_names! {
     }
 }
 
-/// What the catalog says of one metric.
+/// What the catalog says of one metric of one resource type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricInfo {
     /// The only unit Lightsail returns data in for this metric.
@@ -169,37 +220,229 @@ pub struct MetricInfo {
     /// Seconds between datapoints as Lightsail stores them; a rule's period must be a
     /// multiple of it.
     pub native_period: u32,
+    /// The period a rule uses when it names none: the native period, or 300 s where AWS
+    /// documents no native period (load balancers, distributions).
+    pub default_period: u32,
+    /// The statistics a rule may use: every one, except for the load balancer's count
+    /// metrics, whose Minimum, Maximum and Average are always 1.
+    pub statistics: &'static [Statistic],
 }
 
-impl MetricName {
-    pub fn info(self) -> MetricInfo {
+const EVERY_STATISTIC: &[Statistic] = &[
+    Statistic::Minimum,
+    Statistic::Maximum,
+    Statistic::Sum,
+    Statistic::Average,
+    Statistic::SampleCount,
+];
+const COUNTS_ONLY: &[Statistic] = &[Statistic::Sum, Statistic::SampleCount];
+
+/// Why [`MetricInfo::statistics`] leaves some statistics out, for validation messages.
+pub const COUNTS_ONLY_WHY: &str =
+    "Lightsail returns 1 for this load balancer count's Minimum, Maximum and Average";
+
+impl ResourceType {
+    /// What the catalog says of `metric` for this type, or `None` when this type does not
+    /// publish it (SPEC §2 for instances, §11 for the others, each checked against the
+    /// `aws-sdk-lightsail` documentation of the type's `Get*MetricData`).
+    pub fn metric(self, metric: MetricName) -> Option<MetricInfo> {
         use MetricName::*;
-        let (unit, statistic, native_period) = match self {
-            CpuUtilization | BurstCapacityPercentage => (Unit::Percent, Statistic::Average, 300),
-            BurstCapacityTime => (Unit::Seconds, Statistic::Average, 300),
-            NetworkIn | NetworkOut => (Unit::Bytes, Statistic::Sum, 300),
-            StatusCheckFailed | StatusCheckFailedInstance | StatusCheckFailedSystem => {
-                (Unit::Count, Statistic::Sum, 60)
+        use ResourceType as T;
+        use Statistic::{Average, Maximum, Sum};
+        use Unit::{Bytes, BytesPerSecond, Count, Percent, Seconds};
+        let (unit, statistic, native_period) = match (self, metric) {
+            (T::Instance, CpuUtilization | BurstCapacityPercentage) => (Percent, Average, 300),
+            (T::Instance, BurstCapacityTime) => (Seconds, Average, 300),
+            (T::Instance, NetworkIn | NetworkOut) => (Bytes, Sum, 300),
+            (T::Instance, StatusCheckFailed | StatusCheckFailedInstance | StatusCheckFailedSystem) => {
+                (Count, Sum, 60)
             }
-            MetadataNoToken | DiskReadOps | DiskWriteOps => (Unit::Count, Statistic::Sum, 300),
-            DiskReadBytes | DiskWriteBytes => (Unit::Bytes, Statistic::Sum, 300),
-            DiskTotalReadTime | DiskTotalWriteTime => (Unit::Seconds, Statistic::Average, 300),
-            DiskQueueLength => (Unit::Count, Statistic::Average, 300),
+            (T::Instance, MetadataNoToken | DiskReadOps | DiskWriteOps) => (Count, Sum, 300),
+            (T::Instance, DiskReadBytes | DiskWriteBytes) => (Bytes, Sum, 300),
+            (T::Instance, DiskTotalReadTime | DiskTotalWriteTime) => (Seconds, Average, 300),
+            (T::Instance, DiskQueueLength) => (Count, Average, 300),
+
+            (T::RelationalDatabase, CpuUtilization) => (Percent, Average, 60),
+            (T::RelationalDatabase, DatabaseConnections) => (Count, Maximum, 60),
+            (T::RelationalDatabase, DiskQueueDepth) => (Count, Sum, 60),
+            (T::RelationalDatabase, FreeStorageSpace) => (Bytes, Sum, 60),
+            (T::RelationalDatabase, NetworkReceiveThroughput | NetworkTransmitThroughput) => {
+                (BytesPerSecond, Average, 60)
+            }
+
+            (T::LoadBalancer, HealthyHostCount | UnhealthyHostCount) => (Count, Average, 60),
+            (T::LoadBalancer, InstanceResponseTime) => (Seconds, Average, 60),
+            (
+                T::LoadBalancer,
+                ClientTlsNegotiationErrorCount
+                | RejectedConnectionCount
+                | RequestCount
+                | HttpCodeLb4xxCount
+                | HttpCodeLb5xxCount
+                | HttpCodeInstance2xxCount
+                | HttpCodeInstance3xxCount
+                | HttpCodeInstance4xxCount
+                | HttpCodeInstance5xxCount,
+            ) => {
+                return Some(MetricInfo {
+                    unit: Count,
+                    statistic: Sum,
+                    native_period: 60,
+                    default_period: 300,
+                    statistics: COUNTS_ONLY,
+                });
+            }
+
+            (
+                T::Distribution,
+                Requests | BytesDownloaded | BytesUploaded | WafAllowedRequests
+                | WafBlockedRequests,
+            ) => (Unit::None, Sum, 60),
+            (T::Distribution, TotalErrorRate | Http4xxErrorRate | Http5xxErrorRate) => {
+                (Percent, Average, 60)
+            }
+
+            (T::ContainerService, CpuUtilization | MemoryUtilization) => (Percent, Average, 300),
+
+            (T::Bucket, BucketSizeBytes) => (Bytes, Maximum, 86_400),
+            (T::Bucket, NumberOfObjects) => (Count, Average, 86_400),
+            _ => return None,
         };
-        MetricInfo {
+        let default_period = match self {
+            // AWS documents no storage resolution for these: any multiple of a minute is
+            // accepted, and five minutes is what Lightsail's own graphs and alarms use.
+            T::LoadBalancer | T::Distribution => 300,
+            _ => native_period,
+        };
+        Some(MetricInfo {
             unit,
             statistic,
             native_period,
+            default_period,
+            statistics: EVERY_STATISTIC,
+        })
+    }
+
+    /// Every metric this type publishes, in catalog order.
+    pub fn metrics(self) -> impl Iterator<Item = MetricName> {
+        MetricName::ALL
+            .iter()
+            .copied()
+            .filter(move |m| self.metric(*m).is_some())
+    }
+
+    /// The types that publish `metric`.
+    pub fn publishing(metric: MetricName) -> impl Iterator<Item = ResourceType> {
+        ResourceType::ALL
+            .iter()
+            .copied()
+            .filter(move |t| t.metric(metric).is_some())
+    }
+
+    /// The resource in words: "instance", "database", ...
+    pub fn noun(self) -> &'static str {
+        match self {
+            ResourceType::Instance => "instance",
+            ResourceType::RelationalDatabase => "database",
+            ResourceType::LoadBalancer => "load balancer",
+            ResourceType::Distribution => "distribution",
+            ResourceType::ContainerService => "container service",
+            ResourceType::Bucket => "bucket",
+        }
+    }
+
+    /// The operation that returns this type's datapoints.
+    pub fn metric_operation(self) -> &'static str {
+        match self {
+            ResourceType::Instance => "GetInstanceMetricData",
+            ResourceType::RelationalDatabase => "GetRelationalDatabaseMetricData",
+            ResourceType::LoadBalancer => "GetLoadBalancerMetricData",
+            ResourceType::Distribution => "GetDistributionMetricData",
+            ResourceType::ContainerService => "GetContainerServiceMetricData",
+            ResourceType::Bucket => "GetBucketMetricData",
+        }
+    }
+
+    /// The operation that lists this type's resources in a region.
+    pub fn listing_operation(self) -> &'static str {
+        match self {
+            ResourceType::Instance => "GetInstances",
+            ResourceType::RelationalDatabase => "GetRelationalDatabases",
+            ResourceType::LoadBalancer => "GetLoadBalancers",
+            ResourceType::Distribution => "GetDistributions",
+            ResourceType::ContainerService => "GetContainerServices",
+            ResourceType::Bucket => "GetBuckets",
+        }
+    }
+
+    /// The states `states:` may name, for the types that report one; `None` for
+    /// distributions and buckets, which have no state worth selecting by.
+    pub fn states(self) -> Option<&'static [&'static str]> {
+        match self {
+            ResourceType::Instance => Some(INSTANCE_STATES),
+            ResourceType::RelationalDatabase => Some(DATABASE_STATES),
+            ResourceType::LoadBalancer => Some(LOAD_BALANCER_STATES),
+            ResourceType::ContainerService => Some(CONTAINER_SERVICE_STATES),
+            ResourceType::Distribution | ResourceType::Bucket => None,
+        }
+    }
+
+    /// The one region whose endpoint serves this type, for global resources:
+    /// distributions are called in us-east-1 whatever region a rule names.
+    pub fn global_region(self) -> Option<&'static str> {
+        match self {
+            ResourceType::Distribution => Some("us-east-1"),
+            _ => None,
         }
     }
 }
+
+/// Instance states: what `GetInstances` reports in `state.name`.
+pub const INSTANCE_STATES: &[&str] = &[
+    "pending",
+    "running",
+    "starting",
+    "rebooting",
+    "stopping",
+    "stopped",
+    "shutting-down",
+    "terminated",
+];
+
+/// Database states: `GetRelationalDatabases` reports `state` as free text, which AWS does
+/// not enumerate for Lightsail; these are the DB instance statuses of Amazon RDS, which
+/// Lightsail databases run on (README, "Databases").
+pub const DATABASE_STATES: &[&str] = &[
+    "available",
+    "backing-up",
+    "creating",
+    "deleting",
+    "failed",
+    "maintenance",
+    "modifying",
+    "rebooting",
+    "starting",
+    "stopped",
+    "stopping",
+    "storage-full",
+    "upgrading",
+];
+
+/// Load balancer states: the SDK's `LoadBalancerState`.
+pub const LOAD_BALANCER_STATES: &[&str] =
+    &["active", "active_impaired", "failed", "provisioning", "unknown"];
+
+/// Container service states: the SDK's `ContainerServiceState`.
+pub const CONTAINER_SERVICE_STATES: &[&str] = &[
+    "PENDING", "READY", "RUNNING", "UPDATING", "DELETING", "DISABLED", "DEPLOYING",
+];
 
 /// The shortest periods and the longest range Lightsail serves.
 pub const MIN_PERIOD: u32 = 60;
 pub const MAX_PERIOD: u32 = 86_400;
 /// `evaluationPeriods * period` may not exceed one day, as in PutAlarm.
 pub const MAX_EVALUATION_SECONDS: u32 = 86_400;
-/// At most this many datapoints come back from one `GetInstanceMetricData` call.
+/// At most this many datapoints come back from one `Get*MetricData` call.
 pub const MAX_DATAPOINTS_PER_CALL: u32 = 1_440;
 
 impl Comparison {
@@ -272,17 +515,17 @@ mod tests {
 
     #[test]
     fn catalog_matches_the_lightsail_reference() {
-        let status = MetricName::StatusCheckFailedSystem.info();
+        let status = ResourceType::Instance.metric(MetricName::StatusCheckFailedSystem).unwrap();
         assert_eq!(
             (status.unit, status.statistic, status.native_period),
             (Unit::Count, Statistic::Sum, 60)
         );
-        let net = MetricName::NetworkOut.info();
+        let net = ResourceType::Instance.metric(MetricName::NetworkOut).unwrap();
         assert_eq!(
             (net.unit, net.statistic, net.native_period),
             (Unit::Bytes, Statistic::Sum, 300)
         );
-        let burst = MetricName::BurstCapacityTime.info();
+        let burst = ResourceType::Instance.metric(MetricName::BurstCapacityTime).unwrap();
         assert_eq!(
             (burst.unit, burst.statistic),
             (Unit::Seconds, Statistic::Average)
@@ -299,14 +542,58 @@ mod tests {
             ("DiskQueueLength", Unit::Count, Statistic::Average),
         ];
         for (name, unit, statistic) in disk {
-            let info = name.parse::<MetricName>().unwrap().info();
+            let info = ResourceType::Instance
+                .metric(name.parse::<MetricName>().unwrap())
+                .unwrap();
             assert_eq!(
                 (info.unit, info.statistic, info.native_period),
                 (unit, statistic, 300),
                 "{name}"
             );
         }
-        assert_eq!(MetricName::ALL.len(), 16);
+        assert_eq!(ResourceType::Instance.metrics().count(), 16);
+    }
+
+    #[test]
+    fn every_type_has_the_catalog_of_spec_11() {
+        use ResourceType as T;
+        #[rustfmt::skip]
+        let rows: &[(T, &str, Unit, Statistic, u32, u32)] = &[
+            (T::RelationalDatabase, "CPUUtilization", Unit::Percent, Statistic::Average, 60, 60),
+            (T::RelationalDatabase, "DatabaseConnections", Unit::Count, Statistic::Maximum, 60, 60),
+            (T::RelationalDatabase, "DiskQueueDepth", Unit::Count, Statistic::Sum, 60, 60),
+            (T::RelationalDatabase, "FreeStorageSpace", Unit::Bytes, Statistic::Sum, 60, 60),
+            (T::RelationalDatabase, "NetworkReceiveThroughput", Unit::BytesPerSecond, Statistic::Average, 60, 60),
+            (T::LoadBalancer, "HealthyHostCount", Unit::Count, Statistic::Average, 60, 300),
+            (T::LoadBalancer, "InstanceResponseTime", Unit::Seconds, Statistic::Average, 60, 300),
+            (T::LoadBalancer, "HTTPCode_LB_5XX_Count", Unit::Count, Statistic::Sum, 60, 300),
+            (T::Distribution, "Requests", Unit::None, Statistic::Sum, 60, 300),
+            (T::Distribution, "Http5xxErrorRate", Unit::Percent, Statistic::Average, 60, 300),
+            (T::ContainerService, "MemoryUtilization", Unit::Percent, Statistic::Average, 300, 300),
+            (T::Bucket, "BucketSizeBytes", Unit::Bytes, Statistic::Maximum, 86_400, 86_400),
+            (T::Bucket, "NumberOfObjects", Unit::Count, Statistic::Average, 86_400, 86_400),
+        ];
+        for &(kind, name, unit, statistic, native, default) in rows {
+            let info = kind.metric(name.parse().unwrap()).unwrap();
+            assert_eq!(
+                (info.unit, info.statistic, info.native_period, info.default_period),
+                (unit, statistic, native, default),
+                "{kind} {name}"
+            );
+        }
+        let counts: Vec<MetricName> = T::LoadBalancer
+            .metrics()
+            .filter(|m| T::LoadBalancer.metric(*m).unwrap().statistics == COUNTS_ONLY)
+            .collect();
+        assert_eq!(counts.len(), 9, "{counts:?}");
+        assert!(counts.iter().all(|m| m.as_str().ends_with("Count")
+            && !m.as_str().contains("Host")));
+        let sizes: Vec<usize> = T::ALL.iter().map(|t| t.metrics().count()).collect();
+        assert_eq!(sizes, [16, 6, 12, 8, 2, 2]);
+        // The undocumented database metrics are left out; the API's spelling is the one.
+        assert!("FreeableMemory".parse::<MetricName>().is_err());
+        assert!("4xxErrorRate".parse::<MetricName>().is_err());
+        assert!(T::Distribution.metric(MetricName::CpuUtilization).is_none());
     }
 
     #[test]

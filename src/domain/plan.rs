@@ -1,20 +1,21 @@
-//! Query planning: one `GetInstanceMetricData` per distinct (region, instance, metric,
-//! period, unit), serving every rule that shares it, split into calls of at most 1,440
-//! periods.
+//! Query planning: one `Get*MetricData` call per distinct (region, resource type,
+//! resource, metric, period, unit), serving every rule that shares it, split into calls
+//! of at most 1,440 periods.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::domain::catalog::{MAX_DATAPOINTS_PER_CALL, MetricName, Statistic, Unit};
+use crate::domain::catalog::{MAX_DATAPOINTS_PER_CALL, MetricName, ResourceType, Statistic, Unit};
 use crate::domain::evaluate;
 use crate::domain::select::Alarm;
 
-/// What makes two rules share one `GetInstanceMetricData` call.
+/// What makes two rules share one `Get*MetricData` call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QueryKey {
     pub region: String,
-    pub instance: String,
+    pub resource_type: ResourceType,
+    pub resource: String,
     pub metric: MetricName,
     pub period: u32,
     pub unit: Unit,
@@ -37,8 +38,8 @@ pub struct MetricDatapoint {
     pub values: BTreeMap<Statistic, f64>,
 }
 
-/// Plans the calls for a run at `t`: one per distinct (region, instance, metric, period,
-/// unit), covering ages 1..=N+2 of the rule with the largest N.
+/// Plans the calls for a run at `t`: one per distinct (region, type, resource, metric,
+/// period, unit), covering ages 1..=N+2 of the rule with the largest N.
 pub fn plan(alarms: &[Alarm<'_>], t: DateTime<Utc>) -> Vec<Query> {
     let mut queries: BTreeMap<QueryKey, Query> = BTreeMap::new();
     for alarm in alarms {
@@ -61,7 +62,8 @@ pub fn plan(alarms: &[Alarm<'_>], t: DateTime<Utc>) -> Vec<Query> {
 pub fn key_of(alarm: &Alarm<'_>) -> QueryKey {
     QueryKey {
         region: alarm.region.to_owned(),
-        instance: alarm.instance.clone(),
+        resource_type: alarm.rule.resource_type,
+        resource: alarm.resource.clone(),
         metric: alarm.rule.metric,
         period: alarm.rule.period,
         unit: alarm.rule.unit,
@@ -119,7 +121,7 @@ rules:
         assert_eq!(queries.len(), 3, "{queries:#?}");
         let web1 = queries
             .iter()
-            .find(|q| q.key.instance == "web-1" && q.key.period == 300)
+            .find(|q| q.key.resource == "web-1" && q.key.period == 300)
             .unwrap();
         assert_eq!(
             web1.statistics,

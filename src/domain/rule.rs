@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::domain::catalog::{
-    Comparison, Format, MetricName, Severity, Statistic, TreatMissingData, Unit,
+    Comparison, Format, MetricName, ResourceType, Severity, Statistic, TreatMissingData, Unit,
 };
 use crate::domain::evaluate::{AlarmState, Criteria};
 use crate::domain::select::Selection;
@@ -29,7 +29,9 @@ pub struct Rule {
     pub name: RuleName,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Which instances: `instances`, `exclude`, `tags`, `states` (SPEC §10).
+    /// The type of resource the rule watches (SPEC §11).
+    pub resource_type: ResourceType,
+    /// Which resources: `resources` (or `instances`), `exclude`, `tags`, `states` (SPEC §10).
     #[serde(flatten)]
     pub selection: Selection,
     pub metric: MetricName,
@@ -100,6 +102,20 @@ const MAX_TOPIC_NAME: usize = 256;
 pub(crate) const RULE_NAME_ALLOWED: &str = "1 to 64 characters from A-Z a-z 0-9 _ . -";
 
 impl Rule {
+    /// The catalog entry of the rule's metric for its resource type.
+    pub fn metric_info(&self) -> crate::domain::catalog::MetricInfo {
+        // Validation accepts only a metric its type publishes.
+        self.resource_type
+            .metric(self.metric)
+            .unwrap_or(crate::domain::catalog::MetricInfo {
+                unit: self.unit,
+                statistic: self.statistic,
+                native_period: self.period,
+                default_period: self.period,
+                statistics: &[],
+            })
+    }
+
     /// What evaluation needs of this rule.
     pub fn criteria(&self) -> Criteria {
         Criteria {

@@ -1,9 +1,10 @@
-//! Which instances a rule covers (SPEC §10): names, globs and `"*"` in `instances`,
-//! `exclude`, `tags` and `states`, matched against each region's `GetInstances` listing.
+//! Which resources a rule covers (SPEC §10, §11): names, globs and `"*"` in `resources`
+//! (`instances`), `exclude`, `tags` and `states`, matched against each region's listing
+//! of the rule's resource type (`GetInstances`, `GetRelationalDatabases`, ...).
 //!
 //! The matching is pure ([`Selection::select`]); listing the fleet is an
-//! `InstanceSource` (Lightsail through the SDK, or a recording), called at most once per
-//! region per run and only for regions where some rule needs it (the run's list stage).
+//! `ResourceSource` (Lightsail through the SDK, or a recording), called at most once per
+//! type and region per run and only for regions where some rule needs it (the run's list stage).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -11,28 +12,17 @@ use std::fmt;
 use glob::{MatchOptions, Pattern};
 use serde::{Serialize, Serializer};
 
+use crate::domain::catalog::ResourceType;
 use crate::domain::rule::Rule;
 
-/// Instance states `states:` accepts: what Lightsail reports in `state.name`.
-pub const INSTANCE_STATES: &[&str] = &[
-    "pending",
-    "running",
-    "starting",
-    "rebooting",
-    "stopping",
-    "stopped",
-    "shutting-down",
-    "terminated",
-];
-
-/// Instance names are case-sensitive in Lightsail, and have no `/` or leading dots.
+/// Resource names are case-sensitive in Lightsail, and have no `/` or leading dots.
 const MATCH: MatchOptions = MatchOptions {
     case_sensitive: true,
     require_literal_separator: false,
     require_literal_leading_dot: false,
 };
 
-/// One entry of `instances` or `exclude`: a name, or a glob (`*`, `?`, `[a-z]`, `[!0-9]`).
+/// One entry of `resources` or `exclude`: a name, or a glob (`*`, `?`, `[a-z]`, `[!0-9]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
     Name(String),
@@ -79,7 +69,7 @@ impl Selector {
         matches!(self, Selector::Glob(_))
     }
 
-    /// `*`: every instance.
+    /// `*`: every resource.
     pub fn is_everything(&self) -> bool {
         self.as_str() == "*"
     }
@@ -116,46 +106,48 @@ impl Serialize for TagMatch {
     }
 }
 
-/// A rule's selection, validated: `instances` is never empty.
+/// A rule's selection, validated: `resources` is never empty.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Selection {
-    pub instances: Vec<Selector>,
+    pub resources: Vec<Selector>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<Selector>,
     /// Every key must match (AND); a key's values are alternatives (OR).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, TagMatch>,
-    /// Instance states to cover; `None` covers every state (stopped instances too).
+    /// States to cover; `None` covers every state (stopped instances too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub states: Option<BTreeSet<String>>,
 }
 
-/// An instance as `GetInstances` lists it, reduced to what selection reads.
+/// A resource as its type's listing gives it, reduced to what selection reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Instance {
+pub struct Resource {
     pub name: String,
-    /// `state.name`: running, stopped, ...
+    /// The type's state (`running`, `available`, `active`, `RUNNING`, ...); empty for the
+    /// types without one.
     pub state: String,
     /// Lightsail tags: a key, and a value that may be absent.
     pub tags: Vec<(String, Option<String>)>,
 }
 
-/// One rule applied to one instance in one region: what CloudWatch calls an alarm (one
+/// One rule applied to one resource in one region: what CloudWatch calls an alarm (one
 /// metric of one resource, with its own state), and what each result, state item and
 /// notification is about. Its state is an [`AlarmState`](crate::domain::evaluate::AlarmState).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alarm<'r> {
     pub rule: &'r Rule,
     pub region: &'r str,
-    pub instance: String,
+    /// The resource's name; its type is the rule's.
+    pub resource: String,
 }
 
 /// What a rule selects in one region.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selected {
-    /// The instances to evaluate, in the order of the selectors (glob matches by name).
-    pub instances: Vec<String>,
+    /// The resources to evaluate, in the order of the selectors (glob matches by name).
+    pub resources: Vec<String>,
     /// Names listed explicitly that the region's listing does not have.
     pub missing: Vec<String>,
     /// Selectors that match nothing, said for the report and the log.
@@ -167,7 +159,7 @@ impl Selection {
     #[cfg(test)]
     pub fn names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Self {
         Selection {
-            instances: names
+            resources: names
                 .into_iter()
                 .map(|n| Selector::Name(n.into()))
                 .collect(),
@@ -180,7 +172,7 @@ impl Selection {
     /// Whether selecting needs the region's listing: a glob, a tag or a state filter.
     /// Names alone do not: an unknown name is found out by its metric call.
     pub fn needs_listing(&self) -> bool {
-        self.instances.iter().any(Selector::is_glob)
+        self.resources.iter().any(Selector::is_glob)
             || !self.tags.is_empty()
             || self.states.is_some()
     }
@@ -189,9 +181,9 @@ impl Selection {
         self.exclude.iter().any(|s| s.matches(name))
     }
 
-    fn tags_match(&self, instance: &Instance) -> bool {
+    fn tags_match(&self, resource: &Resource) -> bool {
         self.tags.iter().all(|(key, wanted)| {
-            instance
+            resource
                 .tags
                 .iter()
                 .filter(|(k, _)| k == key)
@@ -202,20 +194,21 @@ impl Selection {
         })
     }
 
-    fn state_matches(&self, instance: &Instance) -> bool {
+    fn state_matches(&self, resource: &Resource) -> bool {
         self.states
             .as_ref()
-            .is_none_or(|states| states.contains(&instance.state))
+            .is_none_or(|states| states.contains(&resource.state))
     }
 
-    /// Selects from `listing`, the region's instances in name order (as [`list_all`]
-    /// returns them), or without one (a selection of names only, in a region nobody
-    /// listed) takes the names as they are.
-    pub fn select(&self, region: &str, listing: Option<&[Instance]>) -> Selected {
+    /// Selects from `listing`, the region's resources of type `kind` in name order (as
+    /// the run's list stage returns them), or without one (a selection of names only, in
+    /// a region nobody listed) takes the names as they are.
+    pub fn select(&self, kind: ResourceType, region: &str, listing: Option<&[Resource]>) -> Selected {
+        let noun = kind.noun();
         let Some(listing) = listing else {
             return Selected {
-                instances: self
-                    .instances
+                resources: self
+                    .resources
                     .iter()
                     .map(Selector::as_str)
                     .filter(|name| !self.excluded(name))
@@ -226,10 +219,10 @@ impl Selection {
         };
         let mut selected = Selected::default();
         let mut seen = HashSet::new();
-        let mut candidates: Vec<&Instance> = Vec::new();
+        let mut candidates: Vec<&Resource> = Vec::new();
         let mut unmatched = Vec::new();
-        for selector in &self.instances {
-            let matched: Vec<&Instance> = listing
+        for selector in &self.resources {
+            let matched: Vec<&Resource> = listing
                 .iter()
                 .filter(|i| selector.matches(&i.name))
                 .collect();
@@ -245,21 +238,22 @@ impl Selection {
             }
         }
         let matched = candidates.len();
-        let kept: Vec<&Instance> = candidates
+        let kept: Vec<&Resource> = candidates
             .into_iter()
             .filter(|i| !self.excluded(&i.name))
             .collect();
         let not_excluded = kept.len();
-        let tagged: Vec<&Instance> = kept.into_iter().filter(|i| self.tags_match(i)).collect();
+        let tagged: Vec<&Resource> = kept.into_iter().filter(|i| self.tags_match(i)).collect();
         let tagged_count = tagged.len();
-        selected.instances = tagged
+        selected.resources = tagged
             .into_iter()
             .filter(|i| self.state_matches(i))
             .map(|i| i.name.clone())
             .collect();
 
-        if selected.instances.is_empty() && selected.missing.is_empty() {
+        if selected.resources.is_empty() && selected.missing.is_empty() {
             selected.warnings.push(self.why_empty(
+                noun,
                 region,
                 listing.len(),
                 [matched, not_excluded, tagged_count],
@@ -268,7 +262,7 @@ impl Selection {
             selected.warnings.extend(
                 unmatched
                     .into_iter()
-                    .map(|glob| format!("`{glob}` matches no instance in {region}")),
+                    .map(|glob| format!("`{glob}` matches no {noun} in {region}")),
             );
         }
         selected
@@ -277,25 +271,26 @@ impl Selection {
     /// Says at which step an empty selection lost its last instance.
     fn why_empty(
         &self,
+        noun: &str,
         region: &str,
         listed: usize,
         [matched, kept, tagged]: [usize; 3],
     ) -> String {
         let names = self
-            .instances
+            .resources
             .iter()
             .map(Selector::as_str)
             .collect::<Vec<_>>()
             .join(", ");
         let step = if listed == 0 {
-            format!("{region} has no instances")
+            format!("{region} has no {noun}s")
         } else if matched == 0 {
-            format!("none of the {listed} instance(s) in {region} matches [{names}]")
+            format!("none of the {listed} {noun}(s) in {region} matches [{names}]")
         } else if kept == 0 {
-            format!("all {matched} instance(s) matching [{names}] are excluded")
+            format!("all {matched} {noun}(s) matching [{names}] are excluded")
         } else if tagged == 0 {
             format!(
-                "none of the {kept} instance(s) matching [{names}] has the tags {}",
+                "none of the {kept} {noun}(s) matching [{names}] has the tags {}",
                 self.tags_text()
             )
         } else {
@@ -306,9 +301,9 @@ impl Selection {
                 .map(String::as_str)
                 .collect::<Vec<_>>()
                 .join(", ");
-            format!("none of the {tagged} matching instance(s) is in a state of [{states}]")
+            format!("none of the {tagged} matching {noun}(s) is in a state of [{states}]")
         };
-        format!("selects no instance in {region}: {step}")
+        format!("selects no {noun} in {region}: {step}")
     }
 
     fn tags_text(&self) -> String {
@@ -342,12 +337,13 @@ pub struct Resolution<'r, E> {
     pub warnings: Vec<(&'r Rule, &'r str, String)>,
 }
 
-/// Selects every rule's instances in each of its regions from `listings`. A rule of names
+/// Selects every rule's resources in each of its regions from `listings`, keyed by
+/// resource type and region. A rule of names
 /// only is taken as it is where nobody listed its region, and also where the listing
 /// failed: its metric calls find out for themselves.
 pub fn resolve<'r, E: Clone>(
     rules: &'r [Rule],
-    listings: &HashMap<String, Result<Vec<Instance>, E>>,
+    listings: &HashMap<(ResourceType, String), Result<Vec<Resource>, E>>,
 ) -> Resolution<'r, E> {
     let mut resolution = Resolution {
         alarms: Vec::new(),
@@ -358,7 +354,7 @@ pub fn resolve<'r, E: Clone>(
     for rule in rules {
         for region in &rule.regions {
             let region = region.as_str();
-            let listing = match listings.get(region) {
+            let listing = match listings.get(&(rule.resource_type, region.to_owned())) {
                 Some(Ok(listing)) => Some(listing.as_slice()),
                 Some(Err(err)) if rule.selection.needs_listing() => {
                     resolution.failed.push((rule, region, err.clone()));
@@ -367,15 +363,15 @@ pub fn resolve<'r, E: Clone>(
                 Some(Err(_)) | None => None,
             };
             debug_assert!(listing.is_some() || !rule.selection.needs_listing());
-            let selected = rule.selection.select(region, listing);
-            let alarm = |instance: String| Alarm {
+            let selected = rule.selection.select(rule.resource_type, region, listing);
+            let alarm = |resource: String| Alarm {
                 rule,
                 region,
-                instance,
+                resource,
             };
             resolution
                 .alarms
-                .extend(selected.instances.into_iter().map(alarm));
+                .extend(selected.resources.into_iter().map(alarm));
             resolution
                 .missing
                 .extend(selected.missing.into_iter().map(alarm));
@@ -390,15 +386,15 @@ pub fn resolve<'r, E: Clone>(
     resolution
 }
 
-/// Why a region's instances could not be listed.
-/// The regions whose listing some rule needs.
-pub fn regions_to_list<'r>(
-    rules: impl IntoIterator<Item = (&'r Selection, &'r [String])>,
-) -> BTreeSet<&'r str> {
+/// The (type, region) listings some rule needs: a listing serves every rule of its type
+/// in its region.
+pub fn listings_needed<'r>(
+    rules: impl IntoIterator<Item = (ResourceType, &'r Selection, &'r [String])>,
+) -> BTreeSet<(ResourceType, &'r str)> {
     rules
         .into_iter()
-        .filter(|(selection, _)| selection.needs_listing())
-        .flat_map(|(_, regions)| regions.iter().map(String::as_str))
+        .filter(|(_, selection, _)| selection.needs_listing())
+        .flat_map(|(kind, _, regions)| regions.iter().map(move |r| (kind, r.as_str())))
         .collect()
 }
 
@@ -406,8 +402,8 @@ pub fn regions_to_list<'r>(
 mod tests {
     use super::*;
 
-    fn instance(name: &str, state: &str, tags: &[(&str, Option<&str>)]) -> Instance {
-        Instance {
+    fn instance(name: &str, state: &str, tags: &[(&str, Option<&str>)]) -> Resource {
+        Resource {
             name: name.to_owned(),
             state: state.to_owned(),
             tags: tags
@@ -417,7 +413,7 @@ mod tests {
         }
     }
 
-    fn fleet() -> Vec<Instance> {
+    fn fleet() -> Vec<Resource> {
         let mut fleet = vec![
             instance(
                 "web-2",
@@ -440,7 +436,7 @@ mod tests {
 
     fn selection(instances: &[&str]) -> Selection {
         Selection {
-            instances: instances
+            resources: instances
                 .iter()
                 .map(|s| Selector::parse(s).unwrap())
                 .collect(),
@@ -490,8 +486,8 @@ mod tests {
 
     #[test]
     fn globs_select_by_name_in_order_and_explicit_names_keep_their_place() {
-        let picked = selection(&["db-1", "web-*"]).select("us-east-1", Some(&fleet()));
-        assert_eq!(picked.instances, ["db-1", "web-1", "web-10", "web-2"]);
+        let picked = selection(&["db-1", "web-*"]).select(ResourceType::Instance, "us-east-1", Some(&fleet()));
+        assert_eq!(picked.resources, ["db-1", "web-1", "web-10", "web-2"]);
         assert!(picked.missing.is_empty() && picked.warnings.is_empty());
     }
 
@@ -502,8 +498,8 @@ mod tests {
             Selector::parse("bastion").unwrap(),
             Selector::parse("web-1?").unwrap(),
         ];
-        let picked = all.select("us-east-1", Some(&fleet()));
-        assert_eq!(picked.instances, ["db-1", "web-1", "web-2"]);
+        let picked = all.select(ResourceType::Instance, "us-east-1", Some(&fleet()));
+        assert_eq!(picked.resources, ["db-1", "web-1", "web-2"]);
     }
 
     #[test]
@@ -511,62 +507,62 @@ mod tests {
         let mut prod = selection(&["*"]);
         prod.tags = tags(&[("env", any_of(&["prod"]))]);
         assert_eq!(
-            prod.select("r", Some(&fleet())).instances,
+            prod.select(ResourceType::Instance, "r", Some(&fleet())).resources,
             ["bastion", "db-1", "web-1", "web-2"]
         );
         prod.tags = tags(&[
             ("env", any_of(&["prod", "staging"])),
             ("role", TagMatch::Present),
         ]);
-        assert_eq!(prod.select("r", Some(&fleet())).instances, ["web-2"]);
+        assert_eq!(prod.select(ResourceType::Instance, "r", Some(&fleet())).resources, ["web-2"]);
         // A tag without a value is present, and equals the empty value.
         prod.tags = tags(&[("backup", TagMatch::Present)]);
-        assert_eq!(prod.select("r", Some(&fleet())).instances, ["db-1"]);
+        assert_eq!(prod.select(ResourceType::Instance, "r", Some(&fleet())).resources, ["db-1"]);
         prod.tags = tags(&[("backup", any_of(&[""]))]);
-        assert_eq!(prod.select("r", Some(&fleet())).instances, ["db-1"]);
+        assert_eq!(prod.select(ResourceType::Instance, "r", Some(&fleet())).resources, ["db-1"]);
     }
 
     #[test]
     fn stopped_instances_are_covered_unless_states_says_otherwise() {
         let mut web = selection(&["web-*"]);
         assert!(
-            web.select("r", Some(&fleet()))
-                .instances
+            web.select(ResourceType::Instance, "r", Some(&fleet()))
+                .resources
                 .contains(&"web-1".to_owned())
         );
         web.states = Some(BTreeSet::from(["running".to_owned()]));
         assert_eq!(
-            web.select("r", Some(&fleet())).instances,
+            web.select(ResourceType::Instance, "r", Some(&fleet())).resources,
             ["web-10", "web-2"]
         );
     }
 
     #[test]
     fn explicit_names_missing_from_the_listing_are_reported_as_missing() {
-        let picked = selection(&["web-1", "web-9", "db-*"]).select("r", Some(&fleet()));
-        assert_eq!(picked.instances, ["web-1", "db-1"]);
+        let picked = selection(&["web-1", "web-9", "db-*"]).select(ResourceType::Instance, "r", Some(&fleet()));
+        assert_eq!(picked.resources, ["web-1", "db-1"]);
         assert_eq!(picked.missing, ["web-9"]);
         assert!(picked.warnings.is_empty());
     }
 
     #[test]
     fn a_glob_matching_nothing_is_a_warning_not_an_error() {
-        let picked = selection(&["web-*", "cache-*"]).select("eu-west-1", Some(&fleet()));
-        assert_eq!(picked.instances.len(), 3);
+        let picked = selection(&["web-*", "cache-*"]).select(ResourceType::Instance, "eu-west-1", Some(&fleet()));
+        assert_eq!(picked.resources.len(), 3);
         assert_eq!(
             picked.warnings,
             ["`cache-*` matches no instance in eu-west-1"]
         );
 
-        let nothing = selection(&["cache-*"]).select("eu-west-1", Some(&fleet()));
-        assert!(nothing.instances.is_empty() && nothing.missing.is_empty());
+        let nothing = selection(&["cache-*"]).select(ResourceType::Instance, "eu-west-1", Some(&fleet()));
+        assert!(nothing.resources.is_empty() && nothing.missing.is_empty());
         assert_eq!(
             nothing.warnings,
             [
                 "selects no instance in eu-west-1: none of the 5 instance(s) in eu-west-1 matches [cache-*]"
             ]
         );
-        let empty = selection(&["*"]).select("eu-west-1", Some(&[]));
+        let empty = selection(&["*"]).select(ResourceType::Instance, "eu-west-1", Some(&[]));
         assert_eq!(
             empty.warnings,
             ["selects no instance in eu-west-1: eu-west-1 has no instances"]
@@ -577,21 +573,21 @@ mod tests {
     fn an_empty_selection_says_which_step_emptied_it() {
         let mut web = selection(&["web-*"]);
         web.tags = tags(&[("env", any_of(&["dev"]))]);
-        let warning = &web.select("r", Some(&fleet())).warnings[0];
+        let warning = &web.select(ResourceType::Instance, "r", Some(&fleet())).warnings[0];
         assert!(
             warning.ends_with("none of the 3 instance(s) matching [web-*] has the tags env=dev"),
             "{warning}"
         );
         web.tags.clear();
         web.exclude = vec![Selector::parse("web-*").unwrap()];
-        let warning = &web.select("r", Some(&fleet())).warnings[0];
+        let warning = &web.select(ResourceType::Instance, "r", Some(&fleet())).warnings[0];
         assert!(
             warning.ends_with("all 3 instance(s) matching [web-*] are excluded"),
             "{warning}"
         );
         web.exclude.clear();
         web.states = Some(BTreeSet::from(["pending".to_owned()]));
-        let warning = &web.select("r", Some(&fleet())).warnings[0];
+        let warning = &web.select(ResourceType::Instance, "r", Some(&fleet())).warnings[0];
         assert!(
             warning.ends_with("none of the 3 matching instance(s) is in a state of [pending]"),
             "{warning}"
@@ -602,7 +598,7 @@ mod tests {
     fn names_alone_need_no_listing_and_are_taken_as_they_are() {
         let names = selection(&["web-1", "web-9"]);
         assert!(!names.needs_listing());
-        assert_eq!(names.select("r", None).instances, ["web-1", "web-9"]);
+        assert_eq!(names.select(ResourceType::Instance, "r", None).resources, ["web-1", "web-9"]);
         assert!(selection(&["web-*"]).needs_listing());
         let mut tagged = selection(&["web-1"]);
         tagged.tags = tags(&[("env", TagMatch::Present)]);
@@ -613,12 +609,24 @@ mod tests {
     }
 
     #[test]
-    fn only_regions_of_rules_that_need_a_listing_are_listed() {
+    fn only_regions_of_rules_that_need_a_listing_are_listed_once_per_type() {
         let globs = selection(&["web-*"]);
         let names = selection(&["web-1"]);
         let two = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
         let other = vec!["ap-south-1".to_owned()];
-        let regions = regions_to_list([(&globs, two.as_slice()), (&names, other.as_slice())]);
-        assert_eq!(regions, BTreeSet::from(["eu-west-1", "us-east-1"]));
+        let needed = listings_needed([
+            (ResourceType::Instance, &globs, two.as_slice()),
+            (ResourceType::Instance, &globs, two.as_slice()),
+            (ResourceType::Bucket, &globs, other.as_slice()),
+            (ResourceType::LoadBalancer, &names, other.as_slice()),
+        ]);
+        assert_eq!(
+            needed,
+            BTreeSet::from([
+                (ResourceType::Instance, "eu-west-1"),
+                (ResourceType::Instance, "us-east-1"),
+                (ResourceType::Bucket, "ap-south-1"),
+            ])
+        );
     }
 }

@@ -5,4 +5,4 @@ mod memory_store;
 mod recording;
 
 pub use memory_store::MemoryStore;
-pub use recording::{RecordedDatapoint, RecordedInstance, Recording, RecordingError, Series};
+pub use recording::{RecordedDatapoint, RecordedResource, Recording, RecordingError, Series};

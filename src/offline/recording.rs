@@ -1,20 +1,21 @@
-//! The offline [`MetricSource`] and [`InstanceSource`]: datapoints (and optionally the
+//! The offline [`MetricSource`] and [`ResourceSource`]: datapoints (and optionally the
 //! fleet) recorded in a file instead of Lightsail, so a run (the embedded default, or a
 //! rules change under review) needs no AWS account.
 //!
-//! The format is documented in `examples/README.md`. Each series holds datapoints in
-//! the shape `GetInstanceMetricData` returns, so `aws lightsail get-instance-metric-data`
-//! output can be pasted in.
+//! The format is documented in `examples/README.md`. Each series holds datapoints of one
+//! resource of any type in the shape the `Get*MetricData` operations return, so
+//! `aws lightsail get-instance-metric-data` (or `get-bucket-metric-data`, ...) output can
+//! be pasted in.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 
-use crate::domain::catalog::{MetricName, Statistic, Unit};
+use crate::domain::catalog::{MetricName, ResourceType, Statistic, Unit};
 use crate::domain::plan::{MetricDatapoint, Query};
-use crate::domain::select::Instance;
-use crate::ports::{FetchError, InstanceSource, ListError, MetricSource};
+use crate::domain::select::Resource;
+use crate::ports::{FetchError, ListError, MetricSource, ResourceSource};
 
 /// A recording: the evaluation time it was made for, and the series it holds.
 #[derive(Debug, Clone, Deserialize)]
@@ -25,20 +26,26 @@ pub struct Recording {
     pub recorded_at: DateTime<Utc>,
     #[serde(default)]
     pub description: Option<String>,
-    /// The fleet as `GetInstances` would list it, for rules with globs, tags or states.
-    /// Left out: every instance of `series`, running, without tags.
-    #[serde(default)]
-    pub instances: Option<Vec<RecordedInstance>>,
+    /// The fleet as the listing operations would list it, for rules with globs, tags or
+    /// states (`instances` is the older name). Left out: every resource of `series`, in
+    /// its type's usual state, without tags.
+    #[serde(default, alias = "instances")]
+    pub resources: Option<Vec<RecordedResource>>,
     pub series: Vec<Series>,
-    /// Positions in `series` by instance name, so a query does not scan every series.
+    /// Positions in `series` by resource name, so a query does not scan every series.
     #[serde(skip)]
-    by_instance: HashMap<String, Vec<usize>>,
+    by_resource: HashMap<String, Vec<usize>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Series {
-    pub instance: String,
+    /// `Instance` when left out.
+    #[serde(default = "instance_type")]
+    pub resource_type: ResourceType,
+    /// The resource's name (`instance` is the older name).
+    #[serde(alias = "instance")]
+    pub resource: String,
     pub metric: MetricName,
     /// Serves every region when left out.
     #[serde(default)]
@@ -49,26 +56,41 @@ pub struct Series {
     pub metric_data: Vec<RecordedDatapoint>,
 }
 
-/// One instance of the recorded fleet.
+/// One resource of the recorded fleet.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RecordedInstance {
+pub struct RecordedResource {
+    /// `Instance` when left out.
+    #[serde(default = "instance_type")]
+    pub resource_type: ResourceType,
     pub name: String,
     /// Listed in every region when left out.
     #[serde(default)]
     pub region: Option<String>,
-    #[serde(default = "running")]
-    pub state: String,
+    /// The type's usual state when left out (`running` for an instance).
+    #[serde(default)]
+    pub state: Option<String>,
     /// Tag key to value; `null` for a tag without a value.
     #[serde(default)]
     pub tags: BTreeMap<String, Option<String>>,
 }
 
-fn running() -> String {
-    "running".to_owned()
+fn instance_type() -> ResourceType {
+    ResourceType::Instance
 }
 
-/// One element of `GetInstanceMetricData`'s `metricData`.
+/// The state a resource is listed in when the recording says none: a healthy one.
+fn usual_state(kind: ResourceType) -> &'static str {
+    match kind {
+        ResourceType::Instance => "running",
+        ResourceType::RelationalDatabase => "available",
+        ResourceType::LoadBalancer => "active",
+        ResourceType::ContainerService => "RUNNING",
+        ResourceType::Distribution | ResourceType::Bucket => "",
+    }
+}
+
+/// One element of a `Get*MetricData` operation's `metricData`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordedDatapoint {
@@ -127,46 +149,52 @@ impl Recording {
         }
         for (position, series) in recording.series.iter().enumerate() {
             recording
-                .by_instance
-                .entry(series.instance.clone())
+                .by_resource
+                .entry(series.resource.clone())
                 .or_default()
                 .push(position);
         }
         Ok(recording)
     }
 
-    /// The series recorded for the query's instance in the query's region.
-    fn of_instance<'a>(&'a self, query: &'a Query) -> impl Iterator<Item = &'a Series> + 'a {
-        self.by_instance
-            .get(&query.key.instance)
+    /// The series recorded for the query's resource in the query's region.
+    fn of_resource<'a>(&'a self, query: &'a Query) -> impl Iterator<Item = &'a Series> + 'a {
+        self.by_resource
+            .get(&query.key.resource)
             .into_iter()
             .flatten()
-            // In range: `parse` built `by_instance` from the positions of `series`.
+            // In range: `parse` built `by_resource` from the positions of `series`.
             .map(|&position| &self.series[position])
+            .filter(|s| s.resource_type == query.key.resource_type)
             .filter(|s| s.region.as_deref().is_none_or(|r| r == query.key.region))
     }
 }
 
 impl MetricSource for Recording {
     async fn fetch(&self, query: &Query) -> Result<Vec<MetricDatapoint>, FetchError> {
-        let mut of_instance = self.of_instance(query).peekable();
-        if of_instance.peek().is_none() {
+        let kind = query.key.resource_type;
+        let mut of_resource = self.of_resource(query).peekable();
+        if of_resource.peek().is_none() {
             return Err(FetchError::NotFound {
                 region: query.key.region.clone(),
-                instance: query.key.instance.clone(),
+                resource_type: kind,
+                resource: query.key.resource.clone(),
                 message: format!(
-                    "The Instance does not exist: {} (not in the recording)",
-                    query.key.instance
+                    "The {kind} does not exist: {} (not in the recording)",
+                    query.key.resource
                 ),
             });
         }
-        let points = of_instance
+        let points = of_resource
             .filter(|s| s.metric == query.key.metric)
             .flat_map(|s| {
-                let series_unit = s.unit.unwrap_or(s.metric.info().unit);
+                let published = kind.metric(s.metric).map(|info| info.unit);
+                let series_unit = s.unit.or(published);
                 s.metric_data.iter().filter(move |p| {
-                    // Like Lightsail: a unit other than the published one gets no data.
-                    p.unit.unwrap_or(series_unit) == query.key.unit
+                    // Like Lightsail: a unit other than the published one gets no data;
+                    // a container service's request names no unit at all.
+                    kind == ResourceType::ContainerService
+                        || p.unit.or(series_unit) == Some(query.key.unit)
                 })
             })
             .filter(|p| p.timestamp >= query.start && p.timestamp < query.end)
@@ -179,34 +207,37 @@ impl MetricSource for Recording {
     }
 }
 
-impl InstanceSource for Recording {
-    async fn instances(&self, region: &str) -> Result<Vec<Instance>, ListError> {
+impl ResourceSource for Recording {
+    async fn resources(&self, kind: ResourceType, region: &str) -> Result<Vec<Resource>, ListError> {
         let in_region = |r: &Option<String>| r.as_deref().is_none_or(|r| r == region);
-        let Some(instances) = &self.instances else {
+        let Some(resources) = &self.resources else {
             let mut names: Vec<&str> = self
                 .series
                 .iter()
-                .filter(|s| in_region(&s.region))
-                .map(|s| s.instance.as_str())
+                .filter(|s| s.resource_type == kind && in_region(&s.region))
+                .map(|s| s.resource.as_str())
                 .collect();
             names.sort_unstable();
             names.dedup();
             return Ok(names
                 .into_iter()
-                .map(|name| Instance {
+                .map(|name| Resource {
                     name: name.to_owned(),
-                    state: running(),
+                    state: usual_state(kind).to_owned(),
                     tags: Vec::new(),
                 })
                 .collect());
         };
-        Ok(instances
+        Ok(resources
             .iter()
-            .filter(|i| in_region(&i.region))
-            .map(|i| Instance {
-                name: i.name.clone(),
-                state: i.state.clone(),
-                tags: i.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            .filter(|r| r.resource_type == kind && in_region(&r.region))
+            .map(|r| Resource {
+                name: r.name.clone(),
+                state: r
+                    .state
+                    .clone()
+                    .unwrap_or_else(|| usual_state(kind).to_owned()),
+                tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             })
             .collect())
     }
@@ -252,7 +283,8 @@ mod tests {
         Query {
             key: QueryKey {
                 region: "us-east-1".into(),
-                instance: instance.into(),
+                resource_type: ResourceType::Instance,
+                resource: instance.into(),
                 metric: MetricName::CpuUtilization,
                 period: 300,
                 unit,
@@ -311,7 +343,7 @@ mod tests {
     fn the_fleet_is_the_recorded_instances_or_else_every_recorded_series() {
         let recording = Recording::parse(RECORDING, "test").unwrap();
         let names = |region: &str| -> Vec<String> {
-            block_on(recording.instances(region))
+            block_on(recording.resources(ResourceType::Instance, region))
                 .unwrap()
                 .into_iter()
                 .map(|i| i.name)
@@ -326,16 +358,16 @@ mod tests {
             {"name": "web-2", "region": "eu-west-1", "state": "stopped"}
           ]}"#;
         let recording = Recording::parse(with_fleet, "test").unwrap();
-        let us = block_on(recording.instances("us-east-1")).unwrap();
+        let us = block_on(recording.resources(ResourceType::Instance, "us-east-1")).unwrap();
         assert_eq!(
             us,
-            [Instance {
+            [Resource {
                 name: "web-1".into(),
                 state: "running".into(),
                 tags: vec![("backup".into(), None), ("env".into(), Some("prod".into()))],
             }]
         );
-        let eu = block_on(recording.instances("eu-west-1")).unwrap();
+        let eu = block_on(recording.resources(ResourceType::Instance, "eu-west-1")).unwrap();
         assert_eq!(eu.len(), 2);
         assert_eq!(eu[1].state, "stopped");
     }

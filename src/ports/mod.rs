@@ -2,8 +2,9 @@
 //! has an AWS adapter (`crate::aws`) and an offline one (`crate::offline`), so the run
 //! never names an SDK type and tests pass fakes.
 //!
-//! - [`MetricSource`]: datapoints of one query (`GetInstanceMetricData`, a recording).
-//! - [`InstanceSource`]: a region's fleet (`GetInstances`, a recording).
+//! - [`MetricSource`]: datapoints of one query (`GetInstanceMetricData` and the other
+//!   types' `Get*MetricData`, a recording).
+//! - [`ResourceSource`]: a region's resources of one type (`GetInstances`, ..., a recording).
 //! - [`AlertSink`]: one SNS `Publish`.
 //! - [`StateStore`]: the alarm state store (SPEC §9) and its claim / confirm / release
 //!   protocol, which makes a notification exactly-once: a run loads the items,
@@ -25,7 +26,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::alert::Alert;
 use crate::domain::plan::{MetricDatapoint, Query};
-use crate::domain::select::Instance;
+use crate::domain::catalog::ResourceType;
+use crate::domain::select::Resource;
 use crate::domain::transition::{Delivered, Stored};
 
 // ---------------------------------------------------------------------------------------
@@ -34,25 +36,27 @@ use crate::domain::transition::{Delivered, Stored};
 /// Why the datapoints of one query could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    #[error("instance `{instance}` was not found in {region}: {message}")]
+    #[error("{} `{resource}` was not found in {region}: {message}", resource_type.noun())]
     NotFound {
         region: String,
-        instance: String,
+        resource_type: ResourceType,
+        resource: String,
         message: String,
     },
-    #[error("GetInstanceMetricData failed for `{instance}` in {region}: {message}")]
+    #[error("{} failed for `{resource}` in {region}: {message}", resource_type.metric_operation())]
     Failed {
         region: String,
-        instance: String,
+        resource_type: ResourceType,
+        resource: String,
         message: String,
     },
     /// Not fetched: the run's deadline came first (SPEC §12).
     #[error(
-        "not evaluated: {deadline} passed before the datapoints of `{instance}` in {region} arrived"
+        "not evaluated: {deadline} passed before the datapoints of `{resource}` in {region} arrived"
     )]
     Deadline {
         region: String,
-        instance: String,
+        resource: String,
         deadline: String,
     },
 }
@@ -65,10 +69,11 @@ pub trait MetricSource: Sync {
     ) -> impl Future<Output = Result<Vec<MetricDatapoint>, FetchError>> + Send;
 }
 
-/// Why a region's instances could not be listed.
+/// Why a region's resources of one type could not be listed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("GetInstances failed in {region}: {message}")]
+#[error("{} failed in {region}: {message}", resource_type.listing_operation())]
 pub struct ListError {
+    pub resource_type: ResourceType,
     pub region: String,
     pub message: String,
     /// Cut short by the run's deadline rather than failed.
@@ -76,12 +81,13 @@ pub struct ListError {
 }
 
 /// Where the fleet is listed. One SDK implementation, one offline (a recording).
-pub trait InstanceSource: Sync {
-    /// Every instance of `region`, all pages.
-    fn instances(
+pub trait ResourceSource: Sync {
+    /// Every resource of `kind` in `region`, all pages.
+    fn resources(
         &self,
+        kind: ResourceType,
         region: &str,
-    ) -> impl Future<Output = Result<Vec<Instance>, ListError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Resource>, ListError>> + Send;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -109,9 +115,9 @@ pub trait AlertSink: Sync {
 /// over from a run that is gone. Callers pass `lease_until = now + LEASE`.
 pub const LEASE: TimeDelta = TimeDelta::minutes(5);
 
-/// The item key: `<rule>#<region>#<instance>`.
-pub fn key(rule: &str, region: &str, instance: &str) -> String {
-    format!("{rule}#{region}#{instance}")
+/// The item key: `<rule>#<region>#<resource>`.
+pub fn key(rule: &str, region: &str, resource: &str) -> String {
+    format!("{rule}#{region}#{resource}")
 }
 
 /// A store call that failed. Each message names the table and the key.

@@ -5,19 +5,73 @@
 use serde_yaml_ng::Value;
 
 use crate::domain::catalog::{
-    Comparison, MAX_EVALUATION_SECONDS, MAX_PERIOD, MIN_PERIOD, MetricName, Unit,
+    COUNTS_ONLY_WHY, Comparison, MAX_EVALUATION_SECONDS, MAX_PERIOD, MIN_PERIOD, MetricInfo,
+    MetricName, ResourceType, Statistic, Unit,
 };
 use crate::domain::transition::recovery_threshold_is_safe;
 
 use super::suggest::with_suggestion;
 use super::values::{parse_name, string, whole_number};
 
-pub(super) fn check_unit(value: &Value, metric: Option<MetricName>) -> Result<Unit, String> {
-    let Some(metric) = metric else {
+/// `metric`: a metric `kind` publishes. A metric of another type says which type has it;
+/// the distribution error rates' prose spelling (`4xxErrorRate`) gets the API's.
+pub(super) fn check_metric(value: &Value, kind: Option<ResourceType>) -> Result<MetricName, String> {
+    let name = string(value)?;
+    let Some(kind) = kind else {
+        return parse_name(value);
+    };
+    let own: Vec<&str> = kind.metrics().map(MetricName::as_str).collect();
+    match name.parse::<MetricName>() {
+        Ok(metric) if kind.metric(metric).is_some() => Ok(metric),
+        Ok(metric) => {
+            let types: Vec<&str> = ResourceType::publishing(metric)
+                .map(ResourceType::as_str)
+                .collect();
+            Err(format!(
+                "`{metric}` is not a metric of {kind} (it is one of {}: set `resourceType` to \
+                 watch that type); allowed for {kind}: {}",
+                types.join(", "),
+                own.join(", ")
+            ))
+        }
+        Err(_) => {
+            let message = format!("`{name}` is not a metric of {kind}; allowed: {}", own.join(", "));
+            let api_spelling = format!("Http{name}");
+            if kind == ResourceType::Distribution && own.contains(&api_spelling.as_str()) {
+                return Err(format!(
+                    "{message}; did you mean `{api_spelling}`? (the API spells it so, though \
+                     the Lightsail guide writes `{name}`)"
+                ));
+            }
+            Err(with_suggestion(message, name, own.iter().copied()))
+        }
+    }
+}
+
+/// `statistic`: one the metric supports (the load balancer's counts: Sum, SampleCount).
+pub(super) fn check_statistic(
+    value: &Value,
+    metric: Option<(ResourceType, MetricName, MetricInfo)>,
+) -> Result<Statistic, String> {
+    let statistic: Statistic = parse_name(value)?;
+    match metric {
+        Some((kind, metric, info)) if !info.statistics.contains(&statistic) => {
+            let allowed: Vec<&str> = info.statistics.iter().map(|s| s.as_str()).collect();
+            Err(format!(
+                "`{statistic}` is not useful for {kind} {metric}: {COUNTS_ONLY_WHY}; allowed: {}",
+                allowed.join(", ")
+            ))
+        }
+        _ => Ok(statistic),
+    }
+}
+
+pub(super) fn check_unit(value: &Value, metric: Option<(MetricName, MetricInfo)>) -> Result<Unit, String> {
+    let Some((metric, info)) = metric else {
         return parse_name(value);
     };
     let unit = string(value)?;
-    let published = metric.info().unit;
+    let published = info.unit;
     if unit == published.as_str() {
         return Ok(published);
     }
@@ -31,10 +85,11 @@ pub(super) fn check_unit(value: &Value, metric: Option<MetricName>) -> Result<Un
     ))
 }
 
-pub(super) fn check_period(value: &Value, metric: Option<MetricName>) -> Result<u32, String> {
+pub(super) fn check_period(value: &Value, metric: Option<(MetricName, MetricInfo)>) -> Result<u32, String> {
     let period = whole_number(value, "a whole number of seconds")?;
     // Without a known metric, 60 still divides every native period in the catalog.
-    let step = metric.map_or(MIN_PERIOD, |m| m.info().native_period);
+    let step = metric.map_or(MIN_PERIOD, |(_, info)| info.native_period);
+    let metric = metric.map(|(m, _)| m);
     match u32::try_from(period) {
         Ok(p) if (MIN_PERIOD..=MAX_PERIOD).contains(&p) && p % step == 0 => Ok(p),
         _ => Err(match metric {

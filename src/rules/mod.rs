@@ -205,7 +205,9 @@ mod tests {
 
     use super::test_support::{SOURCE, TOPIC, error_lines, fallbacks, none};
     use super::*;
-    use crate::domain::catalog::{Comparison, MetricName, Statistic, TreatMissingData, Unit};
+    use crate::domain::catalog::{
+        Comparison, MetricName, ResourceType, Statistic, TreatMissingData, Unit,
+    };
     use crate::domain::evaluate::{AlarmState, Criteria};
     use crate::domain::select::Selection;
 
@@ -255,6 +257,7 @@ rules:
                     Rule {
                         name: rule("burst-capacity-low"),
                         description: Some("CPU burst capacity is running out".to_owned()),
+                        resource_type: ResourceType::Instance,
                         selection: Selection::names(["web-1", "web-2"]),
                         metric: MetricName::BurstCapacityPercentage,
                         statistic: Statistic::Average,
@@ -275,6 +278,7 @@ rules:
                     Rule {
                         name: rule("status-check-failed"),
                         description: None,
+                        resource_type: ResourceType::Instance,
                         selection: Selection::names(["web-1", "web-2", "db-1"]),
                         metric: MetricName::StatusCheckFailed,
                         statistic: Statistic::Sum,
@@ -304,7 +308,8 @@ rules:
             serde_json::to_value(&rules.rules[1]).unwrap(),
             serde_json::json!({
                 "name": "status-check-failed",
-                "instances": ["web-1", "web-2", "db-1"],
+                "resourceType": "Instance",
+                "resources": ["web-1", "web-2", "db-1"],
                 "metric": "StatusCheckFailed",
                 "statistic": "Sum",
                 "unit": "Count",
@@ -626,7 +631,7 @@ rules:
             "rules.yaml: rules[1] (burst-capacity-low): region: required; set `region` or `regions` on the rule, \
              `defaults.region` in the document, or the AWS_REGION environment variable",
             "rules.yaml: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
-             `threshold`?); allowed: name, description, instances, exclude, tags, states, metric, statistic, unit, period, \
+             `threshold`?); allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, \
              comparison, threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, \
              treatMissingData, severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             "rules.yaml: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \

@@ -6,15 +6,17 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::domain::catalog::{Comparison, MetricName, Severity, Statistic, TreatMissingData, Unit};
+use crate::domain::catalog::{
+    Comparison, MetricName, ResourceType, Severity, Statistic, TreatMissingData, Unit,
+};
 use crate::domain::evaluate::AlarmState;
 use crate::domain::transition::Policy;
 
 use super::Fallbacks;
 use super::errors::ValidationError;
 use super::metric::{
-    check_datapoints_to_alarm, check_evaluation_periods, check_period, check_recovery_threshold,
-    check_unit,
+    check_datapoints_to_alarm, check_evaluation_periods, check_metric, check_period,
+    check_recovery_threshold, check_statistic, check_unit,
 };
 use super::notify::{check_notify, check_topic_arn, destinations};
 use super::policy::{check_notify_on, check_reminders, check_renotify_minutes};
@@ -98,14 +100,17 @@ pub(super) fn check_rule(
     // In this order, so the errors of a rule come in the order of its concerns.
     let name = check_name(&mut scope, name, index, names);
     let description = scope.field(map, "description", |v| string(v).map(str::to_owned));
-    let selection = check_selection(&mut scope, map);
-    let stat = check_metric_stat(&mut scope, map);
+    let resource_type = scope
+        .field(map, "resourceType", parse_name::<ResourceType>)
+        .or_else(|| Some(ResourceType::Instance));
+    let selection = check_selection(&mut scope, map, resource_type);
+    let stat = check_metric_stat(&mut scope, map, resource_type);
     let condition = check_condition(&mut scope, map);
     let evaluation = check_evaluation(&mut scope, map, stat.period);
     let severity = scope.field(map, "severity", parse_name::<Severity>);
     let severity = severity.or_default(&defaults.severity, Severity::Warning);
     let (notify_on, renotify_minutes) = check_notification_policy(&mut scope, map, defaults);
-    let regions = rule_regions(&mut scope, map, defaults, fallbacks);
+    let regions = rule_regions(&mut scope, map, defaults, fallbacks, resource_type);
     let destinations = rule_targets(&mut scope, map, defaults, fallbacks);
     let description = description.optional();
     scope.report_unknown(unknown);
@@ -113,6 +118,7 @@ pub(super) fn check_rule(
     Some(Rule {
         name: name?,
         description: description?,
+        resource_type: resource_type?,
         selection: selection?,
         metric: stat.metric?,
         statistic: stat.statistic?,
@@ -160,24 +166,36 @@ fn check_name(
     })
 }
 
-fn check_metric_stat(scope: &mut Scope<'_>, map: &Mapping) -> MetricStat {
-    let metric = scope.field(map, "metric", parse_name::<MetricName>);
-    let metric = scope.required(
-        metric,
-        "metric",
-        &format!("allowed: {}", MetricName::allowed()),
-    );
-    let info = metric.map(MetricName::info);
+fn check_metric_stat(
+    scope: &mut Scope<'_>,
+    map: &Mapping,
+    kind: Option<ResourceType>,
+) -> MetricStat {
+    let metric = scope.field(map, "metric", |v| check_metric(v, kind));
+    let allowed = match kind {
+        Some(kind) => kind
+            .metrics()
+            .map(MetricName::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => MetricName::allowed(),
+    };
+    let metric = scope.required(metric, "metric", &format!("allowed: {allowed}"));
+    let known = kind.zip(metric).and_then(|(kind, metric)| {
+        kind.metric(metric).map(|info| (kind, metric, info))
+    });
+    let info = known.map(|(_, _, info)| info);
+    let of_metric = known.map(|(_, metric, info)| (metric, info));
 
     let statistic = scope
-        .field(map, "statistic", parse_name::<Statistic>)
+        .field(map, "statistic", |v| check_statistic(v, known))
         .or_else(|| info.map(|i| i.statistic));
     let unit = scope
-        .field(map, "unit", |v| check_unit(v, metric))
+        .field(map, "unit", |v| check_unit(v, of_metric))
         .or_else(|| info.map(|i| i.unit));
     let period = scope
-        .field(map, "period", |v| check_period(v, metric))
-        .or_else(|| info.map(|i| i.native_period));
+        .field(map, "period", |v| check_period(v, of_metric))
+        .or_else(|| info.map(|i| i.default_period));
     MetricStat {
         metric,
         statistic,
@@ -284,8 +302,29 @@ fn rule_regions(
     map: &Mapping,
     defaults: &Defaults,
     fallbacks: &Fallbacks,
+    kind: Option<ResourceType>,
 ) -> Option<Vec<String>> {
     let regions = check_regions(scope, map);
+    // Distributions are global: their metrics are only served in us-east-1, whatever
+    // region the defaults or AWS_REGION name; a rule that names another says so.
+    if let Some(global) = kind.and_then(ResourceType::global_region) {
+        let kind = kind.map_or("", ResourceType::as_str);
+        return match regions {
+            Field::Valid(regions) if regions.iter().any(|r| r != global) => {
+                let field = if map.contains_key("regions") { "regions" } else { "region" };
+                scope.error(
+                    field,
+                    format!(
+                        "{kind} resources are global and their metrics are served only in \
+                         {global}; allowed: {global}, or leave the region out"
+                    ),
+                );
+                None
+            }
+            Field::Invalid => None,
+            _ => Some(vec![global.to_owned()]),
+        };
+    }
     scope.inherit(
         "region",
         regions,
@@ -424,7 +463,7 @@ mod tests {
             ),
             (
                 &[("metric", Some("CPU"))],
-                "rules[0] (cpu-high): metric: `CPU` is not a valid metric; allowed: CPUUtilization, \
+                "rules[0] (cpu-high): metric: `CPU` is not a metric of Instance; allowed: CPUUtilization, \
                  BurstCapacityPercentage, BurstCapacityTime, NetworkIn, NetworkOut, StatusCheckFailed, \
                  StatusCheckFailed_Instance, StatusCheckFailed_System, MetadataNoToken, DiskReadOps, \
                  DiskWriteOps, DiskReadBytes, DiskWriteBytes, DiskTotalReadTime, DiskTotalWriteTime, \
@@ -432,7 +471,7 @@ mod tests {
             ),
             (
                 &[("metric", Some("cpu_utilization"))],
-                "rules[0] (cpu-high): metric: `cpu_utilization` is not a valid metric; allowed: \
+                "rules[0] (cpu-high): metric: `cpu_utilization` is not a metric of Instance; allowed: \
                  CPUUtilization, BurstCapacityPercentage, BurstCapacityTime, NetworkIn, NetworkOut, \
                  StatusCheckFailed, StatusCheckFailed_Instance, StatusCheckFailed_System, \
                  MetadataNoToken, DiskReadOps, DiskWriteOps, DiskReadBytes, DiskWriteBytes, \
@@ -525,7 +564,7 @@ mod tests {
             (
                 &[("colour", Some("red"))],
                 "rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
-                 instances, exclude, tags, states, metric, statistic, unit, period, comparison, threshold, \
+                 resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, threshold, \
                  recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
                  notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             ),
@@ -533,14 +572,14 @@ mod tests {
             (
                 &[("threshold", None), ("treshold", Some("80"))],
                 "rules[0] (cpu-high): treshold: unknown field `treshold` (did you mean `threshold`?); \
-                 allowed: name, description, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
+                 allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
                  severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             ),
             (
                 &[("evaluation_periods", Some("3"))],
                 "rules[0] (cpu-high): evaluation_periods: unknown field `evaluation_periods` (did you \
-                 mean `evaluationPeriods`?); allowed: name, description, instances, exclude, tags, states, metric, statistic, \
+                 mean `evaluationPeriods`?); allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, \
                  unit, period, comparison, threshold, recoveryThreshold, evaluationPeriods, \
                  datapointsToAlarm, treatMissingData, severity, notifyOn, renotifyMinutes, region, \
                  regions, topicArn, notify",
@@ -548,9 +587,109 @@ mod tests {
             (
                 &[("Unit", Some("Percent"))],
                 "rules[0] (cpu-high): Unit: unknown field `Unit` (did you mean `unit`?); allowed: \
-                 name, description, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
+                 name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
                  severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
+            ),
+        ];
+        for (changes, expected) in cases {
+            let doc = one_rule(changes);
+            assert_eq!(
+                error_lines(&doc, &none()),
+                [format!("{SOURCE}: {expected}")],
+                "document:\n{doc}"
+            );
+        }
+    }
+
+    /// SPEC §11: every error names the resource type and what it allows.
+    #[test]
+    fn resource_type_errors_name_the_type_and_what_it_allows() {
+        const DB: (&str, Option<&str>) = ("resourceType", Some("RelationalDatabase"));
+        const DIST: (&str, Option<&str>) = ("resourceType", Some("Distribution"));
+        const NO_INSTANCES: (&str, Option<&str>) = ("instances", None);
+        let cases: &[(Changes, &str)] = &[
+            (
+                &[("resourceType", Some("LoadBalancers"))],
+                "rules[0] (cpu-high): resourceType: `LoadBalancers` is not a valid resourceType; \
+                 allowed: Instance, RelationalDatabase, LoadBalancer, Distribution, \
+                 ContainerService, Bucket; did you mean `LoadBalancer`?",
+            ),
+            (
+                &[DB],
+                "rules[0] (cpu-high): instances: `instances` selects instances, but this rule \
+                 watches RelationalDatabase resources; name them in `resources`",
+            ),
+            (
+                &[("resources", Some("[web-2]"))],
+                "rules[0] (cpu-high): instances: `instances` and `resources` are both set; use one \
+                 of them (`resources` works for every type)",
+            ),
+            (
+                &[DB, NO_INSTANCES],
+                "rules[0] (cpu-high): resources: required; a list of database names and globs, e.g. \
+                 [web-1, \"web-*\"], or \"*\" for every database",
+            ),
+            (
+                &[DB, NO_INSTANCES, ("resources", Some("[db-1]")), ("metric", Some("HealthyHostCount"))],
+                "rules[0] (cpu-high): metric: `HealthyHostCount` is not a metric of RelationalDatabase \
+                 (it is one of LoadBalancer: set `resourceType` to watch that type); allowed for \
+                 RelationalDatabase: CPUUtilization, DatabaseConnections, DiskQueueDepth, \
+                 FreeStorageSpace, NetworkReceiveThroughput, NetworkTransmitThroughput",
+            ),
+            (
+                &[
+                    ("resourceType", Some("LoadBalancer")),
+                    NO_INSTANCES,
+                    ("resources", Some("[lb-1]")),
+                    ("metric", Some("HTTPCode_LB_5XX_Count")),
+                    ("statistic", Some("Average")),
+                ],
+                "rules[0] (cpu-high): statistic: `Average` is not useful for LoadBalancer \
+                 HTTPCode_LB_5XX_Count: Lightsail returns 1 for this load balancer count's Minimum, \
+                 Maximum and Average; allowed: Sum, SampleCount",
+            ),
+            (
+                &[DIST, NO_INSTANCES, ("resources", Some("[cdn]")), ("metric", Some("5xxErrorRate"))],
+                "rules[0] (cpu-high): metric: `5xxErrorRate` is not a metric of Distribution; \
+                 allowed: Requests, BytesDownloaded, BytesUploaded, TotalErrorRate, Http4xxErrorRate, \
+                 Http5xxErrorRate, WafAllowedRequests, WafBlockedRequests; did you mean \
+                 `Http5xxErrorRate`? (the API spells it so, though the Lightsail guide writes \
+                 `5xxErrorRate`)",
+            ),
+            (
+                &[
+                    DIST,
+                    NO_INSTANCES,
+                    ("resources", Some("[cdn]")),
+                    ("metric", Some("Http5xxErrorRate")),
+                    ("states", Some("[Deployed]")),
+                ],
+                "rules[0] (cpu-high): states: Distribution resources have no state to select by; \
+                 remove `states`",
+            ),
+            (
+                &[
+                    DIST,
+                    NO_INSTANCES,
+                    ("resources", Some("[cdn]")),
+                    ("metric", Some("Requests")),
+                    ("region", Some("eu-west-1")),
+                ],
+                "rules[0] (cpu-high): region: Distribution resources are global and their metrics \
+                 are served only in us-east-1; allowed: us-east-1, or leave the region out",
+            ),
+            (
+                &[
+                    ("resourceType", Some("ContainerService")),
+                    NO_INSTANCES,
+                    ("resources", Some("[api]")),
+                    ("metric", Some("MemoryUtilization")),
+                    ("states", Some("[running]")),
+                ],
+                "rules[0] (cpu-high): states[0]: `running` is not a container service state; \
+                 allowed: PENDING, READY, RUNNING, UPDATING, DELETING, DISABLED, DEPLOYING; did \
+                 you mean `RUNNING`?",
             ),
         ];
         for (changes, expected) in cases {

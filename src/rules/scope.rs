@@ -28,6 +28,8 @@ pub(super) const DEFAULTS_FIELDS: &[&str] = &[
 pub(super) const RULE_FIELDS: &[&str] = &[
     "name",
     "description",
+    "resourceType",
+    "resources",
     "instances",
     "exclude",
     "tags",

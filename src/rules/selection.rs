@@ -1,21 +1,33 @@
-//! Which instances a rule covers and where: `instances`, `exclude`, `tags`, `states`,
-//! and `region` or `regions`.
+//! Which resources a rule covers and where: `resources` (or `instances`), `exclude`,
+//! `tags`, `states`, and `region` or `regions`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::domain::select::{INSTANCE_STATES, Selection, Selector, TagMatch};
+use crate::domain::catalog::ResourceType;
+use crate::domain::select::{Selection, Selector, TagMatch};
 
 use super::scope::{Field, Scope};
 use super::suggest::with_suggestion;
 use super::values::{describe, key_text, string};
 use crate::domain::rule::is_region;
 
-const INSTANCES_ALLOWED: &str = "expected a list of instance names and globs, e.g. [web-1, \"web-*\"], \
-     or \"*\" for every instance";
-const EXCLUDE_ALLOWED: &str =
-    "expected a list of instance names and globs, e.g. [bastion, \"test-*\"]";
+/// `an instance`, `a database`.
+fn a(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {noun}")
+}
+
+fn resources_allowed(noun: &str) -> String {
+    format!(
+        "expected a list of {noun} names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every \
+         {noun}"
+    )
+}
+fn exclude_allowed(noun: &str) -> String {
+    format!("expected a list of {noun} names and globs, e.g. [bastion, \"test-*\"]")
+}
 /// Entries `instances` and `exclude` may list each. Every name is checked against every
 /// exclusion, so two lists of 100,000 (a megabyte of YAML) would take minutes; a fleet
 /// larger than this is selected with globs or tags.
@@ -23,41 +35,93 @@ const MAX_SELECTORS: usize = 1_000;
 const TAGS_ALLOWED: &str = "expected a mapping of tag key to a value, a list of values, or \"*\" \
      (any value), e.g. {env: prod, role: [web, api], backup: \"*\"}";
 
-/// `instances` (required), `exclude`, `tags` and `states`: every entry checked, and the
-/// combinations certain to select nothing refused, since such a rule would never alert.
-pub(super) fn check_selection(scope: &mut Scope<'_>, map: &Mapping) -> Option<Selection> {
-    let instances = scope.field(map, "instances", |v| match v {
-        Value::Sequence(list) if list.is_empty() => Err(format!(
-            "must name at least one instance; {INSTANCES_ALLOWED}"
-        )),
-        Value::Sequence(list) => at_most_max(list),
-        // `instances: "*"`, the one scalar that cannot be a typo of a list.
-        Value::String(all) if all == "*" => Ok(std::slice::from_ref(v)),
-        other => Err(format!("{INSTANCES_ALLOWED}, got {}", describe(other))),
-    });
-    let instances = scope.required(
-        instances,
-        "instances",
-        "a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance",
-    );
-    let instances = instances.and_then(|list| check_selectors(scope, "instances", list));
+/// The field a rule selects with: `resources`, or `instances` (its synonym on `Instance`
+/// rules, and the only name before other types); one of the two, not both.
+fn selecting_field(scope: &mut Scope<'_>, map: &Mapping, kind: Option<ResourceType>) -> Option<&'static str> {
+    let has = |key: &str| map.contains_key(key);
+    match (has("resources"), has("instances")) {
+        (true, true) => {
+            scope.error(
+                "instances",
+                "`instances` and `resources` are both set; use one of them (`resources` works for \
+                 every type)",
+            );
+            None
+        }
+        (false, true) => match kind {
+            Some(kind) if kind != ResourceType::Instance => {
+                scope.error(
+                    "instances",
+                    format!(
+                        "`instances` selects instances, but this rule watches {kind} resources; \
+                         name them in `resources`"
+                    ),
+                );
+                None
+            }
+            _ => Some("instances"),
+        },
+        (true, false) => Some("resources"),
+        // Neither: the error names the field a reader of this type's rules knows.
+        (false, false) => Some(match kind {
+            Some(ResourceType::Instance) => "instances",
+            _ => "resources",
+        }),
+    }
+}
+
+/// `resources` or `instances` (required), `exclude`, `tags` and `states`: every entry
+/// checked, and the combinations certain to select nothing refused, since such a rule
+/// would never alert.
+pub(super) fn check_selection(
+    scope: &mut Scope<'_>,
+    map: &Mapping,
+    kind: Option<ResourceType>,
+) -> Option<Selection> {
+    let noun = kind.map_or("resource", ResourceType::noun);
+    let field = selecting_field(scope, map, kind);
+    let allowed = resources_allowed(noun);
+    let resources = match field {
+        Some(field) => {
+            let list = scope.field(map, field, |v| match v {
+                Value::Sequence(list) if list.is_empty() => {
+                    Err(format!("must name at least one {noun}; {allowed}"))
+                }
+                Value::Sequence(list) => at_most_max(list),
+                // `resources: "*"`, the one scalar that cannot be a typo of a list.
+                Value::String(all) if all == "*" => Ok(std::slice::from_ref(v)),
+                other => Err(format!("{allowed}, got {}", describe(other))),
+            });
+            let list = scope.required(
+                list,
+                field,
+                &format!(
+                    "a list of {noun} names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every \
+                     {noun}"
+                ),
+            );
+            list.and_then(|list| check_selectors(scope, field, list, noun))
+        }
+        None => None,
+    };
     let exclude = scope
         .field(map, "exclude", |v| match v {
             Value::Sequence(list) => at_most_max(list),
-            other => Err(format!("{EXCLUDE_ALLOWED}, got {}", describe(other))),
+            other => Err(format!("{}, got {}", exclude_allowed(noun), describe(other))),
         })
         .or_else(|| Some(&[]))
-        .and_then(|list| check_selectors(scope, "exclude", list));
+        .and_then(|list| check_selectors(scope, "exclude", list, noun));
     let tags = check_tags(scope, map);
-    let states = check_states(scope, map);
-    let (instances, exclude) = (instances?, exclude?);
+    let states = check_states(scope, map, kind);
+    let field = field.unwrap_or("resources");
+    let (instances, exclude) = (resources?, exclude?);
 
     let mut certain_to_miss = false;
     for (j, excluded) in exclude.iter().enumerate() {
         if excluded.is_everything() {
             scope.error(
                 &format!("exclude[{j}]"),
-                "`*` excludes every instance, so the rule could never select one",
+                format!("`*` excludes every {noun}, so the rule could never select one"),
             );
             certain_to_miss = true;
         }
@@ -79,7 +143,7 @@ pub(super) fn check_selection(scope: &mut Scope<'_>, map: &Mapping) -> Option<Se
                 "is also excluded by"
             };
             scope.error(
-                &format!("instances[{i}]"),
+                &format!("{field}[{i}]"),
                 format!(
                     "`{selector}` {how} exclude[{j}] (`{excluded}`), so it can never be \
                      selected; remove it from one of the lists"
@@ -92,7 +156,7 @@ pub(super) fn check_selection(scope: &mut Scope<'_>, map: &Mapping) -> Option<Se
         return None;
     }
     Some(Selection {
-        instances,
+        resources: instances,
         exclude,
         tags: tags?,
         states: states?,
@@ -111,7 +175,12 @@ fn at_most_max(list: &[Value]) -> Result<&[Value], String> {
 }
 
 /// The names and globs of `instances` or `exclude`: strings, valid globs, none twice.
-fn check_selectors(scope: &mut Scope<'_>, field: &str, list: &[Value]) -> Option<Vec<Selector>> {
+fn check_selectors(
+    scope: &mut Scope<'_>,
+    field: &str,
+    list: &[Value],
+    noun: &str,
+) -> Option<Vec<Selector>> {
     let mut first_seen: HashMap<&str, usize> = HashMap::new();
     let mut selectors = Vec::with_capacity(list.len());
     let mut valid = true;
@@ -119,15 +188,15 @@ fn check_selectors(scope: &mut Scope<'_>, field: &str, list: &[Value]) -> Option
         let at = format!("{field}[{index}]");
         let checked = match item {
             Value::String(text) if text.trim().is_empty() => {
-                Err("is empty; expected an instance name or a glob".to_owned())
+                Err(format!("is empty; expected {} name or a glob", a(noun)))
             }
             Value::String(text) => match first_seen.insert(text, index) {
                 Some(first) => Err(format!("`{text}` is listed twice (also {field}[{first}])")),
                 None => Selector::parse(text),
             },
             other => Err(format!(
-                "expected an instance name or a glob (a string; quote globs, e.g. \"web-*\"), \
-                 got {}",
+                "expected {} name or a glob (a string; quote globs, e.g. \"web-*\"), got {}",
+                a(noun),
                 describe(other)
             )),
         };
@@ -217,17 +286,38 @@ fn check_tag_match(value: &Value) -> Result<TagMatch, String> {
     }
 }
 
-/// `states: [running, ...]`, the instance states to cover; absent covers all.
-fn check_states(scope: &mut Scope<'_>, map: &Mapping) -> Option<Option<BTreeSet<String>>> {
-    let allowed = INSTANCE_STATES.join(", ");
+/// `states: [running, ...]`, the states to cover, from the type's own (SPEC §11);
+/// absent covers all. Distributions and buckets have none.
+fn check_states(
+    scope: &mut Scope<'_>,
+    map: &Mapping,
+    kind: Option<ResourceType>,
+) -> Option<Option<BTreeSet<String>>> {
+    let Some(kind) = kind else {
+        // The type is wrong and said so; its states cannot be checked.
+        return None;
+    };
+    let noun = kind.noun();
+    let Some(known) = kind.states() else {
+        if map.contains_key("states") {
+            scope.error(
+                "states",
+                format!("{kind} resources have no state to select by; remove `states`"),
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let allowed = known.join(", ");
     let list = scope.field(map, "states", |v| match v {
         Value::Sequence(list) if list.is_empty() => Err(format!(
-            "an empty list matches no instance; list states from {allowed}, or leave `states` \
+            "an empty list matches no {noun}; list states from {allowed}, or leave `states` \
              out to cover every state"
         )),
         Value::Sequence(list) => Ok(list),
         other => Err(format!(
-            "expected a list of instance states, e.g. [running], got {}; allowed: {allowed}",
+            "expected a list of {noun} states, e.g. [{}], got {}; allowed: {allowed}",
+            known[0],
             describe(other)
         )),
     });
@@ -240,11 +330,11 @@ fn check_states(scope: &mut Scope<'_>, map: &Mapping) -> Option<Option<BTreeSet<
     let mut valid = true;
     for (index, item) in list.iter().enumerate() {
         let checked = string(item).and_then(|state| {
-            if !INSTANCE_STATES.contains(&state) {
+            if !known.contains(&state) {
                 Err(with_suggestion(
-                    format!("`{state}` is not an instance state; allowed: {allowed}"),
+                    format!("`{state}` is not {} state; allowed: {allowed}", a(noun)),
                     state,
-                    INSTANCE_STATES.iter().copied(),
+                    known.iter().copied(),
                 ))
             } else if !states.insert(state.to_owned()) {
                 Err(format!("`{state}` is listed twice"))
@@ -398,10 +488,10 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            texts(&rule.selection.instances),
+            texts(&rule.selection.resources),
             ["db-1", "web-*", "cache-[0-9]"]
         );
-        assert!(!rule.selection.instances[0].is_glob() && rule.selection.instances[1].is_glob());
+        assert!(!rule.selection.resources[0].is_glob() && rule.selection.resources[1].is_glob());
         assert_eq!(texts(&rule.selection.exclude), ["web-test-*", "web-old"]);
         let values = |v: &[&str]| TagMatch::AnyOf(v.iter().map(|s| (*s).to_owned()).collect());
         assert_eq!(
@@ -424,7 +514,7 @@ mod tests {
         // Serialised with the document's field names, as `validate` prints them.
         let value = serde_json::to_value(rule).unwrap();
         assert_eq!(
-            value["instances"],
+            value["resources"],
             serde_json::json!(["db-1", "web-*", "cache-[0-9]"])
         );
         assert_eq!(value["tags"]["role"], serde_json::json!(["api", "web"]));
@@ -437,7 +527,7 @@ mod tests {
 
         let everything =
             parse(&one_rule(&set(&[("instances", "\"*\"")])), SOURCE, &none()).unwrap();
-        assert!(everything.rules[0].selection.instances[0].is_everything());
+        assert!(everything.rules[0].selection.resources[0].is_everything());
         assert_eq!(
             everything.rules[0].regions,
             ["us-east-1"],

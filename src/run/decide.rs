@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::deliver::{Pending, StateWrite};
 use super::plan::Planned;
-use super::report::{ResultState, RuleResult, RunError, Stage};
+use super::report::{ResultState, RuleResult, RunError, Stage, instance_field};
 use crate::domain::alert;
 use crate::domain::evaluate::{self, AlarmState, Datapoint, Evaluation};
 use crate::domain::plan::MetricDatapoint;
@@ -116,7 +116,7 @@ pub(super) fn decide(
             alert::render(
                 alarm.rule,
                 alarm.region,
-                &alarm.instance,
+                &alarm.resource,
                 &evaluation,
                 t,
                 notice,
@@ -201,7 +201,9 @@ fn evaluated(
     RuleResult {
         rule: alarm.rule.name.to_string(),
         region: alarm.region.to_owned(),
-        instance: alarm.instance.clone(),
+        resource_type: alarm.rule.resource_type,
+        resource: alarm.resource.clone(),
+        instance: instance_field(alarm.rule.resource_type, &alarm.resource),
         metric: alarm.rule.metric.to_string(),
         state: ResultState::Alarm(evaluation.state),
         reason: evaluation.reason,
@@ -238,7 +240,9 @@ fn failed(
     let result = RuleResult {
         rule: rule.name.to_string(),
         region: alarm.region.to_owned(),
-        instance: alarm.instance.clone(),
+        resource_type: rule.resource_type,
+        resource: alarm.resource.clone(),
+        instance: instance_field(rule.resource_type, &alarm.resource),
         metric: rule.metric.to_string(),
         state: ResultState::Error,
         reason,
@@ -249,13 +253,14 @@ fn failed(
         why,
         error: Some(err.to_string()),
     };
-    let error = RunError {
+    let error = RunError::about(
         stage,
-        rule: Some(rule.name.to_string()),
-        region: Some(alarm.region.to_owned()),
-        instance: Some(alarm.instance.clone()),
-        message: err.to_string(),
-    };
+        rule.name.as_str(),
+        alarm.region,
+        rule.resource_type,
+        &alarm.resource,
+        err.to_string(),
+    );
     Decision {
         result,
         error: Some(error),
@@ -265,9 +270,15 @@ fn failed(
 
 /// Why an explicit name the region's listing does not have is an ERROR without a call.
 pub(super) fn not_listed(planned: &Planned<'_>) -> FetchError {
+    let kind = planned.alarm.rule.resource_type;
     FetchError::NotFound {
         region: planned.alarm.region.to_owned(),
-        instance: planned.alarm.instance.clone(),
-        message: "GetInstances lists no instance by that name".to_owned(),
+        resource_type: kind,
+        resource: planned.alarm.resource.clone(),
+        message: format!(
+            "{} lists no {} by that name",
+            kind.listing_operation(),
+            kind.noun()
+        ),
     }
 }

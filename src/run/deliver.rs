@@ -164,35 +164,32 @@ pub(super) fn record(done: Done, result: &mut RuleResult, errors: &mut Vec<RunEr
     if done.claimed_elsewhere {
         result.why = Why::ClaimedElsewhere;
     }
-    let (rule, region, instance) = (
+    let (rule, region, kind, resource) = (
         result.rule.clone(),
         result.region.clone(),
-        result.instance.clone(),
+        result.resource_type,
+        result.resource.clone(),
     );
-    let error = |stage: Stage, message: String| RunError {
-        stage,
-        rule: Some(rule.clone()),
-        region: Some(region.clone()),
-        instance: Some(instance.clone()),
-        message,
+    let error = |stage: Stage, message: String| {
+        RunError::about(stage, &rule, &region, kind, &resource, message)
     };
     for (alert, outcome) in done.published {
         match outcome {
             Ok(message_id) => {
-                tracing::info!(rule = %result.rule, instance = %result.instance, %message_id, subject = %alert.subject, topic = %alert.topic_arn, "alert published");
+                tracing::info!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, %message_id, subject = %alert.subject, topic = %alert.topic_arn, "alert published");
                 result.notified = true;
                 published += 1;
             }
             Err(err) => {
                 // The whole alert goes into the log so it is not lost even if the
                 // retried invocation never succeeds.
-                tracing::error!(rule = %result.rule, instance = %result.instance, error = %err, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert could not be published");
+                tracing::error!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, error = %err, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert could not be published");
                 errors.push(error(Stage::Publish, err.to_string()));
             }
         }
     }
     for alert in done.abandoned {
-        tracing::error!(rule = %result.rule, instance = %result.instance, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert not published: the run's deadline came first");
+        tracing::error!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert not published: the run's deadline came first");
         errors.push(error(
             Stage::Publish,
             format!(
@@ -202,7 +199,7 @@ pub(super) fn record(done: Done, result: &mut RuleResult, errors: &mut Vec<RunEr
         ));
     }
     if let Some(message) = done.state_error {
-        tracing::error!(rule = %result.rule, instance = %result.instance, error = %message, "alarm state store failed");
+        tracing::error!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, error = %message, "alarm state store failed");
         if result.why != Why::ClaimedElsewhere && !result.notified {
             result.why = Why::StateUnavailable;
         }

@@ -13,7 +13,7 @@ pub(super) async fn fetch<S: MetricSource>(
 ) -> Result<Vec<MetricDatapoint>, FetchError> {
     let past = |deadline: &Deadline| FetchError::Deadline {
         region: query.key.region.clone(),
-        instance: query.key.instance.clone(),
+        resource: query.key.resource.clone(),
         deadline: deadline.describe(),
     };
     if let Some(deadline) = deadline.filter(|d| !d.may_fetch()) {
@@ -25,10 +25,10 @@ pub(super) async fn fetch<S: MetricSource>(
     };
     match &result {
         Ok(points) => {
-            tracing::debug!(region = %query.key.region, instance = %query.key.instance, metric = %query.key.metric, datapoints = points.len(), "fetched")
+            tracing::debug!(region = %query.key.region, resource_type = %query.key.resource_type, resource = %query.key.resource, metric = %query.key.metric, datapoints = points.len(), "fetched")
         }
         Err(err) => {
-            tracing::warn!(region = %query.key.region, instance = %query.key.instance, metric = %query.key.metric, error = %err, "fetch failed")
+            tracing::warn!(region = %query.key.region, resource_type = %query.key.resource_type, resource = %query.key.resource, metric = %query.key.metric, error = %err, "fetch failed")
         }
     }
     result

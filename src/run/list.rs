@@ -1,5 +1,5 @@
-//! The list stage: each region's fleet read once from an [`InstanceSource`], a bounded
-//! number of regions at once, none started once the deadline is near.
+//! The list stage: each (resource type, region) listing read once from a
+//! [`ResourceSource`], a bounded number at once, none started once the deadline is near.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -7,31 +7,37 @@ use futures_util::StreamExt;
 use tracing::Instrument;
 
 use super::deadline::{self, Deadline};
-use crate::domain::select::Instance;
-use crate::ports::{InstanceSource, ListError};
+use crate::domain::catalog::ResourceType;
+use crate::domain::select::Resource;
+use crate::ports::{ListError, ResourceSource};
 
-/// Lists every region once, at most `concurrency` at a time, each listing sorted by
-/// name once here rather than by every rule that selects from it. A region that fails
+/// Every listing of a run, by resource type and region.
+pub(super) type Listings = HashMap<(ResourceType, String), Result<Vec<Resource>, ListError>>;
+
+/// Lists every (type, region) once, at most `concurrency` at a time, each listing sorted
+/// by name once here rather than by every rule that selects from it. A listing that fails
 /// fails only itself.
-pub(super) async fn list_all<S: InstanceSource>(
+pub(super) async fn list_all<S: ResourceSource>(
     source: &S,
-    regions: BTreeSet<&str>,
+    needed: BTreeSet<(ResourceType, &str)>,
     concurrency: usize,
     deadline: Option<Deadline>,
-) -> HashMap<String, Result<Vec<Instance>, ListError>> {
-    futures_util::stream::iter(regions)
-        .map(|region| {
-            let span = tracing::info_span!("list", %region);
+) -> Listings {
+    futures_util::stream::iter(needed)
+        .map(|(kind, region)| {
+            let span = tracing::info_span!("list", resource_type = %kind, %region);
             async move {
-                let result = list(source, region, deadline).await.map(|mut instances| {
-                    instances.sort_by(|a, b| a.name.cmp(&b.name));
-                    instances
-                });
+                let result = list(source, kind, region, deadline)
+                    .await
+                    .map(|mut resources| {
+                        resources.sort_by(|a, b| a.name.cmp(&b.name));
+                        resources
+                    });
                 match &result {
-                    Ok(instances) => tracing::debug!(instances = instances.len(), "listed"),
-                    Err(err) => tracing::error!(error = %err, "listing the instances failed"),
+                    Ok(resources) => tracing::debug!(resources = resources.len(), "listed"),
+                    Err(err) => tracing::error!(error = %err, "listing failed"),
                 }
-                (region.to_owned(), result)
+                ((kind, region.to_owned()), result)
             }
             .instrument(span)
         })
@@ -40,12 +46,14 @@ pub(super) async fn list_all<S: InstanceSource>(
         .await
 }
 
-async fn list<S: InstanceSource>(
+async fn list<S: ResourceSource>(
     source: &S,
+    kind: ResourceType,
     region: &str,
     deadline: Option<Deadline>,
-) -> Result<Vec<Instance>, ListError> {
+) -> Result<Vec<Resource>, ListError> {
     let past = |deadline: &Deadline| ListError {
+        resource_type: kind,
         region: region.to_owned(),
         message: format!("{} passed before the listing was done", deadline.describe()),
         past_deadline: true,
@@ -53,7 +61,7 @@ async fn list<S: InstanceSource>(
     if let Some(deadline) = deadline.filter(|d| !d.may_fetch()) {
         return Err(past(&deadline));
     }
-    match deadline::within(deadline.map(|d| d.fetch_by()), source.instances(region)).await {
+    match deadline::within(deadline.map(|d| d.fetch_by()), source.resources(kind, region)).await {
         Some(listed) => listed,
         None => Err(past(&deadline.expect("only a deadline abandons a listing"))),
     }

@@ -36,7 +36,7 @@ use crate::domain::alert::Alert;
 use crate::domain::plan::MetricDatapoint;
 use crate::domain::transition::Why;
 use crate::ports::{
-    AlertSink, FetchError, InstanceSource, Loaded, MetricSource, StateStore, Unreadable,
+    AlertSink, FetchError, Loaded, ResourceSource, MetricSource, StateStore, Unreadable,
 };
 use crate::rules::RuleSet;
 use decide::States;
@@ -77,16 +77,20 @@ pub async fn run<S, K, D>(
     options: RunOptions,
 ) -> Report
 where
-    S: MetricSource + InstanceSource,
+    S: MetricSource + ResourceSource,
     K: AlertSink,
     D: StateStore,
 {
     let mut report = Report::new(options.at, sink.is_none());
-    let regions = plan::regions_to_list(rules);
-    if !regions.is_empty() {
-        tracing::info!(regions = ?regions, "listing instances");
+    let needed = plan::listings_needed(rules);
+    if !needed.is_empty() {
+        let listings: Vec<String> = needed
+            .iter()
+            .map(|(kind, region)| format!("{kind} in {region}"))
+            .collect();
+        tracing::info!(listings = %listings.join(", "), "listing resources");
     }
-    let listings = list::list_all(source, regions, options.concurrency, options.deadline).await;
+    let listings = list::list_all(source, needed, options.concurrency, options.deadline).await;
     let plan = Plan::new(&rules.rules, &listings, options.at, &mut report);
     drop(listings);
     tracing::info!(alarms = plan.alarms.len(), queries = plan.queries.len(), at = %options.at, "fetching datapoints");
@@ -102,13 +106,9 @@ where
     );
     warn_unreadable(&plan, &states, &mut report);
     if let States::Unavailable(message) = states.as_ref() {
-        report.errors.push(RunError {
-            stage: Stage::State,
-            rule: None,
-            region: None,
-            instance: None,
-            message: message.clone(),
-        });
+        report
+            .errors
+            .push(RunError::general(Stage::State, None, None, message.clone()));
     }
     report.absorb(settled);
     report

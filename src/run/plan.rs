@@ -7,15 +7,16 @@ use chrono::{DateTime, Utc};
 
 use super::report::{Report, RunError, RunWarning, Stage};
 use crate::domain::plan::{self, Query};
-use crate::domain::select::{self, Alarm, Instance};
+use crate::domain::catalog::ResourceType;
+use crate::domain::select::{self, Alarm, Resource};
 use crate::ports::{self, ListError};
 use crate::rules::{Rule, RuleSet};
 
-/// One alarm of the run, with its state key and whether its instance is there to fetch.
+/// One alarm of the run, with its state key and whether its resource is there to fetch.
 #[derive(Debug)]
 pub(super) struct Planned<'r> {
     pub alarm: Alarm<'r>,
-    /// The state store key, `<rule>#<region>#<instance>`.
+    /// The state store key, `<rule>#<region>#<resource>`.
     pub key: String,
     /// `false` for a name the region's listing does not have: an ERROR without a call.
     pub listed: bool,
@@ -30,13 +31,13 @@ pub(super) struct Plan<'r> {
     pub queries: Vec<(Query, Vec<usize>)>,
 }
 
-/// The regions whose listing some rule needs.
-pub(super) fn regions_to_list(rules: &RuleSet) -> BTreeSet<&str> {
-    select::regions_to_list(
+/// The (type, region) listings some rule needs.
+pub(super) fn listings_needed(rules: &RuleSet) -> BTreeSet<(ResourceType, &str)> {
+    select::listings_needed(
         rules
             .rules
             .iter()
-            .map(|rule| (&rule.selection, rule.regions.as_slice())),
+            .map(|rule| (rule.resource_type, &rule.selection, rule.regions.as_slice())),
     )
 }
 
@@ -46,24 +47,23 @@ impl<'r> Plan<'r> {
     /// report's errors and warnings.
     pub fn new(
         rules: &'r [Rule],
-        listings: &HashMap<String, Result<Vec<Instance>, ListError>>,
+        listings: &HashMap<(ResourceType, String), Result<Vec<Resource>, ListError>>,
         t: DateTime<Utc>,
         report: &mut Report,
     ) -> Self {
         let resolution = select::resolve(rules, listings);
         for (rule, region, err) in &resolution.failed {
             tracing::error!(rule = %rule.name, %region, error = %err, "rule not evaluated in this region");
-            report.errors.push(RunError {
-                stage: if err.past_deadline {
+            report.errors.push(RunError::general(
+                if err.past_deadline {
                     Stage::Deadline
                 } else {
                     Stage::Select
                 },
-                rule: Some(rule.name.to_string()),
-                region: Some((*region).to_owned()),
-                instance: None,
-                message: err.to_string(),
-            });
+                Some(rule.name.to_string()),
+                Some((*region).to_owned()),
+                err.to_string(),
+            ));
         }
         for (rule, region, message) in &resolution.warnings {
             tracing::warn!(rule = %rule.name, %region, "{message}");
@@ -75,7 +75,7 @@ impl<'r> Plan<'r> {
         }
         let planned = |listed: bool| {
             move |alarm: Alarm<'r>| Planned {
-                key: ports::key(alarm.rule.name.as_str(), alarm.region, &alarm.instance),
+                key: ports::key(alarm.rule.name.as_str(), alarm.region, &alarm.resource),
                 alarm,
                 listed,
             }

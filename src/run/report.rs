@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::alert::Alert;
+use crate::domain::catalog::ResourceType;
 use crate::domain::evaluate::{AlarmState, Datapoint};
 use crate::domain::transition::Why;
 
@@ -52,13 +53,17 @@ impl ResultState {
     }
 }
 
-/// One rule evaluated for one instance.
+/// One rule evaluated for one resource.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleResult {
     pub rule: String,
     pub region: String,
-    pub instance: String,
+    pub resource_type: ResourceType,
+    pub resource: String,
+    /// The resource's name again on `Instance` results, as reports had it before SPEC §11.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub metric: String,
     pub state: ResultState,
     pub reason: String,
@@ -85,8 +90,53 @@ pub struct RunError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<ResourceType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The resource's name again for `Instance` resources, as before SPEC §11.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     pub message: String,
+}
+
+/// The `instance` field of a result or error: the name, for instances only.
+pub fn instance_field(kind: ResourceType, resource: &str) -> Option<String> {
+    (kind == ResourceType::Instance).then(|| resource.to_owned())
+}
+
+impl RunError {
+    /// An error about one resource of one rule.
+    pub fn about(
+        stage: Stage,
+        rule: &str,
+        region: &str,
+        kind: ResourceType,
+        resource: &str,
+        message: String,
+    ) -> RunError {
+        RunError {
+            stage,
+            rule: Some(rule.to_owned()),
+            region: Some(region.to_owned()),
+            resource_type: Some(kind),
+            resource: Some(resource.to_owned()),
+            instance: instance_field(kind, resource),
+            message,
+        }
+    }
+
+    /// An error of the run or of a rule, about no one resource.
+    pub fn general(stage: Stage, rule: Option<String>, region: Option<String>, message: String) -> RunError {
+        RunError {
+            stage,
+            rule,
+            region,
+            resource_type: None,
+            resource: None,
+            instance: None,
+            message,
+        }
+    }
 }
 
 /// A selection that matched nothing, or a glob of one that did.

@@ -133,6 +133,7 @@ impl std::io::Write for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::catalog::ResourceType;
     use crate::domain::evaluate::Datapoint;
     use crate::domain::transition::Why;
     use crate::run::{RuleResult, RunError, Stage};
@@ -146,7 +147,9 @@ mod tests {
         RuleResult {
             rule: "cpu-high".into(),
             region: "us-east-1".into(),
-            instance: format!("web-{i}"),
+            resource_type: ResourceType::Instance,
+            resource: format!("web-{i}"),
+            instance: Some(format!("web-{i}")),
             metric: "CPUUtilization".into(),
             state,
             reason: "Threshold Crossed: 3 out of the last 3 datapoints were greater than the threshold (80.0).".into(),
@@ -170,12 +173,15 @@ mod tests {
         results.extend((0..alarm).map(|i| result(ok + i, ResultState::Alarm(AlarmState::Alarm))));
         results.extend((0..error).map(|i| result(ok + alarm + i, ResultState::Error)));
         let errors = (0..error)
-            .map(|i| RunError {
-                stage: Stage::Fetch,
-                rule: Some("cpu-high".into()),
-                region: Some("us-east-1".into()),
-                instance: Some(format!("web-{}", ok + alarm + i)),
-                message: "GetInstanceMetricData failed: InternalFailure".into(),
+            .map(|i| {
+                RunError::about(
+                    Stage::Fetch,
+                    "cpu-high",
+                    "us-east-1",
+                    ResourceType::Instance,
+                    &format!("web-{}", ok + alarm + i),
+                    "GetInstanceMetricData failed: InternalFailure".into(),
+                )
             })
             .collect();
         Report {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::format::{
     AlertFacts, View, breaches, condition, console_url, headline, headline_within,
 };
-use crate::domain::catalog::MetricName;
+use crate::domain::catalog::{MetricName, ResourceType};
 use crate::domain::time;
 
 /// Most recent datapoints listed in a chat notification; the reason cites the rest.
@@ -55,21 +55,21 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
     let AlertFacts {
         rule,
         region,
-        instance,
+        resource,
         evaluation,
         id,
         ..
     } = *facts;
     let state = evaluation.state.as_str();
-    let url = console_url(region, instance);
+    let url = console_url(rule.resource_type, region, resource);
     let reminder = facts.reminder_since.is_some();
-    let mut headline = headline(rule, instance, evaluation.state);
+    let mut headline = headline(rule, resource, evaluation.state);
     if reminder {
         headline.push_str(" (reminder)");
     }
     let title = headline_within(
         rule,
-        instance,
+        resource,
         evaluation.state,
         reminder,
         MAX_CHAT_TITLE,
@@ -85,23 +85,24 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
             text_type: "client-markdown",
             title,
             description: d,
-            next_steps: next_steps(rule.metric, &url),
+            next_steps: next_steps(rule.resource_type, rule.metric, &url),
             keywords: vec![
                 state.to_owned(),
                 rule.severity.to_string(),
                 rule.metric.to_string(),
-                instance.to_owned(),
+                resource.to_owned(),
                 region.to_owned(),
             ],
         },
         metadata: ChatMetadata {
-            thread_id: format!("{}#{}#{instance}", rule.name, region),
+            thread_id: format!("{}#{}#{resource}", rule.name, region),
             summary: headline,
             event_type: state.to_owned(),
-            related_resources: vec![instance.to_owned(), url],
+            related_resources: vec![resource.to_owned(), url],
             additional_context: [
                 ("rule", rule.name.to_string()),
-                ("instance", instance.to_owned()),
+                ("resourceType", rule.resource_type.to_string()),
+                ("resource", resource.to_owned()),
                 ("region", region.to_owned()),
                 ("metric", rule.metric.to_string()),
                 ("state", state.to_owned()),
@@ -115,33 +116,69 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
 }
 
 /// What an on-call engineer does first, per metric.
-fn next_steps(metric: MetricName, url: &str) -> Vec<String> {
+fn next_steps(kind: ResourceType, metric: MetricName, url: &str) -> Vec<String> {
     use MetricName::*;
-    let first = format!("Open the instance's metric graphs: {url}");
-    let hint = match metric {
-        CpuUtilization => {
+    let first = format!("Open the {}'s metric graphs: {url}", kind.noun());
+    let hint = match (kind, metric) {
+        (ResourceType::RelationalDatabase, CpuUtilization) => {
+            "Find the expensive queries (the engine's slow query log); consider a larger database bundle if the load is normal"
+        }
+        (ResourceType::ContainerService, CpuUtilization) | (_, MemoryUtilization) => {
+            "Check the containers' logs for a leak or a load spike; add nodes (scale) or choose a larger power for the service"
+        }
+        (_, CpuUtilization) => {
             "Find what is using the CPU (top, the application's logs); consider a larger bundle if the load is normal"
         }
-        BurstCapacityPercentage | BurstCapacityTime => {
+        (_, BurstCapacityPercentage | BurstCapacityTime) => {
             "The instance is running out of CPU burst capacity: reduce sustained CPU load or move to a larger bundle before it is throttled to its baseline"
         }
-        NetworkIn | NetworkOut => {
+        (_, NetworkIn | NetworkOut | NetworkReceiveThroughput | NetworkTransmitThroughput) => {
             "Check for unexpected traffic (backups, crawlers, abuse); data transfer above the bundle allowance is billed"
         }
-        StatusCheckFailed | StatusCheckFailedInstance => {
+        (_, StatusCheckFailed | StatusCheckFailedInstance) => {
             "Check the instance's status and its system log; a reboot often clears an instance check failure"
         }
-        StatusCheckFailedSystem => {
+        (_, StatusCheckFailedSystem) => {
             "A system check failed on the host: stop and start the instance (not reboot) to move it to healthy hardware"
         }
-        MetadataNoToken => {
+        (_, MetadataNoToken) => {
             "Something calls the instance metadata service without a token (IMDSv1): find it and move it to IMDSv2"
         }
-        DiskReadOps | DiskWriteOps | DiskReadBytes | DiskWriteBytes => {
+        (_, DiskReadOps | DiskWriteOps | DiskReadBytes | DiskWriteBytes) => {
             "Find what is reading or writing the system disk (iotop, the application's logs); heavy disk I/O slows everything on a burstable instance"
         }
-        DiskTotalReadTime | DiskTotalWriteTime | DiskQueueLength => {
-            "The system disk is slow to answer: find the process waiting on I/O (iotop, vmstat); move data to an attached disk or a larger bundle"
+        (_, DiskTotalReadTime | DiskTotalWriteTime | DiskQueueLength | DiskQueueDepth) => {
+            "The disk is slow to answer: find what is waiting on I/O; move data to faster storage or a larger bundle"
+        }
+        (_, DatabaseConnections) => {
+            "Look for a connection leak or a pool sized too large in the applications using the database"
+        }
+        (_, FreeStorageSpace) => {
+            "The database is running out of storage: delete old data or move to a bundle with more storage before writes fail"
+        }
+        (_, HealthyHostCount | UnhealthyHostCount) => {
+            "Check the target instances and the load balancer's health check path; an instance failing its health check gets no traffic"
+        }
+        (_, InstanceResponseTime) => {
+            "The instances behind the load balancer answer slowly: check their CPU and the application's logs"
+        }
+        (
+            _,
+            HttpCodeLb4xxCount | HttpCodeLb5xxCount | HttpCodeInstance2xxCount
+            | HttpCodeInstance3xxCount | HttpCodeInstance4xxCount | HttpCodeInstance5xxCount
+            | ClientTlsNegotiationErrorCount | RejectedConnectionCount | RequestCount,
+        ) => {
+            "Compare with the usual traffic; 5XX from the instances points at the application, from the load balancer at unhealthy or overloaded targets"
+        }
+        (
+            _,
+            Requests | BytesDownloaded | BytesUploaded | WafAllowedRequests | WafBlockedRequests,
+        ) => "Compare with the usual traffic: a spike can be a crawler or abuse, a drop an origin or DNS problem",
+        (_, TotalErrorRate | Http4xxErrorRate | Http5xxErrorRate) => {
+            "Check the distribution's origin: 5xx errors usually come from it; 4xx from missing objects or blocked requests"
+        }
+        (_, BucketSizeBytes | NumberOfObjects) => {
+            "Find what is writing to the bucket; set a lifecycle rule or clean up old objects (storage above the bundle is billed)"
         }
     };
     vec![first, hint.to_owned()]
@@ -153,7 +190,7 @@ fn description(facts: &AlertFacts<'_>, view: &View) -> String {
     let AlertFacts {
         rule,
         region,
-        instance,
+        resource,
         evaluation,
         evaluated_at,
         ..
@@ -162,8 +199,11 @@ fn description(facts: &AlertFacts<'_>, view: &View) -> String {
     let mut d = String::new();
     let _ = writeln!(
         d,
-        "*{state}*: rule `{}` on instance `{instance}` ({}), severity *{}*",
-        rule.name, region, rule.severity
+        "*{state}*: rule `{}` on {} `{resource}` ({}), severity *{}*",
+        rule.name,
+        rule.resource_type.noun(),
+        region,
+        rule.severity
     );
     if let Some(description) = &view.description {
         let _ = writeln!(d, "{description}");

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
-use crate::domain::catalog::Format;
+use crate::domain::catalog::{Format, ResourceType};
 use crate::domain::evaluate::{AlarmState, Datapoint, Evaluation};
 use crate::domain::rule::Rule;
 
@@ -16,7 +16,8 @@ use crate::domain::rule::Rule;
 pub struct AlertFacts<'a> {
     pub rule: &'a Rule,
     pub region: &'a str,
-    pub instance: &'a str,
+    /// The resource's name; its type is the rule's.
+    pub resource: &'a str,
     pub evaluation: &'a Evaluation,
     pub evaluated_at: DateTime<Utc>,
     /// The stored state before this evaluation; `None` without a state store, or for
@@ -25,7 +26,7 @@ pub struct AlertFacts<'a> {
     /// Set when this is a reminder of a persisting ALARM (`renotifyMinutes`): since when
     /// the alarm has lasted.
     pub reminder_since: Option<DateTime<Utc>>,
-    /// A stable id of (rule, region, instance, state, range end): the same alert has the
+    /// A stable id of (rule, region, resource, state, range end): the same alert has the
     /// same id in every format and every retry.
     pub id: &'a str,
 }
@@ -39,11 +40,13 @@ pub(super) struct View {
     pub(super) description: Option<String>,
 }
 
-/// `[ALARM] <rule>: <instance> <metric> <op> <threshold>`, before SNS's subject rules.
-pub fn headline(rule: &Rule, instance: &str, state: AlarmState) -> String {
+/// `[ALARM] <rule>: <instance> <metric> <op> <threshold>`, before SNS's subject rules;
+/// other types name theirs: `[ALARM] <rule>: database <name> <metric> ...`.
+pub fn headline(rule: &Rule, resource: &str, state: AlarmState) -> String {
     format!(
-        "[{state}] {}: {instance} {} {} {}",
+        "[{state}] {}: {}{resource} {} {} {}",
         rule.name,
+        kind_prefix(rule),
         rule.metric,
         rule.comparison.symbol(),
         rule.threshold,
@@ -56,7 +59,7 @@ pub fn headline(rule: &Rule, instance: &str, state: AlarmState) -> String {
 /// shortened (ending in `...`), the longer one first.
 pub fn headline_within(
     rule: &Rule,
-    instance: &str,
+    resource: &str,
     state: AlarmState,
     reminder: bool,
     max: usize,
@@ -65,7 +68,8 @@ pub fn headline_within(
     let prefix = format!("[{state}] ");
     let suffix = if reminder { " (reminder)" } else { "" };
     let name = clean(rule.name.as_str());
-    let resource = clean(instance);
+    let resource = clean(resource);
+    let kind = kind_prefix(rule);
     let tail = clean(&format!(
         " {} {} {}",
         rule.metric,
@@ -73,11 +77,11 @@ pub fn headline_within(
         rule.threshold
     ));
     let len = |s: &str| s.chars().count();
-    let fixed = len(&prefix) + ": ".len() + len(&tail) + suffix.len();
+    let fixed = len(&prefix) + ": ".len() + kind.len() + len(&tail) + suffix.len();
     let budget = max.saturating_sub(fixed);
     let (n, r) = (len(&name), len(&resource));
     if n + r <= budget {
-        return format!("{prefix}{name}: {resource}{tail}{suffix}");
+        return format!("{prefix}{name}: {kind}{resource}{tail}{suffix}");
     }
     if budget < 8 {
         // Only a condition of absurd length gets here: it is cut too, not the markers.
@@ -188,12 +192,30 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
-/// The Lightsail console page with the instance's metric graphs.
-pub fn console_url(region: &str, instance: &str) -> String {
+/// `database ` before a resource's name in headlines; nothing for instances, whose
+/// headlines read as they always have.
+fn kind_prefix(rule: &Rule) -> String {
+    match rule.resource_type {
+        ResourceType::Instance => String::new(),
+        kind => format!("{} ", kind.noun()),
+    }
+}
+
+/// The Lightsail console page with the resource's metric graphs. Distributions are
+/// global, under `global` rather than a region.
+pub fn console_url(kind: ResourceType, region: &str, resource: &str) -> String {
+    let (region, section) = match kind {
+        ResourceType::Instance => (region, "instances"),
+        ResourceType::RelationalDatabase => (region, "databases"),
+        ResourceType::LoadBalancer => (region, "networking/load-balancers"),
+        ResourceType::Distribution => ("global", "distributions"),
+        ResourceType::ContainerService => (region, "container-services"),
+        ResourceType::Bucket => (region, "storage/buckets"),
+    };
     format!(
-        "https://lightsail.aws.amazon.com/ls/webapp/{}/instances/{}/metrics",
+        "https://lightsail.aws.amazon.com/ls/webapp/{}/{section}/{}/metrics",
         utf8_percent_encode(region, PATH_SEGMENT),
-        utf8_percent_encode(instance, PATH_SEGMENT),
+        utf8_percent_encode(resource, PATH_SEGMENT),
     )
 }
 
@@ -225,8 +247,12 @@ mod tests {
     #[test]
     fn console_links_escape_instance_names() {
         assert_eq!(
-            console_url("us-east-1", "web 1"),
+            console_url(ResourceType::Instance, "us-east-1", "web 1"),
             "https://lightsail.aws.amazon.com/ls/webapp/us-east-1/instances/web%201/metrics"
+        );
+        assert_eq!(
+            console_url(ResourceType::Distribution, "us-east-1", "cdn"),
+            "https://lightsail.aws.amazon.com/ls/webapp/global/distributions/cdn/metrics"
         );
     }
 

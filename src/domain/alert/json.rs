@@ -27,6 +27,9 @@ struct JsonAlert<'a> {
     rule: &'a str,
     description: Option<&'a str>,
     severity: &'static str,
+    resource_type: &'static str,
+    resource: &'a str,
+    /// The resource's name again, for consumers written before resource types.
     instance: &'a str,
     region: &'a str,
     metric: &'static str,
@@ -58,7 +61,7 @@ pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
     let AlertFacts {
         rule,
         region,
-        instance,
+        resource,
         evaluation,
         evaluated_at,
         previous_state,
@@ -75,7 +78,9 @@ pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         rule: rule.name.as_str(),
         description: view.description.as_deref(),
         severity: rule.severity.as_str(),
-        instance,
+        resource_type: rule.resource_type.as_str(),
+        resource,
+        instance: resource,
         region,
         metric: rule.metric.as_str(),
         statistic: rule.statistic.as_str(),
@@ -98,7 +103,7 @@ pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         datapoints_omitted: view.omitted,
         evaluated_at: time::rfc3339(evaluated_at),
         range_end: time::rfc3339(evaluation.range_end),
-        console_url: console_url(region, instance),
+        console_url: console_url(rule.resource_type, region, resource),
     };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
 }

@@ -17,7 +17,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::catalog::Format;
+use crate::domain::catalog::{Format, ResourceType};
 use crate::domain::evaluate::Evaluation;
 use crate::domain::rule::{Rule, TopicArn};
 use crate::domain::time;
@@ -47,12 +47,12 @@ pub struct Alert {
     pub message_deduplication_id: Option<String>,
 }
 
-/// Renders the alerts for one rule, instance and evaluation: one per destination of the rule,
-/// each in its destination's format, with the same subject, attributes and ids.
+/// Renders the alerts for one rule, resource and evaluation: one per destination of the
+/// rule, each in its destination's format, with the same subject, attributes and ids.
 pub fn render(
     rule: &Rule,
     region: &str,
-    instance: &str,
+    resource: &str,
     evaluation: &Evaluation,
     evaluated_at: DateTime<Utc>,
     notice: Notice,
@@ -64,13 +64,13 @@ pub fn render(
     let id = hex_sha256(&[
         rule.name.as_str(),
         region,
-        instance,
+        resource,
         state,
         &time::rfc3339(evaluation.range_end),
     ]);
     let subject = format::headline_within(
         rule,
-        instance,
+        resource,
         evaluation.state,
         notice.reminder_since().is_some(),
         MAX_SUBJECT,
@@ -79,7 +79,7 @@ pub fn render(
     let facts = AlertFacts {
         rule,
         region,
-        instance,
+        resource,
         evaluation,
         evaluated_at,
         previous_state: notice.previous_state(),
@@ -89,16 +89,22 @@ pub fn render(
     rule.destinations
         .iter()
         .map(|destination| {
+            // `instance` stays on instance alerts, for the filter policies written
+            // before SPEC §11; `resourceType` and `resource` are on every alert.
+            let instance = (rule.resource_type == ResourceType::Instance)
+                .then_some(("instance", resource));
             let attributes: BTreeMap<String, String> = [
                 ("severity", rule.severity.as_str()),
                 ("rule", rule.name.as_str()),
-                ("instance", instance),
+                ("resourceType", rule.resource_type.as_str()),
+                ("resource", resource),
                 ("metric", rule.metric.as_str()),
                 ("state", state),
                 ("region", region),
                 ("format", destination.format.as_str()),
             ]
             .into_iter()
+            .chain(instance)
             .map(|(k, v)| (k.to_owned(), sns_text(v)))
             .collect();
             // The subject and the attributes (name, type, value) count against the limit
@@ -113,7 +119,7 @@ pub fn render(
             let message = sns_text(&format::message(destination.format, &facts, limit));
             let (message_group_id, message_deduplication_id) = if destination.topic_arn.is_fifo() {
                 (
-                    Some(fifo_group_id(rule.name.as_str(), instance)),
+                    Some(fifo_group_id(rule.name.as_str(), resource)),
                     Some(id.clone()),
                 )
             } else {
@@ -166,12 +172,12 @@ pub fn sns_text(raw: &str) -> String {
 /// cannot collide with a name that contains a literal `%XX`.
 const GROUP_ID_ESCAPES: &AsciiSet = &CONTROLS.add(b' ').add(b'%');
 
-fn fifo_group_id(rule: &str, instance: &str) -> String {
-    let id = utf8_percent_encode(&format!("{rule}#{instance}"), GROUP_ID_ESCAPES).to_string();
+fn fifo_group_id(rule: &str, resource: &str) -> String {
+    let id = utf8_percent_encode(&format!("{rule}#{resource}"), GROUP_ID_ESCAPES).to_string();
     if id.len() <= MAX_FIFO_ID {
         id
     } else {
-        hex_sha256(&[rule, instance])
+        hex_sha256(&[rule, resource])
     }
 }
 
@@ -366,7 +372,10 @@ rules:
             );
             assert_eq!(alert.attributes["format"], alert.format.as_str());
             assert_eq!(alert.attributes["severity"], "critical");
-            assert_eq!(alert.attributes.len(), 7);
+            assert_eq!(alert.attributes["resourceType"], "Instance");
+            assert_eq!(alert.attributes["resource"], "web-1");
+            assert_eq!(alert.attributes["instance"], "web-1");
+            assert_eq!(alert.attributes.len(), 9);
         }
     }
 
@@ -381,6 +390,8 @@ rules:
         ("rule", "string"),
         ("description", "string"),
         ("severity", "string"),
+        ("resourceType", "string"),
+        ("resource", "string"),
         ("instance", "string"),
         ("region", "string"),
         ("metric", "string"),

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::format::{AlertFacts, View, breaches, condition, console_url, omitted_note};
+use crate::domain::catalog::ResourceType;
 use crate::domain::evaluate::AlarmState;
 use crate::domain::time;
 
@@ -11,7 +12,7 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let AlertFacts {
         rule,
         region,
-        instance,
+        resource,
         evaluation,
         evaluated_at,
         ..
@@ -20,15 +21,21 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let mut m = String::new();
     let _ = writeln!(
         m,
-        "{state}: rule \"{}\" on instance \"{instance}\" ({})",
-        rule.name, region
+        "{state}: rule \"{}\" on {} \"{resource}\" ({})",
+        rule.name,
+        rule.resource_type.noun(),
+        region
     );
     let _ = writeln!(m);
     let _ = writeln!(m, "Rule:        {}", rule.name);
     if let Some(description) = &view.description {
         let _ = writeln!(m, "Description: {description}");
     }
-    let _ = writeln!(m, "Instance:    {instance}");
+    if rule.resource_type == ResourceType::Instance {
+        let _ = writeln!(m, "Instance:    {resource}");
+    } else {
+        let _ = writeln!(m, "Resource:    {resource} ({})", rule.resource_type);
+    }
     let _ = writeln!(m, "Region:      {region}");
     let _ = writeln!(m, "State:       {state}");
     match (facts.reminder_since, facts.previous_state) {
@@ -65,7 +72,7 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let _ = writeln!(m);
     datapoints(&mut m, facts, view);
     let _ = writeln!(m);
-    let _ = writeln!(m, "Metrics:     {}", console_url(region, instance));
+    let _ = writeln!(m, "Metrics:     {}", console_url(rule.resource_type, region, resource));
     let _ = write!(m, "Sent by lightsail-alerts.");
     m
 }
