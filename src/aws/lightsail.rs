@@ -21,8 +21,8 @@ use aws_sdk_lightsail::operation::{
     get_container_service_metric_data::GetContainerServiceMetricDataError,
     get_container_services::GetContainerServicesError,
     get_distribution_metric_data::GetDistributionMetricDataError,
-    get_distributions::GetDistributionsError,
-    get_instance_metric_data::GetInstanceMetricDataError, get_instances::GetInstancesError,
+    get_distributions::GetDistributionsError, get_instance_metric_data::GetInstanceMetricDataError,
+    get_instances::GetInstancesError,
     get_load_balancer_metric_data::GetLoadBalancerMetricDataError,
     get_load_balancers::GetLoadBalancersError,
     get_relational_database_metric_data::GetRelationalDatabaseMetricDataError,
@@ -163,22 +163,71 @@ impl MetricSource for LightsailSource {
             pace.turn().await;
             let (c, q, st) = (&client, query, &statistics);
             let data = match kind {
-                ResourceType::Instance => metric_call!(c, q, st, start, end,
-                    get_instance_metric_data, instance_name, InstanceMetricName, unit),
-                ResourceType::RelationalDatabase => metric_call!(c, q, st, start, end,
-                    get_relational_database_metric_data, relational_database_name,
-                    RelationalDatabaseMetricName, unit),
-                ResourceType::LoadBalancer => metric_call!(c, q, st, start, end,
-                    get_load_balancer_metric_data, load_balancer_name, LoadBalancerMetricName,
-                    unit),
-                ResourceType::Distribution => metric_call!(c, q, st, start, end,
-                    get_distribution_metric_data, distribution_name, DistributionMetricName,
-                    unit),
-                ResourceType::ContainerService => metric_call!(c, q, st, start, end,
-                    get_container_service_metric_data, service_name,
-                    ContainerServiceMetricName),
-                ResourceType::Bucket => metric_call!(c, q, st, start, end,
-                    get_bucket_metric_data, bucket_name, BucketMetricName, unit),
+                ResourceType::Instance => metric_call!(
+                    c,
+                    q,
+                    st,
+                    start,
+                    end,
+                    get_instance_metric_data,
+                    instance_name,
+                    InstanceMetricName,
+                    unit
+                ),
+                ResourceType::RelationalDatabase => metric_call!(
+                    c,
+                    q,
+                    st,
+                    start,
+                    end,
+                    get_relational_database_metric_data,
+                    relational_database_name,
+                    RelationalDatabaseMetricName,
+                    unit
+                ),
+                ResourceType::LoadBalancer => metric_call!(
+                    c,
+                    q,
+                    st,
+                    start,
+                    end,
+                    get_load_balancer_metric_data,
+                    load_balancer_name,
+                    LoadBalancerMetricName,
+                    unit
+                ),
+                ResourceType::Distribution => metric_call!(
+                    c,
+                    q,
+                    st,
+                    start,
+                    end,
+                    get_distribution_metric_data,
+                    distribution_name,
+                    DistributionMetricName,
+                    unit
+                ),
+                ResourceType::ContainerService => metric_call!(
+                    c,
+                    q,
+                    st,
+                    start,
+                    end,
+                    get_container_service_metric_data,
+                    service_name,
+                    ContainerServiceMetricName
+                ),
+                ResourceType::Bucket => metric_call!(
+                    c,
+                    q,
+                    st,
+                    start,
+                    end,
+                    get_bucket_metric_data,
+                    bucket_name,
+                    BucketMetricName,
+                    unit
+                ),
             }?;
             points.extend(data.iter().filter_map(datapoint_from_sdk));
         }
@@ -227,7 +276,11 @@ macro_rules! listing_page {
 }
 
 impl ResourceSource for LightsailSource {
-    async fn resources(&self, kind: ResourceType, region: &str) -> Result<Vec<Resource>, ListError> {
+    async fn resources(
+        &self,
+        kind: ResourceType,
+        region: &str,
+    ) -> Result<Vec<Resource>, ListError> {
         let Regional { client, pace } = self.clients.get(served_in(kind, region));
         let failed = |message: String| ListError {
             resource_type: kind,
@@ -242,16 +295,33 @@ impl ResourceSource for LightsailSource {
             pace.turn().await;
             let page_token = token.take();
             let (page, next) = match kind {
-                ResourceType::Instance => listing_page!(client, page_token, get_instances, instances,
-                    |i| i.state().and_then(|s| s.name())),
-                ResourceType::RelationalDatabase => listing_page!(client, page_token,
-                    get_relational_databases, relational_databases, |d| d.state()),
-                ResourceType::LoadBalancer => listing_page!(client, page_token, get_load_balancers,
-                    load_balancers, |b| b.state().map(|s| s.as_str())),
-                ResourceType::Distribution => listing_page!(client, page_token, get_distributions,
-                    distributions, |_d| None),
-                ResourceType::Bucket => listing_page!(client, page_token, get_buckets, buckets,
-                    |_b| None),
+                ResourceType::Instance => {
+                    listing_page!(client, page_token, get_instances, instances, |i| i
+                        .state()
+                        .and_then(|s| s.name()))
+                }
+                ResourceType::RelationalDatabase => listing_page!(
+                    client,
+                    page_token,
+                    get_relational_databases,
+                    relational_databases,
+                    |d| d.state()
+                ),
+                ResourceType::LoadBalancer => listing_page!(
+                    client,
+                    page_token,
+                    get_load_balancers,
+                    load_balancers,
+                    |b| b.state().map(|s| s.as_str())
+                ),
+                ResourceType::Distribution => {
+                    listing_page!(client, page_token, get_distributions, distributions, |_d| {
+                        None
+                    })
+                }
+                ResourceType::Bucket => {
+                    listing_page!(client, page_token, get_buckets, buckets, |_b| None)
+                }
                 // One answer, not paged.
                 ResourceType::ContainerService => client
                     .get_container_services()
@@ -319,9 +389,10 @@ where
     // Lightsail's error bodies carry `code: "NotFound"` besides `__type`; without an
     // `x-amzn-ErrorType` header the SDK reports that code instead of the exception name.
     if matches!(err.code(), Some("NotFoundException" | "NotFound")) {
-        let message = err
-            .message()
-            .map_or_else(|| format!("no such {}", resource_type.noun()), str::to_owned);
+        let message = err.message().map_or_else(
+            || format!("no such {}", resource_type.noun()),
+            str::to_owned,
+        );
         return FetchError::NotFound {
             region,
             resource_type,

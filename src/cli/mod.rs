@@ -12,8 +12,8 @@ mod output;
 mod text;
 
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
-use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::catalog::ResourceType;
+use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::select::Resource;
 use crate::domain::time::not_in_future;
 use crate::offline::Recording;
@@ -130,7 +130,11 @@ impl MetricSource for Source {
 }
 
 impl ResourceSource for Source {
-    async fn resources(&self, kind: ResourceType, region: &str) -> Result<Vec<Resource>, ListError> {
+    async fn resources(
+        &self,
+        kind: ResourceType,
+        region: &str,
+    ) -> Result<Vec<Resource>, ListError> {
         match self {
             Source::Lightsail(source) => source.resources(kind, region).await,
             Source::Replay(recording) => recording.resources(kind, region).await,

@@ -67,15 +67,20 @@ fn results(out: &mut String, results: &[RuleResult]) {
             format!("{} ({})", r.resource, r.resource_type)
         }
     };
-    let width =
-        |f: &dyn Fn(&RuleResult) -> usize, min: usize| results.iter().map(f).max().unwrap_or(0).max(min);
+    let width = |f: &dyn Fn(&RuleResult) -> usize, min: usize| {
+        results.iter().map(f).max().unwrap_or(0).max(min)
+    };
     let (rw, gw, iw, sw) = (
         width(&|r| r.rule.len(), 4),
         width(&|r| r.region.len(), 6),
         width(&|r| resource(r).chars().count(), 8),
         width(&|r| r.state.as_str().len(), 5),
     );
-    let heading = if only_instances { "INSTANCE" } else { "RESOURCE" };
+    let heading = if only_instances {
+        "INSTANCE"
+    } else {
+        "RESOURCE"
+    };
     let _ = writeln!(
         out,
         "{:rw$}  {:gw$}  {:iw$}  {:sw$}  REASON",

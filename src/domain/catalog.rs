@@ -254,9 +254,10 @@ impl ResourceType {
             (T::Instance, CpuUtilization | BurstCapacityPercentage) => (Percent, Average, 300),
             (T::Instance, BurstCapacityTime) => (Seconds, Average, 300),
             (T::Instance, NetworkIn | NetworkOut) => (Bytes, Sum, 300),
-            (T::Instance, StatusCheckFailed | StatusCheckFailedInstance | StatusCheckFailedSystem) => {
-                (Count, Sum, 60)
-            }
+            (
+                T::Instance,
+                StatusCheckFailed | StatusCheckFailedInstance | StatusCheckFailedSystem,
+            ) => (Count, Sum, 60),
             (T::Instance, MetadataNoToken | DiskReadOps | DiskWriteOps) => (Count, Sum, 300),
             (T::Instance, DiskReadBytes | DiskWriteBytes) => (Bytes, Sum, 300),
             (T::Instance, DiskTotalReadTime | DiskTotalWriteTime) => (Seconds, Average, 300),
@@ -429,12 +430,23 @@ pub const DATABASE_STATES: &[&str] = &[
 ];
 
 /// Load balancer states: the SDK's `LoadBalancerState`.
-pub const LOAD_BALANCER_STATES: &[&str] =
-    &["active", "active_impaired", "failed", "provisioning", "unknown"];
+pub const LOAD_BALANCER_STATES: &[&str] = &[
+    "active",
+    "active_impaired",
+    "failed",
+    "provisioning",
+    "unknown",
+];
 
 /// Container service states: the SDK's `ContainerServiceState`.
 pub const CONTAINER_SERVICE_STATES: &[&str] = &[
-    "PENDING", "READY", "RUNNING", "UPDATING", "DELETING", "DISABLED", "DEPLOYING",
+    "PENDING",
+    "READY",
+    "RUNNING",
+    "UPDATING",
+    "DELETING",
+    "DISABLED",
+    "DEPLOYING",
 ];
 
 /// The shortest periods and the longest range Lightsail serves.
@@ -515,17 +527,23 @@ mod tests {
 
     #[test]
     fn catalog_matches_the_lightsail_reference() {
-        let status = ResourceType::Instance.metric(MetricName::StatusCheckFailedSystem).unwrap();
+        let status = ResourceType::Instance
+            .metric(MetricName::StatusCheckFailedSystem)
+            .unwrap();
         assert_eq!(
             (status.unit, status.statistic, status.native_period),
             (Unit::Count, Statistic::Sum, 60)
         );
-        let net = ResourceType::Instance.metric(MetricName::NetworkOut).unwrap();
+        let net = ResourceType::Instance
+            .metric(MetricName::NetworkOut)
+            .unwrap();
         assert_eq!(
             (net.unit, net.statistic, net.native_period),
             (Unit::Bytes, Statistic::Sum, 300)
         );
-        let burst = ResourceType::Instance.metric(MetricName::BurstCapacityTime).unwrap();
+        let burst = ResourceType::Instance
+            .metric(MetricName::BurstCapacityTime)
+            .unwrap();
         assert_eq!(
             (burst.unit, burst.statistic),
             (Unit::Seconds, Statistic::Average)
@@ -576,7 +594,12 @@ mod tests {
         for &(kind, name, unit, statistic, native, default) in rows {
             let info = kind.metric(name.parse().unwrap()).unwrap();
             assert_eq!(
-                (info.unit, info.statistic, info.native_period, info.default_period),
+                (
+                    info.unit,
+                    info.statistic,
+                    info.native_period,
+                    info.default_period
+                ),
                 (unit, statistic, native, default),
                 "{kind} {name}"
             );
@@ -586,8 +609,11 @@ mod tests {
             .filter(|m| T::LoadBalancer.metric(*m).unwrap().statistics == COUNTS_ONLY)
             .collect();
         assert_eq!(counts.len(), 9, "{counts:?}");
-        assert!(counts.iter().all(|m| m.as_str().ends_with("Count")
-            && !m.as_str().contains("Host")));
+        assert!(
+            counts
+                .iter()
+                .all(|m| m.as_str().ends_with("Count") && !m.as_str().contains("Host"))
+        );
         let sizes: Vec<usize> = T::ALL.iter().map(|t| t.metrics().count()).collect();
         assert_eq!(sizes, [16, 6, 12, 8, 2, 2]);
         // The undocumented database metrics are left out; the API's spelling is the one.

@@ -203,7 +203,12 @@ impl Selection {
     /// Selects from `listing`, the region's resources of type `kind` in name order (as
     /// the run's list stage returns them), or without one (a selection of names only, in
     /// a region nobody listed) takes the names as they are.
-    pub fn select(&self, kind: ResourceType, region: &str, listing: Option<&[Resource]>) -> Selected {
+    pub fn select(
+        &self,
+        kind: ResourceType,
+        region: &str,
+        listing: Option<&[Resource]>,
+    ) -> Selected {
         let noun = kind.noun();
         let Some(listing) = listing else {
             return Selected {
@@ -486,7 +491,11 @@ mod tests {
 
     #[test]
     fn globs_select_by_name_in_order_and_explicit_names_keep_their_place() {
-        let picked = selection(&["db-1", "web-*"]).select(ResourceType::Instance, "us-east-1", Some(&fleet()));
+        let picked = selection(&["db-1", "web-*"]).select(
+            ResourceType::Instance,
+            "us-east-1",
+            Some(&fleet()),
+        );
         assert_eq!(picked.resources, ["db-1", "web-1", "web-10", "web-2"]);
         assert!(picked.missing.is_empty() && picked.warnings.is_empty());
     }
@@ -507,19 +516,32 @@ mod tests {
         let mut prod = selection(&["*"]);
         prod.tags = tags(&[("env", any_of(&["prod"]))]);
         assert_eq!(
-            prod.select(ResourceType::Instance, "r", Some(&fleet())).resources,
+            prod.select(ResourceType::Instance, "r", Some(&fleet()))
+                .resources,
             ["bastion", "db-1", "web-1", "web-2"]
         );
         prod.tags = tags(&[
             ("env", any_of(&["prod", "staging"])),
             ("role", TagMatch::Present),
         ]);
-        assert_eq!(prod.select(ResourceType::Instance, "r", Some(&fleet())).resources, ["web-2"]);
+        assert_eq!(
+            prod.select(ResourceType::Instance, "r", Some(&fleet()))
+                .resources,
+            ["web-2"]
+        );
         // A tag without a value is present, and equals the empty value.
         prod.tags = tags(&[("backup", TagMatch::Present)]);
-        assert_eq!(prod.select(ResourceType::Instance, "r", Some(&fleet())).resources, ["db-1"]);
+        assert_eq!(
+            prod.select(ResourceType::Instance, "r", Some(&fleet()))
+                .resources,
+            ["db-1"]
+        );
         prod.tags = tags(&[("backup", any_of(&[""]))]);
-        assert_eq!(prod.select(ResourceType::Instance, "r", Some(&fleet())).resources, ["db-1"]);
+        assert_eq!(
+            prod.select(ResourceType::Instance, "r", Some(&fleet()))
+                .resources,
+            ["db-1"]
+        );
     }
 
     #[test]
@@ -532,14 +554,19 @@ mod tests {
         );
         web.states = Some(BTreeSet::from(["running".to_owned()]));
         assert_eq!(
-            web.select(ResourceType::Instance, "r", Some(&fleet())).resources,
+            web.select(ResourceType::Instance, "r", Some(&fleet()))
+                .resources,
             ["web-10", "web-2"]
         );
     }
 
     #[test]
     fn explicit_names_missing_from_the_listing_are_reported_as_missing() {
-        let picked = selection(&["web-1", "web-9", "db-*"]).select(ResourceType::Instance, "r", Some(&fleet()));
+        let picked = selection(&["web-1", "web-9", "db-*"]).select(
+            ResourceType::Instance,
+            "r",
+            Some(&fleet()),
+        );
         assert_eq!(picked.resources, ["web-1", "db-1"]);
         assert_eq!(picked.missing, ["web-9"]);
         assert!(picked.warnings.is_empty());
@@ -547,14 +574,19 @@ mod tests {
 
     #[test]
     fn a_glob_matching_nothing_is_a_warning_not_an_error() {
-        let picked = selection(&["web-*", "cache-*"]).select(ResourceType::Instance, "eu-west-1", Some(&fleet()));
+        let picked = selection(&["web-*", "cache-*"]).select(
+            ResourceType::Instance,
+            "eu-west-1",
+            Some(&fleet()),
+        );
         assert_eq!(picked.resources.len(), 3);
         assert_eq!(
             picked.warnings,
             ["`cache-*` matches no instance in eu-west-1"]
         );
 
-        let nothing = selection(&["cache-*"]).select(ResourceType::Instance, "eu-west-1", Some(&fleet()));
+        let nothing =
+            selection(&["cache-*"]).select(ResourceType::Instance, "eu-west-1", Some(&fleet()));
         assert!(nothing.resources.is_empty() && nothing.missing.is_empty());
         assert_eq!(
             nothing.warnings,
@@ -573,21 +605,27 @@ mod tests {
     fn an_empty_selection_says_which_step_emptied_it() {
         let mut web = selection(&["web-*"]);
         web.tags = tags(&[("env", any_of(&["dev"]))]);
-        let warning = &web.select(ResourceType::Instance, "r", Some(&fleet())).warnings[0];
+        let warning = &web
+            .select(ResourceType::Instance, "r", Some(&fleet()))
+            .warnings[0];
         assert!(
             warning.ends_with("none of the 3 instance(s) matching [web-*] has the tags env=dev"),
             "{warning}"
         );
         web.tags.clear();
         web.exclude = vec![Selector::parse("web-*").unwrap()];
-        let warning = &web.select(ResourceType::Instance, "r", Some(&fleet())).warnings[0];
+        let warning = &web
+            .select(ResourceType::Instance, "r", Some(&fleet()))
+            .warnings[0];
         assert!(
             warning.ends_with("all 3 instance(s) matching [web-*] are excluded"),
             "{warning}"
         );
         web.exclude.clear();
         web.states = Some(BTreeSet::from(["pending".to_owned()]));
-        let warning = &web.select(ResourceType::Instance, "r", Some(&fleet())).warnings[0];
+        let warning = &web
+            .select(ResourceType::Instance, "r", Some(&fleet()))
+            .warnings[0];
         assert!(
             warning.ends_with("none of the 3 matching instance(s) is in a state of [pending]"),
             "{warning}"
@@ -598,7 +636,10 @@ mod tests {
     fn names_alone_need_no_listing_and_are_taken_as_they_are() {
         let names = selection(&["web-1", "web-9"]);
         assert!(!names.needs_listing());
-        assert_eq!(names.select(ResourceType::Instance, "r", None).resources, ["web-1", "web-9"]);
+        assert_eq!(
+            names.select(ResourceType::Instance, "r", None).resources,
+            ["web-1", "web-9"]
+        );
         assert!(selection(&["web-*"]).needs_listing());
         let mut tagged = selection(&["web-1"]);
         tagged.tags = tags(&[("env", TagMatch::Present)]);

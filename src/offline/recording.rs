@@ -208,7 +208,11 @@ impl MetricSource for Recording {
 }
 
 impl ResourceSource for Recording {
-    async fn resources(&self, kind: ResourceType, region: &str) -> Result<Vec<Resource>, ListError> {
+    async fn resources(
+        &self,
+        kind: ResourceType,
+        region: &str,
+    ) -> Result<Vec<Resource>, ListError> {
         let in_region = |r: &Option<String>| r.as_deref().is_none_or(|r| r == region);
         let Some(resources) = &self.resources else {
             let mut names: Vec<&str> = self

@@ -25,8 +25,8 @@ use std::future::Future;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::alert::Alert;
-use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::catalog::ResourceType;
+use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::select::Resource;
 use crate::domain::transition::{Delivered, Stored};
 

@@ -15,7 +15,10 @@ use super::values::{parse_name, string, whole_number};
 
 /// `metric`: a metric `kind` publishes. A metric of another type says which type has it;
 /// the distribution error rates' prose spelling (`4xxErrorRate`) gets the API's.
-pub(super) fn check_metric(value: &Value, kind: Option<ResourceType>) -> Result<MetricName, String> {
+pub(super) fn check_metric(
+    value: &Value,
+    kind: Option<ResourceType>,
+) -> Result<MetricName, String> {
     let name = string(value)?;
     let Some(kind) = kind else {
         return parse_name(value);
@@ -35,7 +38,10 @@ pub(super) fn check_metric(value: &Value, kind: Option<ResourceType>) -> Result<
             ))
         }
         Err(_) => {
-            let message = format!("`{name}` is not a metric of {kind}; allowed: {}", own.join(", "));
+            let message = format!(
+                "`{name}` is not a metric of {kind}; allowed: {}",
+                own.join(", ")
+            );
             let api_spelling = format!("Http{name}");
             if kind == ResourceType::Distribution && own.contains(&api_spelling.as_str()) {
                 return Err(format!(
@@ -66,7 +72,10 @@ pub(super) fn check_statistic(
     }
 }
 
-pub(super) fn check_unit(value: &Value, metric: Option<(MetricName, MetricInfo)>) -> Result<Unit, String> {
+pub(super) fn check_unit(
+    value: &Value,
+    metric: Option<(MetricName, MetricInfo)>,
+) -> Result<Unit, String> {
     let Some((metric, info)) = metric else {
         return parse_name(value);
     };
@@ -85,7 +94,10 @@ pub(super) fn check_unit(value: &Value, metric: Option<(MetricName, MetricInfo)>
     ))
 }
 
-pub(super) fn check_period(value: &Value, metric: Option<(MetricName, MetricInfo)>) -> Result<u32, String> {
+pub(super) fn check_period(
+    value: &Value,
+    metric: Option<(MetricName, MetricInfo)>,
+) -> Result<u32, String> {
     let period = whole_number(value, "a whole number of seconds")?;
     // Without a known metric, 60 still divides every native period in the catalog.
     let step = metric.map_or(MIN_PERIOD, |(_, info)| info.native_period);

@@ -181,9 +181,9 @@ fn check_metric_stat(
         None => MetricName::allowed(),
     };
     let metric = scope.required(metric, "metric", &format!("allowed: {allowed}"));
-    let known = kind.zip(metric).and_then(|(kind, metric)| {
-        kind.metric(metric).map(|info| (kind, metric, info))
-    });
+    let known = kind
+        .zip(metric)
+        .and_then(|(kind, metric)| kind.metric(metric).map(|info| (kind, metric, info)));
     let info = known.map(|(_, _, info)| info);
     let of_metric = known.map(|(_, metric, info)| (metric, info));
 
@@ -311,7 +311,11 @@ fn rule_regions(
         let kind = kind.map_or("", ResourceType::as_str);
         return match regions {
             Field::Valid(regions) if regions.iter().any(|r| r != global) => {
-                let field = if map.contains_key("regions") { "regions" } else { "region" };
+                let field = if map.contains_key("regions") {
+                    "regions"
+                } else {
+                    "region"
+                };
                 scope.error(
                     field,
                     format!(
@@ -631,7 +635,12 @@ mod tests {
                  [web-1, \"web-*\"], or \"*\" for every database",
             ),
             (
-                &[DB, NO_INSTANCES, ("resources", Some("[db-1]")), ("metric", Some("HealthyHostCount"))],
+                &[
+                    DB,
+                    NO_INSTANCES,
+                    ("resources", Some("[db-1]")),
+                    ("metric", Some("HealthyHostCount")),
+                ],
                 "rules[0] (cpu-high): metric: `HealthyHostCount` is not a metric of RelationalDatabase \
                  (it is one of LoadBalancer: set `resourceType` to watch that type); allowed for \
                  RelationalDatabase: CPUUtilization, DatabaseConnections, DiskQueueDepth, \
@@ -650,7 +659,12 @@ mod tests {
                  Maximum and Average; allowed: Sum, SampleCount",
             ),
             (
-                &[DIST, NO_INSTANCES, ("resources", Some("[cdn]")), ("metric", Some("5xxErrorRate"))],
+                &[
+                    DIST,
+                    NO_INSTANCES,
+                    ("resources", Some("[cdn]")),
+                    ("metric", Some("5xxErrorRate")),
+                ],
                 "rules[0] (cpu-high): metric: `5xxErrorRate` is not a metric of Distribution; \
                  allowed: Requests, BytesDownloaded, BytesUploaded, TotalErrorRate, Http4xxErrorRate, \
                  Http5xxErrorRate, WafAllowedRequests, WafBlockedRequests; did you mean \

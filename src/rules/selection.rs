@@ -15,7 +15,11 @@ use crate::domain::rule::is_region;
 
 /// `an instance`, `a database`.
 fn a(noun: &str) -> String {
-    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {noun}")
 }
 
@@ -37,7 +41,11 @@ const TAGS_ALLOWED: &str = "expected a mapping of tag key to a value, a list of 
 
 /// The field a rule selects with: `resources`, or `instances` (its synonym on `Instance`
 /// rules, and the only name before other types); one of the two, not both.
-fn selecting_field(scope: &mut Scope<'_>, map: &Mapping, kind: Option<ResourceType>) -> Option<&'static str> {
+fn selecting_field(
+    scope: &mut Scope<'_>,
+    map: &Mapping,
+    kind: Option<ResourceType>,
+) -> Option<&'static str> {
     let has = |key: &str| map.contains_key(key);
     match (has("resources"), has("instances")) {
         (true, true) => {
@@ -107,7 +115,11 @@ pub(super) fn check_selection(
     let exclude = scope
         .field(map, "exclude", |v| match v {
             Value::Sequence(list) => at_most_max(list),
-            other => Err(format!("{}, got {}", exclude_allowed(noun), describe(other))),
+            other => Err(format!(
+                "{}, got {}",
+                exclude_allowed(noun),
+                describe(other)
+            )),
         })
         .or_else(|| Some(&[]))
         .and_then(|list| check_selectors(scope, "exclude", list, noun));

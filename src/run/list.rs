@@ -61,7 +61,12 @@ async fn list<S: ResourceSource>(
     if let Some(deadline) = deadline.filter(|d| !d.may_fetch()) {
         return Err(past(&deadline));
     }
-    match deadline::within(deadline.map(|d| d.fetch_by()), source.resources(kind, region)).await {
+    match deadline::within(
+        deadline.map(|d| d.fetch_by()),
+        source.resources(kind, region),
+    )
+    .await
+    {
         Some(listed) => listed,
         None => Err(past(&deadline.expect("only a deadline abandons a listing"))),
     }

@@ -36,7 +36,7 @@ use crate::domain::alert::Alert;
 use crate::domain::plan::MetricDatapoint;
 use crate::domain::transition::Why;
 use crate::ports::{
-    AlertSink, FetchError, Loaded, ResourceSource, MetricSource, StateStore, Unreadable,
+    AlertSink, FetchError, Loaded, MetricSource, ResourceSource, StateStore, Unreadable,
 };
 use crate::rules::RuleSet;
 use decide::States;

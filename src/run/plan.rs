@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::report::{Report, RunError, RunWarning, Stage};
-use crate::domain::plan::{self, Query};
 use crate::domain::catalog::ResourceType;
+use crate::domain::plan::{self, Query};
 use crate::domain::select::{self, Alarm, Resource};
 use crate::ports::{self, ListError};
 use crate::rules::{Rule, RuleSet};

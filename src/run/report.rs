@@ -126,7 +126,12 @@ impl RunError {
     }
 
     /// An error of the run or of a rule, about no one resource.
-    pub fn general(stage: Stage, rule: Option<String>, region: Option<String>, message: String) -> RunError {
+    pub fn general(
+        stage: Stage,
+        rule: Option<String>,
+        region: Option<String>,
+        message: String,
+    ) -> RunError {
         RunError {
             stage,
             rule,

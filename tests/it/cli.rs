@@ -103,7 +103,33 @@ fn the_built_in_example_runs_without_aws_and_shows_alarms_and_oks() {
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("8 result(s): 3 ALARM, 5 OK"), "{text}");
+    assert!(text.contains("14 result(s): 5 ALARM, 9 OK"), "{text}");
+    // One rule of each resource type, each named with its type.
+    for (resource, kind, state) in [
+        ("orders-db", "RelationalDatabase", "ALARM"),
+        ("users-db", "RelationalDatabase", "OK"),
+        ("web-lb", "LoadBalancer", "OK"),
+        ("site-cdn", "Distribution", "OK"),
+        ("api", "ContainerService", "ALARM"),
+        ("media-assets", "Bucket", "OK"),
+    ] {
+        let row = format!("{resource} ({kind})");
+        let line = text
+            .lines()
+            .find(|l| l.contains(&row))
+            .unwrap_or_else(|| panic!("no row for {row}: {text}"));
+        assert!(line.contains(&format!(" {state} ")), "{line}");
+    }
+    assert!(
+        !text.contains("reports-db"),
+        "a stopped database is not selected: {text}"
+    );
+    assert!(
+        text.contains(
+            "Subject: [ALARM] container-memory-high: container service api MemoryUtilization >= 90"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("Subject: [ALARM] burst-capacity-low: web-1 BurstCapacityPercentage < 20"),
         "{text}"
@@ -125,8 +151,17 @@ fn the_built_in_example_as_json_is_only_the_run_report() {
     assert_eq!(report["dryRun"], true);
     assert_eq!(report["published"], 0);
     assert_eq!(report["errors"], serde_json::json!([]));
-    assert_eq!(report["results"].as_array().unwrap().len(), 8);
-    assert_eq!(report["alerts"].as_array().unwrap().len(), 3);
+    assert_eq!(report["results"].as_array().unwrap().len(), 14);
+    assert_eq!(report["alerts"].as_array().unwrap().len(), 5);
+    let orders = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "orders-db")
+        .unwrap();
+    assert_eq!(orders["resourceType"], "RelationalDatabase");
+    assert_eq!(orders["state"], "ALARM");
+    assert!(orders.get("instance").is_none(), "{orders}");
     let web1 = result(&report, "burst-capacity-low", "web-1");
     assert_eq!(web1["state"], "ALARM");
     assert_eq!(web1["rangeEnd"], AT);
@@ -458,6 +493,8 @@ fn alerts_reach_an_sns_subscriber_with_subject_attributes_and_message() {
             ("instance", "web-1"),
             ("metric", "BurstCapacityPercentage"),
             ("region", "us-east-1"),
+            ("resource", "web-1"),
+            ("resourceType", "Instance"),
             ("rule", "burst-capacity-low"),
             ("severity", "critical"),
             ("state", "ALARM"),

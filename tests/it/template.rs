@@ -3,6 +3,7 @@
 //! an S3 object instead (SPEC §10). (cfn-lint and `sam validate --lint` run in
 //! scripts/test.sh.)
 
+use lightsail_alerts::domain::catalog::ResourceType;
 use lightsail_alerts::rules::{self, Fallbacks};
 use lightsail_alerts::settings::RulesFile;
 use serde_yaml_ng::Value;
@@ -100,19 +101,24 @@ fn the_function_may_only_read_lightsail_publish_to_its_topic_keep_state_in_its_t
             v => vec![v.as_str().unwrap().to_owned()],
         })
         .collect();
-    // Exactly the DynamoDB calls DynamoStore makes (src/state.rs): no Scan, Query,
-    // GetItem, PutItem or DeleteItem; and the one S3 call S3Rules makes (src/s3_rules.rs).
-    assert_eq!(
-        actions,
+    // The metric and listing reads of every resource type a rule can watch, then exactly
+    // the DynamoDB calls DynamoStore makes (src/aws/dynamodb.rs): no Scan, Query, GetItem,
+    // PutItem or DeleteItem; and the one S3 call S3Rules makes (src/aws/s3.rs).
+    let mut expected: Vec<String> = ResourceType::ALL
+        .iter()
+        .flat_map(|kind| [kind.metric_operation(), kind.listing_operation()])
+        .map(|operation| format!("lightsail:{operation}"))
+        .collect();
+    expected.extend(
         [
-            "lightsail:GetInstanceMetricData",
-            "lightsail:GetInstances",
             "sns:Publish",
             "dynamodb:BatchGetItem",
             "dynamodb:UpdateItem",
             "s3:GetObject",
         ]
+        .map(str::to_owned),
     );
+    assert_eq!(actions, expected);
     let publish = statements
         .iter()
         .find(|s| s["Action"] == "sns:Publish")

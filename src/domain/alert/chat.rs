@@ -164,16 +164,24 @@ fn next_steps(kind: ResourceType, metric: MetricName, url: &str) -> Vec<String> 
         }
         (
             _,
-            HttpCodeLb4xxCount | HttpCodeLb5xxCount | HttpCodeInstance2xxCount
-            | HttpCodeInstance3xxCount | HttpCodeInstance4xxCount | HttpCodeInstance5xxCount
-            | ClientTlsNegotiationErrorCount | RejectedConnectionCount | RequestCount,
+            HttpCodeLb4xxCount
+            | HttpCodeLb5xxCount
+            | HttpCodeInstance2xxCount
+            | HttpCodeInstance3xxCount
+            | HttpCodeInstance4xxCount
+            | HttpCodeInstance5xxCount
+            | ClientTlsNegotiationErrorCount
+            | RejectedConnectionCount
+            | RequestCount,
         ) => {
             "Compare with the usual traffic; 5XX from the instances points at the application, from the load balancer at unhealthy or overloaded targets"
         }
         (
             _,
             Requests | BytesDownloaded | BytesUploaded | WafAllowedRequests | WafBlockedRequests,
-        ) => "Compare with the usual traffic: a spike can be a crawler or abuse, a drop an origin or DNS problem",
+        ) => {
+            "Compare with the usual traffic: a spike can be a crawler or abuse, a drop an origin or DNS problem"
+        }
         (_, TotalErrorRate | Http4xxErrorRate | Http5xxErrorRate) => {
             "Check the distribution's origin: 5xx errors usually come from it; 4xx from missing objects or blocked requests"
         }

@@ -91,8 +91,8 @@ pub fn render(
         .map(|destination| {
             // `instance` stays on instance alerts, for the filter policies written
             // before SPEC §11; `resourceType` and `resource` are on every alert.
-            let instance = (rule.resource_type == ResourceType::Instance)
-                .then_some(("instance", resource));
+            let instance =
+                (rule.resource_type == ResourceType::Instance).then_some(("instance", resource));
             let attributes: BTreeMap<String, String> = [
                 ("severity", rule.severity.as_str()),
                 ("rule", rule.name.as_str()),

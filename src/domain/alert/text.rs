@@ -72,7 +72,11 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
     let _ = writeln!(m);
     datapoints(&mut m, facts, view);
     let _ = writeln!(m);
-    let _ = writeln!(m, "Metrics:     {}", console_url(rule.resource_type, region, resource));
+    let _ = writeln!(
+        m,
+        "Metrics:     {}",
+        console_url(rule.resource_type, region, resource)
+    );
     let _ = write!(m, "Sent by lightsail-alerts.");
     m
 }
