@@ -14,7 +14,7 @@
 //! - [`domain`]: the pure core (no async, no SDK, no I/O): the metric catalog,
 //!   selection, query planning, evaluation, transitions, alert rendering.
 //! - [`ports`]: the small traits the run talks through: `MetricSource`,
-//!   `InstanceSource`, `AlertSink`, `StateStore`.
+//!   `ResourceSource`, `AlertSink`, `StateStore`.
 //! - [`aws`]: one adapter per AWS service (Lightsail, SNS, DynamoDB, S3) and the shared
 //!   SDK config; [`offline`]: the recording and the in-memory state store.
 //! - [`fuzzing`]: the readers of untrusted input from bytes, for the fuzz targets

@@ -151,6 +151,44 @@ rules:
     }
 
     #[test]
+    fn resources_of_different_types_never_share_a_call_and_each_type_dedupes() {
+        let rules = ruleset(
+            r#"
+version: 1
+rules:
+  - {name: a, instances: [api], metric: CPUUtilization, comparison: ">", threshold: 80}
+  - {name: b, resourceType: ContainerService, resources: [api], metric: CPUUtilization, comparison: ">", threshold: 80}
+  - {name: c, resourceType: ContainerService, resources: [api], metric: CPUUtilization, statistic: Maximum, comparison: ">", threshold: 95}
+  - {name: d, resourceType: Distribution, resources: [cdn], metric: Requests, comparison: ">", threshold: 1000}
+"#,
+        );
+        let queries = plan(&alarms(&rules), at("2026-11-24T13:07:30Z"));
+        let keys: Vec<(ResourceType, &str, &str)> = queries
+            .iter()
+            .map(|q| {
+                (
+                    q.key.resource_type,
+                    q.key.resource.as_str(),
+                    q.key.region.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (ResourceType::Instance, "api", "us-east-1"),
+                (ResourceType::Distribution, "cdn", "us-east-1"),
+                (ResourceType::ContainerService, "api", "us-east-1"),
+            ]
+        );
+        let service = &queries[2];
+        assert_eq!(
+            service.statistics,
+            BTreeSet::from([Statistic::Average, Statistic::Maximum])
+        );
+    }
+
+    #[test]
     fn ranges_longer_than_1440_periods_are_split() {
         let rules = ruleset(
             r#"

@@ -344,6 +344,61 @@ mod tests {
     }
 
     #[test]
+    fn every_resource_type_is_recorded_and_listed_by_its_type() {
+        let text = r#"{"recordedAt": "2026-11-24T13:05:00Z",
+          "resources": [
+            {"resourceType": "RelationalDatabase", "name": "db-1"},
+            {"resourceType": "RelationalDatabase", "name": "db-2", "state": "stopped"},
+            {"name": "db-1", "state": "stopped"}
+          ],
+          "series": [
+            {"resourceType": "ContainerService", "resource": "api", "metric": "MemoryUtilization",
+             "metricData": [{"timestamp": "2026-11-24T12:55:00Z", "average": 91.0}]},
+            {"instance": "api", "metric": "CPUUtilization",
+             "metricData": [{"timestamp": "2026-11-24T12:55:00Z", "average": 5.0}]}
+          ]}"#;
+        let recording = Recording::parse(text, "test").unwrap();
+        let listed = |kind| {
+            block_on(recording.resources(kind, "us-east-1"))
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.name, r.state))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            listed(ResourceType::RelationalDatabase),
+            [
+                ("db-1".to_owned(), "available".to_owned()),
+                ("db-2".to_owned(), "stopped".to_owned())
+            ]
+        );
+        assert_eq!(
+            listed(ResourceType::Instance),
+            [("db-1".to_owned(), "stopped".to_owned())]
+        );
+        assert!(listed(ResourceType::Bucket).is_empty());
+
+        // A container service's query names no unit: any recorded unit answers it; the
+        // instance of the same name is another resource.
+        let mut memory = query("api", Unit::Count, &[Statistic::Average]);
+        memory.key.resource_type = ResourceType::ContainerService;
+        memory.key.metric = MetricName::MemoryUtilization;
+        let points = block_on(recording.fetch(&memory)).unwrap();
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].values[&Statistic::Average], 91.0);
+        let mut cpu = memory.clone();
+        cpu.key.metric = MetricName::CpuUtilization;
+        assert!(block_on(recording.fetch(&cpu)).unwrap().is_empty());
+        let mut bucket = memory;
+        bucket.key.resource_type = ResourceType::Bucket;
+        let err = block_on(recording.fetch(&bucket)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("bucket `api` was not found"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_fleet_is_the_recorded_instances_or_else_every_recorded_series() {
         let recording = Recording::parse(RECORDING, "test").unwrap();
         let names = |region: &str| -> Vec<String> {
