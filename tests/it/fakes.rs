@@ -1,6 +1,12 @@
 //! Self-tests of the test fakes, so the other suites can trust them: the real AWS SDK against FakeLightsail, raw HTTP against FakeRuntime, the SDK against moto.
 
-use crate::support::lightsail::{Datapoint, FakeLightsail, java_double};
+use crate::support::lightsail::{
+    Datapoint, FakeLightsail, GET_BUCKET_METRIC_DATA, GET_BUCKETS,
+    GET_CONTAINER_SERVICE_METRIC_DATA, GET_CONTAINER_SERVICES, GET_DISTRIBUTION_METRIC_DATA,
+    GET_DISTRIBUTIONS, GET_INSTANCE_METRIC_DATA, GET_INSTANCES, GET_LOAD_BALANCER_METRIC_DATA,
+    GET_LOAD_BALANCERS, GET_RELATIONAL_DATABASE_METRIC_DATA, GET_RELATIONAL_DATABASES,
+    RESOURCE_TYPES, java_double,
+};
 use crate::support::moto::Moto;
 use crate::support::runtime::{FakeRuntime, Outcome, TIMEOUT};
 use crate::support::{Spawned, hermetic};
@@ -10,7 +16,9 @@ use aws_sdk_lightsail::operation::get_instance_metric_data::GetInstanceMetricDat
 use aws_sdk_lightsail::operation::get_instances::GetInstancesError;
 use aws_sdk_lightsail::primitives::DateTime;
 use aws_sdk_lightsail::types::{
-    Instance, InstanceMetricName, MetricStatistic, MetricUnit, RegionName, ResourceType,
+    BucketMetricName, ContainerServiceMetricName, DistributionMetricName, Instance,
+    InstanceMetricName, LoadBalancerMetricName, MetricStatistic, MetricUnit, RegionName,
+    RelationalDatabaseMetricName, ResourceLocation, ResourceType, Tag,
 };
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::{Value, json};
@@ -341,7 +349,7 @@ fn validation_errors_are_invalid_input() {
         &addr,
         "POST",
         "/",
-        &[("X-Amz-Target", "Lightsail_20161128.GetBuckets")],
+        &[("X-Amz-Target", "Lightsail_20161128.GetBundles")],
         "{}",
     );
     assert_eq!(status, 404, "{answer}");
@@ -1589,4 +1597,1082 @@ fn fail_region_fails_both_operations_in_that_region_only() {
     let (status, answer) = raw(&addr, "POST", "/", &target, "{}");
     assert_eq!(status, 401);
     assert!(answer.contains("UnauthenticatedException"), "{answer}");
+}
+
+// Every resource type: the behaviours above, through each type's own operations.
+
+/// A listing item as the self-tests read it, whatever its type's shape.
+#[derive(Clone, Debug, PartialEq)]
+struct Item {
+    name: String,
+    /// The state in the type's terms: `state.name`, `state`, `status` or `state.code`.
+    state: String,
+    tags: Vec<(String, Option<String>)>,
+    arn: String,
+    resource_type: String,
+    region: Option<RegionName>,
+    zone: String,
+    created: f64,
+}
+
+impl Item {
+    fn new(
+        name: Option<&str>,
+        state: Option<&str>,
+        tags: &[Tag],
+        arn: Option<&str>,
+        resource_type: Option<&str>,
+        location: Option<&ResourceLocation>,
+        created: Option<&DateTime>,
+    ) -> Item {
+        Item {
+            name: name.expect("a name").to_owned(),
+            state: state.expect("a state").to_owned(),
+            tags: tags
+                .iter()
+                .map(|t| (t.key().unwrap().to_owned(), t.value().map(str::to_owned)))
+                .collect(),
+            arn: arn.expect("an ARN").to_owned(),
+            resource_type: resource_type.expect("a resource type").to_owned(),
+            region: location.and_then(|l| l.region_name()).cloned(),
+            zone: location
+                .and_then(|l| l.availability_zone())
+                .expect("a zone")
+                .to_owned(),
+            created: created.expect("createdAt").as_secs_f64(),
+        }
+    }
+}
+
+/// A failed call as the self-tests read it: the SDK's variant of the operation's error
+/// (`NotFoundException`, `Unhandled`, …), its code and message.
+#[derive(Debug)]
+struct Failure {
+    variant: String,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+fn failure<E: aws_sdk_lightsail::error::ProvideErrorMetadata + std::fmt::Debug>(
+    error: E,
+) -> Failure {
+    let debug = format!("{error:?}");
+    Failure {
+        variant: debug.split('(').next().unwrap_or_default().to_owned(),
+        code: error.code().map(str::to_owned),
+        message: error.message().map(str::to_owned),
+    }
+}
+
+/// A metric answer as the self-tests read it: the metric named back, and each datapoint's
+/// (timestamp, average, maximum, unit) in the order received.
+#[derive(Debug)]
+struct Metrics {
+    metric: Option<String>,
+    points: Vec<(i64, Option<f64>, Option<f64>, Option<String>)>,
+}
+
+/// One metric call: client, resource name, metric, unit (`None`: not sent), [start, end);
+/// period 300, statistics Average and Maximum.
+type MetricCall = fn(
+    &aws_sdk_lightsail::Client,
+    &str,
+    &str,
+    Option<&str>,
+    (i64, i64),
+) -> Result<Metrics, Failure>;
+
+/// One listing call: client, page token; the page's items and next token.
+type ListCall =
+    fn(&aws_sdk_lightsail::Client, Option<&str>) -> Result<(Vec<Item>, Option<String>), Failure>;
+
+/// A [`MetricCall`] through the SDK's `$op` builder, whose resource setter is `$name`,
+/// metric enum `$metric`, and unit setter `$unit` (absent for an input without a unit).
+macro_rules! metric_call {
+    ($op:ident, $name:ident, $metric:ty $(, $unit:ident)?) => {
+        |client: &aws_sdk_lightsail::Client,
+         name: &str,
+         metric: &str,
+         unit: Option<&str>,
+         (start, end): (i64, i64)|
+         -> Result<Metrics, Failure> {
+            let call = client
+                .$op()
+                .$name(name)
+                .metric_name(<$metric>::from(metric))
+                .period(300)
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end))
+                .statistics(MetricStatistic::Average)
+                .statistics(MetricStatistic::Maximum);
+            $(let call = match unit {
+                Some(unit) => call.$unit(MetricUnit::from(unit)),
+                None => call,
+            };)?
+            let _ = unit;
+            let output = runtime()
+                .block_on(call.send())
+                .map_err(|e| failure(e.into_service_error()))?;
+            Ok(Metrics {
+                metric: output.metric_name().map(|m| m.as_str().to_owned()),
+                points: output
+                    .metric_data()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.timestamp().unwrap().secs(),
+                            d.average(),
+                            d.maximum(),
+                            d.unit().map(|u| u.as_str().to_owned()),
+                        )
+                    })
+                    .collect(),
+            })
+        }
+    };
+}
+
+fn list_instances(
+    client: &aws_sdk_lightsail::Client,
+    token: Option<&str>,
+) -> Result<(Vec<Item>, Option<String>), Failure> {
+    let call = client
+        .get_instances()
+        .set_page_token(token.map(str::to_owned));
+    let output = runtime()
+        .block_on(call.send())
+        .map_err(|e| failure(e.into_service_error()))?;
+    let items = output.instances().iter().map(|i| {
+        let state = i.state().and_then(|s| s.name());
+        let kind = i.resource_type().map(ResourceType::as_str);
+        Item::new(
+            i.name(),
+            state,
+            i.tags(),
+            i.arn(),
+            kind,
+            i.location(),
+            i.created_at(),
+        )
+    });
+    Ok((items.collect(), output.next_page_token().map(str::to_owned)))
+}
+
+fn list_databases(
+    client: &aws_sdk_lightsail::Client,
+    token: Option<&str>,
+) -> Result<(Vec<Item>, Option<String>), Failure> {
+    let call = client
+        .get_relational_databases()
+        .set_page_token(token.map(str::to_owned));
+    let output = runtime()
+        .block_on(call.send())
+        .map_err(|e| failure(e.into_service_error()))?;
+    let items = output.relational_databases().iter().map(|d| {
+        let kind = d.resource_type().map(ResourceType::as_str);
+        Item::new(
+            d.name(),
+            d.state(),
+            d.tags(),
+            d.arn(),
+            kind,
+            d.location(),
+            d.created_at(),
+        )
+    });
+    Ok((items.collect(), output.next_page_token().map(str::to_owned)))
+}
+
+fn list_load_balancers(
+    client: &aws_sdk_lightsail::Client,
+    token: Option<&str>,
+) -> Result<(Vec<Item>, Option<String>), Failure> {
+    let call = client
+        .get_load_balancers()
+        .set_page_token(token.map(str::to_owned));
+    let output = runtime()
+        .block_on(call.send())
+        .map_err(|e| failure(e.into_service_error()))?;
+    let items = output.load_balancers().iter().map(|b| {
+        let state = b.state().map(|s| s.as_str());
+        let kind = b.resource_type().map(ResourceType::as_str);
+        Item::new(
+            b.name(),
+            state,
+            b.tags(),
+            b.arn(),
+            kind,
+            b.location(),
+            b.created_at(),
+        )
+    });
+    Ok((items.collect(), output.next_page_token().map(str::to_owned)))
+}
+
+fn list_distributions(
+    client: &aws_sdk_lightsail::Client,
+    token: Option<&str>,
+) -> Result<(Vec<Item>, Option<String>), Failure> {
+    let call = client
+        .get_distributions()
+        .set_page_token(token.map(str::to_owned));
+    let output = runtime()
+        .block_on(call.send())
+        .map_err(|e| failure(e.into_service_error()))?;
+    let items = output.distributions().iter().map(|d| {
+        assert_eq!(d.is_enabled(), Some(true), "{d:?}");
+        let kind = d.resource_type().map(ResourceType::as_str);
+        Item::new(
+            d.name(),
+            d.status(),
+            d.tags(),
+            d.arn(),
+            kind,
+            d.location(),
+            d.created_at(),
+        )
+    });
+    Ok((items.collect(), output.next_page_token().map(str::to_owned)))
+}
+
+/// Container services come in one answer: the token is never needed, nor sent.
+fn list_container_services(
+    client: &aws_sdk_lightsail::Client,
+    token: Option<&str>,
+) -> Result<(Vec<Item>, Option<String>), Failure> {
+    assert_eq!(token, None, "GetContainerServices has no paging");
+    let output = runtime()
+        .block_on(client.get_container_services().send())
+        .map_err(|e| failure(e.into_service_error()))?;
+    let items = output.container_services().iter().map(|c| {
+        let state = c.state().map(|s| s.as_str());
+        assert_eq!(c.is_disabled(), Some(state == Some("DISABLED")), "{c:?}");
+        let kind = c.resource_type().map(ResourceType::as_str);
+        let name = c.container_service_name();
+        Item::new(
+            name,
+            state,
+            c.tags(),
+            c.arn(),
+            kind,
+            c.location(),
+            c.created_at(),
+        )
+    });
+    Ok((items.collect(), None))
+}
+
+fn list_buckets(
+    client: &aws_sdk_lightsail::Client,
+    token: Option<&str>,
+) -> Result<(Vec<Item>, Option<String>), Failure> {
+    let call = client
+        .get_buckets()
+        .set_page_token(token.map(str::to_owned));
+    let output = runtime()
+        .block_on(call.send())
+        .map_err(|e| failure(e.into_service_error()))?;
+    let items = output.buckets().iter().map(|b| {
+        let state = b.state().and_then(|s| s.code());
+        // Bucket.resourceType is a plain string in the model, not the ResourceType enum.
+        Item::new(
+            b.name(),
+            state,
+            b.tags(),
+            b.arn(),
+            b.resource_type(),
+            b.location(),
+            b.created_at(),
+        )
+    });
+    Ok((items.collect(), output.next_page_token().map(str::to_owned)))
+}
+
+/// One resource type as the SDK reaches it: what the table-driven self-tests run per type.
+struct Sdk {
+    resource_type: &'static str,
+    metric_op: &'static str,
+    listing_op: &'static str,
+    /// The fake's constants for the two operations' `X-Amz-Target`.
+    metric_target: &'static str,
+    listing_target: &'static str,
+    /// The metric input's member naming the resource.
+    name_field: &'static str,
+    /// A metric of the type, and the unit it is published in.
+    metric: &'static str,
+    unit: &'static str,
+    /// Whether the metric input has a `unit` member.
+    has_unit: bool,
+    /// The state of a resource created without one, and two others of the type's.
+    healthy: &'static str,
+    states: [&'static str; 2],
+    /// The zone its items are in (`None`: `<region>a`).
+    zone: Option<&'static str>,
+    paged: bool,
+    /// The only region it is served in, if any.
+    home: Option<&'static str>,
+    metrics: MetricCall,
+    list: ListCall,
+}
+
+fn sdks() -> Vec<Sdk> {
+    vec![
+        Sdk {
+            resource_type: "Instance",
+            metric_op: "GetInstanceMetricData",
+            listing_op: "GetInstances",
+            metric_target: GET_INSTANCE_METRIC_DATA,
+            listing_target: GET_INSTANCES,
+            name_field: "instanceName",
+            metric: "CPUUtilization",
+            unit: "Percent",
+            has_unit: true,
+            healthy: "running",
+            states: ["stopped", "pending"],
+            zone: None,
+            paged: true,
+            home: None,
+            metrics: metric_call!(
+                get_instance_metric_data,
+                instance_name,
+                InstanceMetricName,
+                unit
+            ),
+            list: list_instances,
+        },
+        Sdk {
+            resource_type: "RelationalDatabase",
+            metric_op: "GetRelationalDatabaseMetricData",
+            listing_op: "GetRelationalDatabases",
+            metric_target: GET_RELATIONAL_DATABASE_METRIC_DATA,
+            listing_target: GET_RELATIONAL_DATABASES,
+            name_field: "relationalDatabaseName",
+            metric: "FreeStorageSpace",
+            unit: "Bytes",
+            has_unit: true,
+            healthy: "available",
+            states: ["stopped", "backing-up"],
+            zone: None,
+            paged: true,
+            home: None,
+            metrics: metric_call!(
+                get_relational_database_metric_data,
+                relational_database_name,
+                RelationalDatabaseMetricName,
+                unit
+            ),
+            list: list_databases,
+        },
+        Sdk {
+            resource_type: "LoadBalancer",
+            metric_op: "GetLoadBalancerMetricData",
+            listing_op: "GetLoadBalancers",
+            metric_target: GET_LOAD_BALANCER_METRIC_DATA,
+            listing_target: GET_LOAD_BALANCERS,
+            name_field: "loadBalancerName",
+            metric: "UnhealthyHostCount",
+            unit: "Count",
+            has_unit: true,
+            healthy: "active",
+            states: ["active_impaired", "provisioning"],
+            zone: Some("all"),
+            paged: true,
+            home: None,
+            metrics: metric_call!(
+                get_load_balancer_metric_data,
+                load_balancer_name,
+                LoadBalancerMetricName,
+                unit
+            ),
+            list: list_load_balancers,
+        },
+        Sdk {
+            resource_type: "Distribution",
+            metric_op: "GetDistributionMetricData",
+            listing_op: "GetDistributions",
+            metric_target: GET_DISTRIBUTION_METRIC_DATA,
+            listing_target: GET_DISTRIBUTIONS,
+            name_field: "distributionName",
+            metric: "Http5xxErrorRate",
+            unit: "Percent",
+            has_unit: true,
+            healthy: "Deployed",
+            states: ["InProgress", "Failed"],
+            zone: Some("all"),
+            paged: true,
+            home: Some("us-east-1"),
+            metrics: metric_call!(
+                get_distribution_metric_data,
+                distribution_name,
+                DistributionMetricName,
+                unit
+            ),
+            list: list_distributions,
+        },
+        Sdk {
+            resource_type: "ContainerService",
+            metric_op: "GetContainerServiceMetricData",
+            listing_op: "GetContainerServices",
+            metric_target: GET_CONTAINER_SERVICE_METRIC_DATA,
+            listing_target: GET_CONTAINER_SERVICES,
+            name_field: "serviceName",
+            metric: "MemoryUtilization",
+            unit: "Percent",
+            has_unit: false,
+            healthy: "RUNNING",
+            states: ["DISABLED", "DEPLOYING"],
+            zone: Some("all"),
+            paged: false,
+            home: None,
+            metrics: metric_call!(
+                get_container_service_metric_data,
+                service_name,
+                ContainerServiceMetricName
+            ),
+            list: list_container_services,
+        },
+        Sdk {
+            resource_type: "Bucket",
+            metric_op: "GetBucketMetricData",
+            listing_op: "GetBuckets",
+            metric_target: GET_BUCKET_METRIC_DATA,
+            listing_target: GET_BUCKETS,
+            name_field: "bucketName",
+            metric: "BucketSizeBytes",
+            unit: "Bytes",
+            has_unit: true,
+            healthy: "OK",
+            states: ["Unknown", "OK"],
+            zone: Some("all"),
+            paged: true,
+            home: None,
+            metrics: metric_call!(get_bucket_metric_data, bucket_name, BucketMetricName, unit),
+            list: list_buckets,
+        },
+    ]
+}
+
+impl Sdk {
+    /// Every item of the client's region, following `nextPageToken`; and the pages' sizes.
+    fn list_all(&self, client: &aws_sdk_lightsail::Client) -> (Vec<Item>, Vec<usize>) {
+        let mut items = Vec::new();
+        let mut pages = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let (page, next) = (self.list)(client, token.as_deref())
+                .unwrap_or_else(|f| panic!("{}: a page: {f:?}", self.resource_type));
+            pages.push(page.len());
+            items.extend(page);
+            match next {
+                Some(next) => token = Some(next),
+                None => return (items, pages),
+            }
+        }
+    }
+
+    /// The metric call for `name` over five periods from T0, with the published unit if
+    /// the input has one.
+    fn get(&self, client: &aws_sdk_lightsail::Client, name: &str) -> Result<Metrics, Failure> {
+        let unit = self.has_unit.then_some(self.unit);
+        (self.metrics)(client, name, self.metric, unit, (T0, T0 + 1500))
+    }
+
+    /// Another type, for resources that share a name with this type's.
+    fn other_type(&self) -> &'static str {
+        if self.resource_type == "Instance" {
+            "Bucket"
+        } else {
+            "Instance"
+        }
+    }
+}
+
+/// (name, state, tags) of each item.
+fn item_summary(items: &[Item]) -> Vec<(&str, &str, Tags<'_>)> {
+    items
+        .iter()
+        .map(|i| {
+            let tags = i
+                .tags
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect();
+            (i.name.as_str(), i.state.as_str(), tags)
+        })
+        .collect()
+}
+
+#[test]
+fn every_type_lists_its_region_and_serves_its_metrics() {
+    let types: Vec<&str> = sdks().iter().map(|s| s.resource_type).collect();
+    assert_eq!(types, RESOURCE_TYPES);
+    for sdk in sdks() {
+        for (op, target) in [
+            (sdk.metric_op, sdk.metric_target),
+            (sdk.listing_op, sdk.listing_target),
+        ] {
+            assert_eq!(format!("Lightsail_20161128.{op}"), target);
+        }
+        let kind = sdk.resource_type;
+        let fake = FakeLightsail::start();
+        let region = sdk.home.unwrap_or("eu-west-1");
+        // Created out of name order, with states (None: the type's default) and tags.
+        let fleet: [(&str, Option<&str>, Tags); 5] = [
+            (
+                "res-3",
+                Some(sdk.states[0]),
+                vec![("env", Some("prod")), ("backup", None)],
+            ),
+            ("res-1", None, vec![]),
+            ("res-5", Some(sdk.states[1]), vec![("team", Some("web"))]),
+            ("res-2", None, vec![("env", Some(""))]),
+            ("res-4", Some(sdk.states[0]), vec![]),
+        ];
+        for (name, state, tags) in &fleet {
+            fake.put_resource(kind, region, name, *state, tags);
+        }
+        // Another type's resource of the same name, in the same region, and one of its
+        // own type in another region (distributions have no other region).
+        let other = sdk.other_type();
+        fake.add_resource_points(
+            other,
+            region,
+            "res-1",
+            "CPUUtilization",
+            "Percent",
+            &[(T0, 99.0)],
+        );
+        fake.put_resource(other, region, "other-1", None, &[]);
+        if sdk.home.is_none() {
+            fake.put_resource(kind, "ap-south-1", "far-1", None, &[("far", None)]);
+        }
+        let client = lightsail_client(&fake.url(), region);
+
+        // The listing: this type and region only, in creation order, paged (or not).
+        let (items, pages) = sdk.list_all(&client);
+        let expected_pages: &[usize] = if sdk.paged { &[3, 2] } else { &[5] };
+        assert_eq!(pages, expected_pages, "{kind}");
+        assert_eq!(fake.calls(sdk.listing_op, region), pages.len(), "{kind}");
+        let expected: Vec<(&str, &str, Tags)> = fleet
+            .iter()
+            .map(|(name, state, tags)| (*name, state.unwrap_or(sdk.healthy), tags.clone()))
+            .collect();
+        assert_eq!(item_summary(&items), expected, "{kind}");
+        let zone = sdk.zone.map_or_else(|| format!("{region}a"), str::to_owned);
+        for item in &items {
+            let prefix = format!("arn:aws:lightsail:{region}:123456789012:{kind}/");
+            assert!(item.arn.starts_with(&prefix), "{kind}: {item:?}");
+            assert_eq!(item.resource_type, kind);
+            assert_eq!(item.region, Some(RegionName::from(region)), "{kind}");
+            assert_eq!(item.zone, zone, "{kind}");
+        }
+        assert!(
+            items.windows(2).all(|w| w[0].created < w[1].created),
+            "{kind}: {items:?}"
+        );
+
+        // Metrics: the stored points, shuffled, with the requested statistics.
+        let points: Vec<(i64, f64)> = (0..5).map(|i| (T0 + 300 * i, 10.0 + i as f64)).collect();
+        fake.add_resource_points(kind, region, "res-1", sdk.metric, sdk.unit, &points);
+        let output = sdk
+            .get(&client, "res-1")
+            .unwrap_or_else(|f| panic!("{kind}: {f:?}"));
+        assert_eq!(output.metric.as_deref(), Some(sdk.metric), "{kind}");
+        let order: Vec<i64> = output.points.iter().map(|p| p.0).collect();
+        assert!(
+            !order.windows(2).all(|w| w[0] <= w[1]),
+            "{kind}: ascending {order:?}"
+        );
+        let mut seen: Vec<(i64, f64)> = output
+            .points
+            .iter()
+            .map(|(t, average, maximum, unit)| {
+                assert_eq!(average, maximum, "{kind}");
+                assert_eq!(unit.as_deref(), Some(sdk.unit), "{kind}");
+                (*t, average.unwrap())
+            })
+            .collect();
+        seen.sort_by_key(|p| p.0);
+        assert_eq!(seen, points, "{kind}");
+        let request = fake.requests().pop().unwrap();
+        assert_eq!(request.operation(), Some(sdk.metric_op));
+        assert_eq!(request.resource(), Some("res-1"), "{kind}");
+        assert_eq!(request.instance(), Some("res-1"), "{kind}");
+        assert_eq!(request.body[sdk.name_field], json!("res-1"), "{kind}");
+        assert_eq!(request.body.get("unit").is_some(), sdk.has_unit, "{kind}");
+
+        // Another unit than the published one: no data.
+        if sdk.has_unit {
+            let output = (sdk.metrics)(
+                &client,
+                "res-1",
+                sdk.metric,
+                Some("Kilobits"),
+                (T0, T0 + 1500),
+            )
+            .unwrap_or_else(|f| panic!("{kind}: {f:?}"));
+            assert!(output.points.is_empty(), "{kind}: {output:?}");
+        }
+
+        // Unknown here: a name nobody has, a name only another type has here, and a name
+        // this type has only in another region.
+        let mut unknown = vec!["ghost-1", "other-1"];
+        if sdk.home.is_none() {
+            unknown.push("far-1");
+        }
+        for name in unknown {
+            let error = sdk.get(&client, name).unwrap_err();
+            assert_eq!(
+                error.variant, "NotFoundException",
+                "{kind} {name}: {error:?}"
+            );
+            let message = format!("The {kind} does not exist: {name}");
+            assert_eq!(error.message.as_deref(), Some(message.as_str()));
+        }
+        // The other region sees its own resources only.
+        if sdk.home.is_none() {
+            let south = lightsail_client(&fake.url(), "ap-south-1");
+            let (items, _) = sdk.list_all(&south);
+            assert_eq!(
+                item_summary(&items),
+                [("far-1", sdk.healthy, vec![("far", None)])]
+            );
+            assert_eq!(fake.calls(sdk.listing_op, "ap-south-1"), 1, "{kind}");
+        }
+
+        // put_resource again: new state and tags, same place, ARN and metrics;
+        // remove_resource: gone, and the other type's namesake stays.
+        fake.put_resource(kind, region, "res-1", Some(sdk.states[0]), &[("k", None)]);
+        let (after, _) = sdk.list_all(&client);
+        assert_eq!(after[1].name, "res-1", "{kind}");
+        assert_eq!(
+            (after[1].state.as_str(), &after[1].tags),
+            (sdk.states[0], &vec![("k".to_owned(), None)]),
+            "{kind}"
+        );
+        assert_eq!(after[1].arn, items[1].arn, "{kind}");
+        assert_eq!(sdk.get(&client, "res-1").unwrap().points.len(), 5, "{kind}");
+        fake.remove_resource(kind, region, "res-1");
+        let error = sdk.get(&client, "res-1").unwrap_err();
+        assert_eq!(error.variant, "NotFoundException", "{kind}: {error:?}");
+        let names: Vec<String> = sdk
+            .list_all(&client)
+            .0
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, ["res-3", "res-5", "res-2", "res-4"], "{kind}");
+        let others = if other == "Instance" {
+            names_of(list_all(&client).0)
+        } else {
+            sdks()[5]
+                .list_all(&client)
+                .0
+                .into_iter()
+                .map(|i| i.name)
+                .collect()
+        };
+        assert_eq!(others, ["res-1", "other-1"], "{kind}");
+
+        // Every metric call of the type was recorded under its operation and region.
+        let metric_calls = fake.calls(sdk.metric_op, region);
+        let expected = 5 + usize::from(sdk.has_unit) + usize::from(sdk.home.is_none());
+        assert_eq!(metric_calls, expected, "{kind}");
+        assert_eq!(
+            fake.calls_for("res-1"),
+            3 + usize::from(sdk.has_unit),
+            "{kind}"
+        );
+    }
+}
+
+fn names_of(instances: Vec<Instance>) -> Vec<String> {
+    instances
+        .into_iter()
+        .map(|i| i.name().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_metric_operation_validates_its_input() {
+    let fake = FakeLightsail::start();
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    for sdk in sdks() {
+        let kind = sdk.resource_type;
+        fake.add_resource_points(
+            kind,
+            "us-east-1",
+            "res-1",
+            sdk.metric,
+            sdk.unit,
+            &[(T0, 1.0)],
+        );
+        let target = sdk.metric_target;
+        let mut valid = json!({
+            (sdk.name_field): "res-1", "metricName": sdk.metric, "period": 300,
+            "startTime": T0, "endTime": T0 + 300, "statistics": ["Sum"]
+        });
+        if sdk.has_unit {
+            valid["unit"] = json!(sdk.unit);
+        }
+        let call = |body: &Value| {
+            let headers = [("X-Amz-Target", target)];
+            raw(&addr, "POST", "/", &headers, &body.to_string())
+        };
+        let (status, answer) = call(&valid);
+        assert_eq!(status, 200, "{kind}: {answer}");
+        let body: Value = serde_json::from_str(body_of(&answer)).unwrap();
+        assert_eq!(
+            body,
+            json!({"metricName": sdk.metric, "metricData": [{"timestamp": T0 as f64, "sum": 1.0, "unit": sdk.unit}]}),
+            "{kind}"
+        );
+
+        let invalid = |mutate: &dyn Fn(&mut Value), expect: &str| {
+            let mut input = valid.clone();
+            mutate(&mut input);
+            let (status, answer) = call(&input);
+            assert_eq!(status, 400, "{kind}: {answer}");
+            let body: Value = serde_json::from_str(body_of(&answer)).unwrap();
+            assert_eq!(body["__type"], "InvalidInputException", "{kind}: {body}");
+            assert!(
+                body["message"].as_str().unwrap().contains(expect),
+                "{kind}: {body}"
+            );
+        };
+        invalid(
+            &|v| drop(v.as_object_mut().unwrap().remove(sdk.name_field)),
+            sdk.name_field,
+        );
+        invalid(&|v| v[sdk.name_field] = json!("-x"), sdk.name_field);
+        // Another type's metric is not this type's.
+        let foreign = if kind == "Bucket" {
+            "CPUUtilization"
+        } else {
+            "NumberOfObjects"
+        };
+        invalid(&|v| v["metricName"] = json!(foreign), "metricName");
+        invalid(&|v| v["period"] = json!(90), "period 90");
+        invalid(&|v| v["endTime"] = json!(T0), "less than");
+        invalid(&|v| v["statistics"] = json!(["p99"]), "statistics");
+        if sdk.has_unit {
+            invalid(&|v| drop(v.as_object_mut().unwrap().remove("unit")), "unit");
+        } else {
+            // A unit where the input has none: the front door cannot read the body.
+            let mut input = valid.clone();
+            input["unit"] = json!(sdk.unit);
+            let (status, answer) = call(&input);
+            assert_eq!(status, 400, "{kind}: {answer}");
+            let body: Value = serde_json::from_str(body_of(&answer)).unwrap();
+            assert_eq!(body["__type"], "SerializationException", "{kind}: {body}");
+            assert!(body["message"].as_str().unwrap().contains("unit"), "{body}");
+        }
+        // A name member of another type names nothing here.
+        let mut input = valid.clone();
+        let field = if kind == "Instance" {
+            "bucketName"
+        } else {
+            "instanceName"
+        };
+        let object = input.as_object_mut().unwrap();
+        object.remove(sdk.name_field);
+        object.insert(field.to_owned(), json!("res-1"));
+        let (status, answer) = call(&input);
+        assert_eq!(status, 400, "{kind}: {answer}");
+        assert!(
+            answer.contains("Missing required parameter(s)"),
+            "{kind}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn faults_by_name_and_region_reach_every_operation() {
+    for sdk in sdks() {
+        let kind = sdk.resource_type;
+        let fake = FakeLightsail::start();
+        fake.add_resource_points(
+            kind,
+            "us-east-1",
+            "res-1",
+            sdk.metric,
+            sdk.unit,
+            &[(T0, 1.0)],
+        );
+        let client = lightsail_client(&fake.url(), "us-east-1");
+
+        // Retried server errors, seen per resource in the record.
+        fake.server_error("res-1", 2);
+        sdk.get(&client, "res-1")
+            .unwrap_or_else(|f| panic!("{kind}: {f:?}"));
+        let statuses: Vec<u16> = fake
+            .requests()
+            .iter()
+            .filter(|r| r.resource() == Some("res-1"))
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(statuses, [500, 500, 200], "{kind}");
+        assert_eq!(fake.calls_for("res-1"), 3, "{kind}");
+
+        // A permanent failure hits the metric call, not the listing.
+        fake.always_fail("res-1", 403);
+        let error = sdk.get(&client, "res-1").unwrap_err();
+        assert_eq!(error.variant, "AccessDeniedException", "{kind}: {error:?}");
+        assert_eq!(sdk.list_all(&client).0.len(), 1, "{kind}");
+        fake.clear_faults("res-1");
+
+        // A delay holds the metric answer.
+        fake.delay("res-1", Duration::from_millis(200));
+        let started = Instant::now();
+        sdk.get(&client, "res-1").unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(200), "{kind}");
+        fake.clear_faults("res-1");
+
+        // A failed region fails both operations before anything else.
+        fake.fail_region("us-east-1", 401);
+        let error = sdk.get(&client, "ghost-1").unwrap_err();
+        assert_eq!(
+            error.variant, "UnauthenticatedException",
+            "{kind}: {error:?}"
+        );
+        let error = (sdk.list)(&client, None).unwrap_err();
+        assert_eq!(
+            error.variant, "UnauthenticatedException",
+            "{kind}: {error:?}"
+        );
+        assert_eq!(fake.calls(sdk.listing_op, "us-east-1"), 2, "{kind}");
+        assert_eq!(fake.calls(sdk.metric_op, "us-east-1"), 6, "{kind}");
+    }
+}
+
+#[test]
+fn distributions_answer_in_us_east_1_only() {
+    let fake = FakeLightsail::start();
+    let sdk = sdks().remove(3);
+    assert_eq!(sdk.resource_type, "Distribution");
+    fake.add_resource_points(
+        "Distribution",
+        "us-east-1",
+        "cdn-1",
+        "Requests",
+        "None",
+        &[(T0, 5.0)],
+    );
+    for region in ["eu-west-1", "us-east-2"] {
+        let client = lightsail_client(&fake.url(), region);
+        let error = (sdk.list)(&client, None).unwrap_err();
+        assert_eq!(error.variant, "InvalidInputException", "{error:?}");
+        assert_eq!(error.code.as_deref(), Some("InvalidInputException"));
+        let message = error.message.unwrap();
+        assert!(
+            message.contains("only available in the us-east-1 Region"),
+            "{message}"
+        );
+        // Known or not, a distribution is not looked for outside us-east-1.
+        for name in ["cdn-1", "ghost-1"] {
+            let error =
+                (sdk.metrics)(&client, name, "Requests", Some("None"), (T0, T0 + 300)).unwrap_err();
+            assert_eq!(error.variant, "InvalidInputException", "{error:?}");
+        }
+        assert_eq!(fake.calls("GetDistributions", region), 1);
+        assert_eq!(fake.calls("GetDistributionMetricData", region), 2);
+    }
+    let east = lightsail_client(&fake.url(), "us-east-1");
+    let output = (sdk.metrics)(&east, "cdn-1", "Requests", Some("None"), (T0, T0 + 300)).unwrap();
+    assert_eq!(
+        output.points,
+        [(T0, Some(5.0), Some(5.0), Some("None".to_owned()))]
+    );
+
+    // The wire: Lightsail's members, the code it gives for region-bound APIs.
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    let west_scope = "AWS4-HMAC-SHA256 Credential=AKID/20251124/eu-west-1/lightsail/aws4_request, SignedHeaders=host, Signature=0";
+    let (status, answer) = raw(
+        &addr,
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", "Lightsail_20161128.GetDistributions"),
+            ("Authorization", west_scope),
+        ],
+        "{}",
+    );
+    assert_eq!(status, 400, "{answer}");
+    let body: Value = serde_json::from_str(body_of(&answer)).unwrap();
+    assert_eq!(body["__type"], "InvalidInputException");
+    assert_eq!(body["code"], "UnsupportedOperation");
+
+    // Stored in us-east-1 only; isEnabled is the fake's to turn off, status stays.
+    let elsewhere = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fake.put_resource("Distribution", "eu-west-1", "cdn-2", None, &[]);
+    }));
+    assert!(elsewhere.is_err(), "a distribution outside us-east-1");
+    fake.set_distribution_enabled("cdn-1", false);
+    let (status, answer) = raw(
+        &addr,
+        "POST",
+        "/",
+        &[("X-Amz-Target", "Lightsail_20161128.GetDistributions")],
+        "{}",
+    );
+    assert_eq!(status, 200, "{answer}");
+    let body: Value = serde_json::from_str(body_of(&answer)).unwrap();
+    assert_eq!(body["distributions"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["distributions"][0]["isEnabled"], json!(false));
+    assert_eq!(body["distributions"][0]["status"], json!("Deployed"));
+}
+
+#[test]
+fn container_service_metrics_come_in_any_stored_unit_without_a_unit_asked() {
+    let fake = FakeLightsail::start();
+    fake.page_size(2);
+    let sdk = sdks().remove(4);
+    assert_eq!(sdk.resource_type, "ContainerService");
+    let points = [(T0, 40.0), (T0 + 300, 60.0)];
+    fake.add_resource_points(
+        "ContainerService",
+        "us-east-1",
+        "app-1",
+        "CPUUtilization",
+        "Percent",
+        &points,
+    );
+    // A unit no other metric has: whatever the unit, it is the one answered.
+    fake.add_resource_points(
+        "ContainerService",
+        "us-east-1",
+        "app-1",
+        "MemoryUtilization",
+        "Megabytes",
+        &points,
+    );
+    for i in 2..=5 {
+        fake.put_resource(
+            "ContainerService",
+            "us-east-1",
+            &format!("app-{i}"),
+            None,
+            &[],
+        );
+    }
+    let client = lightsail_client(&fake.url(), "us-east-1");
+    for (metric, unit) in [
+        ("CPUUtilization", "Percent"),
+        ("MemoryUtilization", "Megabytes"),
+    ] {
+        let output = (sdk.metrics)(&client, "app-1", metric, None, (T0, T0 + 600)).unwrap();
+        let mut seen: Vec<(i64, Option<f64>, Option<&str>)> = output
+            .points
+            .iter()
+            .map(|(t, average, _, u)| (*t, *average, u.as_deref()))
+            .collect();
+        seen.sort_by_key(|p| p.0);
+        assert_eq!(
+            seen,
+            [
+                (T0, Some(40.0), Some(unit)),
+                (T0 + 300, Some(60.0), Some(unit))
+            ]
+        );
+    }
+    assert!(fake.requests().iter().all(|r| r.body.get("unit").is_none()));
+
+    // One answer holds every service, whatever the page size.
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    let (status, answer) = raw(
+        &addr,
+        "POST",
+        "/",
+        &[("X-Amz-Target", "Lightsail_20161128.GetContainerServices")],
+        "{}",
+    );
+    assert_eq!(status, 200, "{answer}");
+    let body: Value = serde_json::from_str(body_of(&answer)).unwrap();
+    assert_eq!(
+        body["containerServices"].as_array().unwrap().len(),
+        5,
+        "{body}"
+    );
+    assert_eq!(body.get("nextPageToken"), None, "{body}");
+    assert_eq!(
+        body["containerServices"][0]["containerServiceName"],
+        "app-1"
+    );
+    assert_eq!(body["containerServices"][0].get("name"), None);
+}
+
+#[test]
+fn listings_name_one_resource_and_take_only_their_own_tokens() {
+    let fake = FakeLightsail::start();
+    let addr = fake.url().trim_start_matches("http://").to_owned();
+    for kind in [
+        "Instance",
+        "RelationalDatabase",
+        "LoadBalancer",
+        "Distribution",
+        "ContainerService",
+        "Bucket",
+    ] {
+        for i in 1..=4 {
+            fake.put_resource(kind, "us-east-1", &format!("res-{i}"), None, &[]);
+        }
+    }
+    let list = |op: &str, body: Value| {
+        let target = format!("Lightsail_20161128.{op}");
+        let headers = [("X-Amz-Target", target.as_str())];
+        let (status, answer) = raw(&addr, "POST", "/", &headers, &body.to_string());
+        (
+            status,
+            serde_json::from_str::<Value>(body_of(&answer)).unwrap(),
+        )
+    };
+    // The listings that can name one resource.
+    for (op, field, list_field, item_name) in [
+        ("GetBuckets", "bucketName", "buckets", "name"),
+        (
+            "GetDistributions",
+            "distributionName",
+            "distributions",
+            "name",
+        ),
+        (
+            "GetContainerServices",
+            "serviceName",
+            "containerServices",
+            "containerServiceName",
+        ),
+    ] {
+        let (status, body) = list(op, json!({ (field): "res-3" }));
+        assert_eq!(status, 200, "{op}: {body}");
+        let items = body[list_field].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{op}: {body}");
+        assert_eq!(items[0][item_name], "res-3");
+        assert_eq!(body.get("nextPageToken"), None);
+        let (status, body) = list(op, json!({ (field): "ghost-1" }));
+        assert_eq!(
+            (status, &body["__type"]),
+            (400, &json!("NotFoundException")),
+            "{op}"
+        );
+    }
+    // A token is good only for the listing that handed it out.
+    let (_, first) = list("GetBuckets", json!({}));
+    let token = first["nextPageToken"].as_str().unwrap().to_owned();
+    let (status, body) = list("GetBuckets", json!({ "pageToken": token }));
+    assert_eq!(status, 200);
+    assert_eq!(body["buckets"][0]["name"], "res-4");
+    for op in [
+        "GetInstances",
+        "GetRelationalDatabases",
+        "GetLoadBalancers",
+        "GetDistributions",
+    ] {
+        let (status, body) = list(op, json!({ "pageToken": token }));
+        assert_eq!(
+            (status, &body["__type"]),
+            (400, &json!("InvalidInputException")),
+            "{op}: {body}"
+        );
+    }
+    assert_eq!(fake.calls("GetBuckets", "us-east-1"), 4);
 }

@@ -1,15 +1,17 @@
-//! Injected faults: throttles, server errors and permanent failures per instance, and failures of a whole region.
+//! Injected faults: throttles, server errors and permanent failures per resource name, and failures of a whole region.
 //!
-//! Faults per region fail both operations before the input is read; faults per instance
-//! apply to `GetInstanceMetricData` only. What is held rather than failed (delays, hangs)
-//! is [`super::timing`]'s, though stored here with the instance's other faults.
+//! Faults per region fail every operation before the input is read. Faults per name are
+//! set for a name in `us-east-1` and apply to the metric calls naming it, of any type
+//! (`GetInstanceMetricData`, `GetBucketMetricData`, …), never to listings. What is held
+//! rather than failed (delays, hangs) is [`super::timing`]'s, though stored here with the
+//! name's other faults.
 
 use super::protocol::{Reply, lightsail_error, rate_exceeded};
 use super::{DEFAULT_REGION, FakeLightsail, State, key};
 use serde_json::Value;
 use std::time::Duration;
 
-/// What is injected for one instance.
+/// What is injected for one name.
 #[derive(Default)]
 pub(super) struct Faults {
     /// Answer the next n calls with a throttling error.
@@ -25,32 +27,32 @@ pub(super) struct Faults {
 }
 
 impl FakeLightsail {
-    /// The next `n` metric calls for `instance` (in `us-east-1`) answer HTTP 400 `ThrottlingException`.
-    pub fn throttle(&self, instance: &str, n: usize) {
-        self.lock().faults(instance).throttle += n;
+    /// The next `n` metric calls naming `name` (in `us-east-1`, of any type) answer HTTP 400 `ThrottlingException`.
+    pub fn throttle(&self, name: &str, n: usize) {
+        self.lock().faults(name).throttle += n;
     }
 
-    /// The next `n` metric calls for `instance` (in `us-east-1`) answer HTTP 500 `ServiceException`.
-    pub fn server_error(&self, instance: &str, n: usize) {
-        self.lock().faults(instance).server_error += n;
+    /// The next `n` metric calls naming `name` (in `us-east-1`, of any type) answer HTTP 500 `ServiceException`.
+    pub fn server_error(&self, name: &str, n: usize) {
+        self.lock().faults(name).server_error += n;
     }
 
-    /// Every metric call for `instance` (in `us-east-1`) fails with `status` until
+    /// Every metric call naming `name` (in `us-east-1`, of any type) fails with `status` until
     /// [`clear_faults`](Self::clear_faults): 400 `InvalidInputException`, 401
     /// `UnauthenticatedException`, 403 `AccessDeniedException`, 404 `NotFoundException`
     /// (sent as HTTP 400, as Lightsail does), 429 or any other 4xx `ThrottlingException`
     /// (HTTP 400), 5xx `ServiceException`.
-    pub fn always_fail(&self, instance: &str, status: u16) {
-        self.lock().faults(instance).always = Some(status);
+    pub fn always_fail(&self, name: &str, status: u16) {
+        self.lock().faults(name).always = Some(status);
     }
 
-    /// Removes every fault, delay and hang set for `instance`; calls it holds answer now.
-    pub fn clear_faults(&self, instance: &str) {
-        self.lock().faults.remove(&key(DEFAULT_REGION, instance));
+    /// Removes every fault, delay and hang set for `name`; calls it holds answer now.
+    pub fn clear_faults(&self, name: &str) {
+        self.lock().faults.remove(&key(DEFAULT_REGION, name));
         self.shared.changed.notify_all();
     }
 
-    /// Every call (`GetInstances` and `GetInstanceMetricData`) whose request region is
+    /// Every call (of every operation: listings and metrics) whose request region is
     /// `region` fails with `status` until [`clear_region`](Self::clear_region), mapped to
     /// an error as [`always_fail`](Self::always_fail) maps it. It comes before any look at
     /// the input, as a denial by policy or a region that is not enabled would.
@@ -65,11 +67,9 @@ impl FakeLightsail {
 }
 
 impl State {
-    /// The faults of `instance` in the default region, made empty if there were none.
-    pub(super) fn faults(&mut self, instance: &str) -> &mut Faults {
-        self.faults
-            .entry(key(DEFAULT_REGION, instance))
-            .or_default()
+    /// The faults of `name` in the default region, made empty if there were none.
+    pub(super) fn faults(&mut self, name: &str) -> &mut Faults {
+        self.faults.entry(key(DEFAULT_REGION, name)).or_default()
     }
 
     /// The error every call in `region` fails with, if the region is failed.
@@ -77,15 +77,11 @@ impl State {
         self.region_faults.get(region).map(|&status| fault(status))
     }
 
-    /// The error injected for the metric call naming `instance`, if any, counting down
-    /// the faults that are for the next n calls.
-    pub(super) fn instance_fault(
-        &mut self,
-        region: &str,
-        instance: Option<&Value>,
-    ) -> Option<Reply> {
-        let instance = instance?.as_str()?;
-        let faults = self.faults.get_mut(&key(region, instance))?;
+    /// The error injected for the metric call naming `name` (of any type), if any,
+    /// counting down the faults that are for the next n calls.
+    pub(super) fn resource_fault(&mut self, region: &str, name: Option<&Value>) -> Option<Reply> {
+        let name = name?.as_str()?;
+        let faults = self.faults.get_mut(&key(region, name))?;
         if let Some(status) = faults.always {
             return Some(fault(status));
         }

@@ -1,10 +1,11 @@
-//! Stored metrics and `GetInstanceMetricData`: validation, range and period semantics, aggregation, and the answer's shape, like the real service.
+//! Stored metrics and the metric operations (`GetInstanceMetricData`, `GetBucketMetricData`, …): validation, range and period semantics, aggregation, and the answer's shape, like the real service.
 //!
-//! Where it had to choose, the fake does what Lightsail does:
+//! Every type's metric operation behaves alike; where it had to choose, the fake does
+//! what Lightsail does:
 //! - Every input is required; `period` is 60..=86400 and a multiple of 60; `startTime` <
 //!   `endTime`; more than 1,440 periods in the range is an error. All of these are
-//!   HTTP 400 `InvalidInputException`. Enum values (metric, unit, statistics) are checked
-//!   against the Lightsail model.
+//!   HTTP 400 `InvalidInputException`. Enum values (the type's metric names, unit,
+//!   statistics) are checked against the Lightsail model.
 //! - The range is **start-inclusive, end-exclusive** on the period's start timestamp, as
 //!   CloudWatch's GetMetricStatistics documents (Lightsail's own reference is silent).
 //! - Stored points are aggregated into `period` buckets counted from `startTime`
@@ -14,36 +15,21 @@
 //! - Only the requested statistics appear; datapoints come in a shuffled order (never
 //!   ascending); timestamps are written as Java writes doubles, `1.7640003E9`.
 //! - A unit other than the stored one: HTTP 200 with `metricData: []`.
-//! - An instance unknown in the request's region: HTTP 400 `NotFoundException` with
-//!   Lightsail's `code`/`docs`/`tip` members.
-//! - Faults set for the instance ([`super::faults`]) come before any look at the input.
+//!   `GetContainerServiceMetricData` has no `unit` member: its data comes in whatever unit
+//!   it is stored in (and a request that sends a `unit` is refused, see [`super::protocol`]).
+//! - A resource unknown in the request's region (of the operation's type):
+//!   HTTP 400 `NotFoundException` with Lightsail's `code`/`docs`/`tip` members.
+//! - Faults set for the resource's name ([`super::faults`]) come before any look at the
+//!   input; then a global type's home region (distributions: `us-east-1`).
 
-use super::protocol::{Reply, invalid_input, java_double, lightsail_error};
+use super::protocol::{Reply, invalid_input, java_double, not_found, outside_home};
+use super::resources::{Kind, instance_kind, kind};
 use super::{DEFAULT_REGION, FakeLightsail, State, splitmix64};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Most periods one call may span (Lightsail and CloudWatch: 1,440 datapoints).
 pub const MAX_DATAPOINTS: i64 = 1440;
-
-const METRIC_NAMES: &[&str] = &[
-    "BurstCapacityPercentage",
-    "BurstCapacityTime",
-    "CPUUtilization",
-    "DiskQueueLength",
-    "DiskReadBytes",
-    "DiskReadOps",
-    "DiskTotalReadTime",
-    "DiskTotalWriteTime",
-    "DiskWriteBytes",
-    "DiskWriteOps",
-    "MetadataNoToken",
-    "NetworkIn",
-    "NetworkOut",
-    "StatusCheckFailed",
-    "StatusCheckFailed_Instance",
-    "StatusCheckFailed_System",
-];
 
 const UNITS: &[&str] = &[
     "Bits",
@@ -146,23 +132,21 @@ impl Datapoint {
     }
 }
 
-/// One metric of one instance: the unit it is published in, and its points by timestamp.
+/// One metric of one resource: the unit it is published in, and its points by timestamp.
 pub(super) struct Series {
     unit: String,
     points: BTreeMap<i64, Datapoint>,
 }
 
 impl FakeLightsail {
-    /// Stores one-sample periods for `instance` in `us-east-1`: see [`add_points_in`](Self::add_points_in).
+    /// Stores one-sample periods for instance `instance` in `us-east-1`: see
+    /// [`add_resource_points`](Self::add_resource_points).
     pub fn add_points(&self, instance: &str, metric: &str, unit: &str, points: &[(i64, f64)]) {
         self.add_points_in(DEFAULT_REGION, instance, metric, unit, points);
     }
 
-    /// Stores one-sample periods: each `(timestamp, value)` stands for every statistic
-    /// (sampleCount 1). `timestamp` is the period's start, epoch seconds. Creates the
-    /// instance in `region` if needed (running, no tags); replaces points at the same
-    /// timestamp. `unit` is the unit the metric is published in: a request for any other
-    /// unit gets no data.
+    /// Stores one-sample periods for instance `instance` in `region`: see
+    /// [`add_resource_points`](Self::add_resource_points).
     pub fn add_points_in(
         &self,
         region: &str,
@@ -171,19 +155,16 @@ impl FakeLightsail {
         unit: &str,
         points: &[(i64, f64)],
     ) {
-        let points: Vec<Datapoint> = points
-            .iter()
-            .map(|&(t, v)| Datapoint::single(t, v))
-            .collect();
-        self.add_datapoints_in(region, instance, metric, unit, &points);
+        self.add_resource_points("Instance", region, instance, metric, unit, points);
     }
 
-    /// Stores periods with a value per statistic, for `instance` in `us-east-1`.
+    /// Stores periods with a value per statistic, for instance `instance` in `us-east-1`.
     pub fn add_datapoints(&self, instance: &str, metric: &str, unit: &str, points: &[Datapoint]) {
         self.add_datapoints_in(DEFAULT_REGION, instance, metric, unit, points);
     }
 
-    /// Stores periods with a value per statistic, creating the instance in `region` if needed.
+    /// Stores periods with a value per statistic, creating instance `instance` in `region`
+    /// if needed.
     pub fn add_datapoints_in(
         &self,
         region: &str,
@@ -192,16 +173,63 @@ impl FakeLightsail {
         unit: &str,
         points: &[Datapoint],
     ) {
+        self.store(instance_kind(), region, instance, metric, unit, points);
+    }
+
+    /// Stores one-sample periods: each `(timestamp, value)` stands for every statistic
+    /// (sampleCount 1). `timestamp` is the period's start, epoch seconds. Creates `name`,
+    /// a `resource_type` (`Instance`, `Bucket`, …), in `region` if needed (in its type's
+    /// healthy state, no tags); replaces points at the same timestamp. `unit` is the unit
+    /// the metric is published in: a request for any other unit gets no data.
+    pub fn add_resource_points(
+        &self,
+        resource_type: &str,
+        region: &str,
+        name: &str,
+        metric: &str,
+        unit: &str,
+        points: &[(i64, f64)],
+    ) {
+        let points: Vec<Datapoint> = points
+            .iter()
+            .map(|&(t, v)| Datapoint::single(t, v))
+            .collect();
+        self.add_resource_datapoints(resource_type, region, name, metric, unit, &points);
+    }
+
+    /// Stores periods with a value per statistic, creating `name`, a `resource_type`, in
+    /// `region` if needed: see [`add_resource_points`](Self::add_resource_points).
+    pub fn add_resource_datapoints(
+        &self,
+        resource_type: &str,
+        region: &str,
+        name: &str,
+        metric: &str,
+        unit: &str,
+        points: &[Datapoint],
+    ) {
+        self.store(kind(resource_type), region, name, metric, unit, points);
+    }
+
+    fn store(
+        &self,
+        kind: &'static Kind,
+        region: &str,
+        name: &str,
+        metric: &str,
+        unit: &str,
+        points: &[Datapoint],
+    ) {
         let mut state = self.lock();
-        let metrics = &mut state.instance_or_create(region, instance).metrics;
+        let metrics = &mut state.resource_or_create(kind, region, name).metrics;
         let series = metrics.entry(metric.to_owned()).or_insert_with(|| Series {
             unit: unit.to_owned(),
             points: BTreeMap::new(),
         });
         assert_eq!(
             series.unit, unit,
-            "{region}/{instance}/{metric} is stored in {}; one metric has one published unit",
-            series.unit
+            "{region}/{}/{name}/{metric} is stored in {}; one metric has one published unit",
+            kind.resource_type, series.unit
         );
         for point in points {
             series.points.insert(point.timestamp, *point);
@@ -209,50 +237,59 @@ impl FakeLightsail {
     }
 }
 
-pub(super) fn get_instance_metric_data(
+/// The answer of `kind`'s metric operation in `region`.
+pub(super) fn get_metric_data(
     state: &mut State,
+    kind: &Kind,
     region: &str,
     input: &Map<String, Value>,
     call: u64,
 ) -> Reply {
     // Faults first: the front door throttles before the service looks at the input.
-    if let Some(reply) = state.instance_fault(region, input.get("instanceName")) {
+    if let Some(reply) = state.resource_fault(region, input.get(kind.name_field)) {
+        return reply;
+    }
+    if let Some(reply) = outside_home(kind, region) {
         return reply;
     }
 
-    let query = match Query::parse(input) {
+    let query = match Query::parse(kind, input) {
         Ok(query) => query,
         Err(message) => {
             return invalid_input(&message);
         }
     };
-    let Some(instance) = state.instance(region, &query.instance) else {
-        let message = format!("The Instance does not exist: {}", query.instance);
-        return lightsail_error(400, "NotFoundException", "NotFound", &message);
+    let Some(resource) = state.resource(kind, region, &query.resource) else {
+        return not_found(kind, &query.resource);
     };
-    let points = match instance.metrics.get(&query.metric) {
-        Some(series) if series.unit == query.unit => query.select(series),
-        _ => Vec::new(),
+    let (points, unit) = match resource.metrics.get(&query.metric) {
+        // Without a unit in the input (container services), any stored unit is the one.
+        Some(series) if query.unit.as_ref().is_none_or(|u| *u == series.unit) => {
+            (query.select(series), Some(series.unit.as_str()))
+        }
+        _ => (Vec::new(), None),
     };
-    Reply::ok(query.render(points, call))
+    Reply::ok(query.render(points, unit, call))
 }
 
-/// A validated `GetInstanceMetricData` input.
+/// A validated metric input.
 struct Query {
-    instance: String,
+    /// The resource named (by the type's name member).
+    resource: String,
     metric: String,
     period: i64,
     start: f64,
     end: f64,
-    unit: String,
+    /// `None` for a type whose input has no unit.
+    unit: Option<String>,
     /// (requested name, datapoint member)
     statistics: Vec<(&'static str, &'static str)>,
 }
 
 impl Query {
-    fn parse(input: &Map<String, Value>) -> Result<Query, String> {
+    fn parse(kind: &Kind, input: &Map<String, Value>) -> Result<Query, String> {
         let required = [
-            "instanceName",
+            kind.name_field,
             "metricName",
             "period",
             "startTime",
@@ -263,6 +300,7 @@ impl Query {
         let missing: Vec<&str> = required
             .iter()
             .copied()
+            .filter(|k| *k != "unit" || kind.has_unit)
             .filter(|k| input.get(*k).is_none_or(Value::is_null))
             .collect();
         if !missing.is_empty() {
@@ -283,17 +321,18 @@ impl Query {
                 .ok_or_else(|| format!("{key} must be a number"))
         };
 
-        let instance = string("instanceName")?;
-        if !valid_resource_name(&instance) {
+        let resource = string(kind.name_field)?;
+        if !valid_resource_name(&resource) {
             return Err(format!(
-                "instanceName {instance:?} does not match pattern \\w[\\w\\-]*\\w"
+                "{} {resource:?} does not match pattern \\w[\\w\\-]*\\w",
+                kind.name_field
             ));
         }
         let metric = string("metricName")?;
-        if !METRIC_NAMES.contains(&metric.as_str()) {
+        if !kind.metric_names.contains(&metric.as_str()) {
             return Err(format!(
                 "metricName {metric:?} is not one of {}",
-                METRIC_NAMES.join(", ")
+                kind.metric_names.join(", ")
             ));
         }
         let period = input["period"]
@@ -318,10 +357,15 @@ impl Query {
                  You may reduce the datapoints requested by increasing period, or decreasing the time range."
             ));
         }
-        let unit = string("unit")?;
-        if !UNITS.contains(&unit.as_str()) {
-            return Err(format!("unit {unit:?} is not a valid MetricUnit"));
-        }
+        let unit = if kind.has_unit {
+            let unit = string("unit")?;
+            if !UNITS.contains(&unit.as_str()) {
+                return Err(format!("unit {unit:?} is not a valid MetricUnit"));
+            }
+            Some(unit)
+        } else {
+            None
+        };
         let names = input["statistics"]
             .as_array()
             .ok_or_else(|| "statistics must be a list".to_owned())?;
@@ -342,7 +386,7 @@ impl Query {
             }
         }
         Ok(Query {
-            instance,
+            resource,
             metric,
             period,
             start,
@@ -369,10 +413,11 @@ impl Query {
             .collect()
     }
 
-    /// The response body, written by hand for the exponent-form timestamps.
-    fn render(&self, mut points: Vec<Datapoint>, seed: u64) -> String {
+    /// The response body, written by hand for the exponent-form timestamps; `unit` is
+    /// the series' (whenever there are points).
+    fn render(&self, mut points: Vec<Datapoint>, unit: Option<&str>, seed: u64) -> String {
         shuffle(&mut points, seed);
-        let unit = Value::from(self.unit.as_str());
+        let unit = Value::from(unit.unwrap_or("None"));
         let data: Vec<String> = points
             .iter()
             .map(|p| {

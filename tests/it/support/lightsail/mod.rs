@@ -1,19 +1,36 @@
-//! A fake Amazon Lightsail endpoint: awsJson1.1 `GetInstances` and `GetInstanceMetricData` for fleets in several regions, with the real service's quirks, plus injectable faults.
+//! A fake Amazon Lightsail endpoint: awsJson1.1 metric data and listings of every resource type the product monitors (instances, databases, load balancers, distributions, container services, buckets) in several regions, with the real service's quirks, plus injectable faults.
 //!
 //! Point the binary at it with `AWS_ENDPOINT_URL_LIGHTSAIL=<url()>` (see [`FakeLightsail::env`]).
 //!
-//! - Every instance lives in one region, and a request sees only the instances of its
-//!   region: the SigV4 credential scope's (`Credential=AKID/date/REGION/lightsail/...`), or
-//!   `us-east-1` when the request is unsigned. Methods that name no region (`add_instance`,
-//!   `add_points`, `add_datapoints`, the per-instance faults) mean `us-east-1`, the region
-//!   of the tests' hermetic environment; `calls_for` counts in every region.
-//! - An instance has a state (`running`, `stopped`, …) and tags (a key and an optional
-//!   value); one created implicitly by storing data is `running` without tags.
+//! - Operations per type (a table in [`resources`] drives them all):
+//!
+//!   | `ResourceType` | metrics (name member) | listing (list member, item name) |
+//!   |---|---|---|
+//!   | `Instance` | `GetInstanceMetricData` (`instanceName`) | `GetInstances` (`instances`, `name`) |
+//!   | `RelationalDatabase` | `GetRelationalDatabaseMetricData` (`relationalDatabaseName`) | `GetRelationalDatabases` (`relationalDatabases`, `name`) |
+//!   | `LoadBalancer` | `GetLoadBalancerMetricData` (`loadBalancerName`) | `GetLoadBalancers` (`loadBalancers`, `name`) |
+//!   | `Distribution` | `GetDistributionMetricData` (`distributionName`) | `GetDistributions` (`distributions`, `name`) |
+//!   | `ContainerService` | `GetContainerServiceMetricData` (`serviceName`, no `unit`) | `GetContainerServices` (`containerServices`, `containerServiceName`; not paged) |
+//!   | `Bucket` | `GetBucketMetricData` (`bucketName`) | `GetBuckets` (`buckets`, `name`) |
+//!
+//! - Every resource lives in one region and is of one type (an instance and a database may
+//!   share a name), and a request sees only the resources of its region, of its
+//!   operation's type: the region is the SigV4 credential scope's
+//!   (`Credential=AKID/date/REGION/lightsail/...`), or `us-east-1` when the request is
+//!   unsigned. Methods that name no region (`add_instance`, `add_points`,
+//!   `add_datapoints`, the faults by name) mean `us-east-1`, the region of the tests'
+//!   hermetic environment; `calls_for` counts in every region.
+//! - Distributions are global: they are stored in `us-east-1`, and their operations
+//!   answer only there; elsewhere they are HTTP 400 `InvalidInputException`.
+//! - A resource has a state in its type's terms (`running`, `available`, `active`,
+//!   `Deployed`, `RUNNING`, `OK`, …) and tags (a key and an optional value); one created
+//!   implicitly by storing data is in its type's healthy state, without tags.
 //!
 //! One file per concern:
 //! - [`protocol`]: the wire: targets, credential scopes, error shapes and headers.
-//! - [`fleet`]: instances and `GetInstances` paging.
-//! - [`metrics`]: stored datapoints and `GetInstanceMetricData`'s semantics.
+//! - [`resources`]: the table of resource types and what differs between them.
+//! - [`fleet`]: resources and the listings' paging.
+//! - [`metrics`]: stored datapoints and the metric operations' semantics.
 //! - [`faults`]: injected throttles, errors and region failures.
 //! - [`timing`]: when answers come: latency, delays and hangs, the rate limit.
 //! - [`record`]: the requests as the fake saw them, and counts over them.
@@ -23,6 +40,7 @@ mod fleet;
 mod metrics;
 mod protocol;
 mod record;
+mod resources;
 mod timing;
 
 // The public face of the fake, whatever file holds each part; a suite uses only some of it
@@ -31,13 +49,29 @@ mod timing;
 pub use {
     fleet::DEFAULT_PAGE_SIZE,
     metrics::{Datapoint, MAX_DATAPOINTS},
-    protocol::{GET_INSTANCE_METRIC_DATA, GET_INSTANCES, java_double},
+    protocol::{
+        GET_BUCKET_METRIC_DATA, GET_BUCKETS, GET_CONTAINER_SERVICE_METRIC_DATA,
+        GET_CONTAINER_SERVICES, GET_DISTRIBUTION_METRIC_DATA, GET_DISTRIBUTIONS,
+        GET_INSTANCE_METRIC_DATA, GET_INSTANCES, GET_LOAD_BALANCER_METRIC_DATA, GET_LOAD_BALANCERS,
+        GET_RELATIONAL_DATABASE_METRIC_DATA, GET_RELATIONAL_DATABASES, java_double,
+    },
     record::RecordedRequest,
 };
 
+/// Every `ResourceType` the fake serves, the names [`FakeLightsail::put_resource`] and
+/// the other per-type methods take.
+pub const RESOURCE_TYPES: &[&str] = &[
+    "Instance",
+    "RelationalDatabase",
+    "LoadBalancer",
+    "Distribution",
+    "ContainerService",
+    "Bucket",
+];
+
 use super::http::{Background, Request, respond};
 use faults::Faults;
-use fleet::Instance;
+use fleet::Resource;
 use protocol::Incoming;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -48,7 +82,7 @@ use timing::TokenBucket;
 /// names no region (the tests' hermetic environment sets `AWS_REGION=us-east-1`).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// (region, instance name): what keys an instance and its faults.
+/// (region, resource name): what keys faults, which are set by name whatever the type.
 type Key = (String, String);
 
 fn key(region: &str, name: &str) -> Key {
@@ -57,17 +91,18 @@ fn key(region: &str, name: &str) -> Key {
 
 #[derive(Default)]
 struct State {
-    /// Every instance of every region, in creation order (the order `GetInstances` pages in).
-    instances: Vec<Instance>,
-    /// Instances created so far (the last serial handed out).
+    /// Every resource of every type and region, in creation order (the order listings page in).
+    resources: Vec<Resource>,
+    /// Resources created so far (the last serial handed out).
     created: u64,
     faults: HashMap<Key, Faults>,
     /// region -> the status every call in it fails with.
     region_faults: HashMap<String, u16>,
-    /// Instances per `GetInstances` page.
+    /// Resources per listing page.
     page_size: usize,
-    /// Every page token handed out -> (region that issued it, offset it continues at).
-    page_tokens: HashMap<String, (String, usize)>,
+    /// Every page token handed out -> (type and region of the listing that issued it,
+    /// offset it continues at).
+    page_tokens: HashMap<String, (&'static str, String, usize)>,
     requests: Vec<RecordedRequest>,
     error_type_header: bool,
     /// Seed of the shuffle and of request ids, advanced per call.
@@ -163,7 +198,7 @@ fn handle(shared: &Shared, mut request: Request) {
             let reply = protocol::answer(&mut state, request.url(), &incoming, call);
             (
                 reply,
-                state.hold(arrived, region, incoming.metric_instance()),
+                state.hold(arrived, region, incoming.metric_resource()),
             )
         } else {
             (protocol::rate_exceeded(), state.hold(arrived, region, None))

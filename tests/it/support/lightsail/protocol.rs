@@ -2,7 +2,12 @@
 //!
 //! - A request is `POST /` with `X-Amz-Target: Lightsail_20161128.<Operation>` and a JSON
 //!   body; an unknown target is `UnknownOperationException`, HTTP 404 as AWS documents it,
-//!   and a body that is not a JSON object is `SerializationException`.
+//!   and a body that is not a JSON object is `SerializationException`, as is a `unit` sent
+//!   to `GetContainerServiceMetricData`, whose input has no such member (a strictness of
+//!   the fake's, which proves that a client sends none).
+//! - A distribution operation outside `us-east-1`: HTTP 400 `InvalidInputException` with
+//!   `code` `UnsupportedOperation` and a message in the form Lightsail gives for domains,
+//!   its other us-east-1-only API.
 //! - Errors of the Lightsail model carry `__type`, `code`, `docs`, `message` and `tip`;
 //!   errors from AWS's front door (throttling, serialization) only `__type` and `message`.
 //!   The `x-amzn-ErrorType` header names the error with the Coral namespace real services
@@ -13,6 +18,7 @@
 //! - Numbers the service writes as Java doubles (timestamps, `createdAt`) take Java's
 //!   exponent form, `1.7640003E9` (see [`java_double`]).
 
+use super::resources::{self, Kind};
 use super::{DEFAULT_REGION, FakeLightsail, State, fleet, metrics};
 use crate::support::http::{Request, header, read_body};
 use serde_json::{Value, json};
@@ -21,11 +27,35 @@ use std::collections::BTreeMap;
 /// What every Lightsail `X-Amz-Target` starts with; the operation follows.
 pub(super) const TARGET_PREFIX: &str = "Lightsail_20161128.";
 
-/// The `X-Amz-Target` of the metrics operation.
-pub const GET_INSTANCE_METRIC_DATA: &str = "Lightsail_20161128.GetInstanceMetricData";
+// The `X-Amz-Target` of each operation served: a metric operation and a listing per
+// resource type (see [`super::resources`]).
 
-/// The `X-Amz-Target` of the fleet listing.
+/// The `X-Amz-Target` of instance metrics.
+pub const GET_INSTANCE_METRIC_DATA: &str = "Lightsail_20161128.GetInstanceMetricData";
+/// The `X-Amz-Target` of the instance listing.
 pub const GET_INSTANCES: &str = "Lightsail_20161128.GetInstances";
+/// The `X-Amz-Target` of database metrics.
+pub const GET_RELATIONAL_DATABASE_METRIC_DATA: &str =
+    "Lightsail_20161128.GetRelationalDatabaseMetricData";
+/// The `X-Amz-Target` of the database listing.
+pub const GET_RELATIONAL_DATABASES: &str = "Lightsail_20161128.GetRelationalDatabases";
+/// The `X-Amz-Target` of load balancer metrics.
+pub const GET_LOAD_BALANCER_METRIC_DATA: &str = "Lightsail_20161128.GetLoadBalancerMetricData";
+/// The `X-Amz-Target` of the load balancer listing.
+pub const GET_LOAD_BALANCERS: &str = "Lightsail_20161128.GetLoadBalancers";
+/// The `X-Amz-Target` of distribution metrics (us-east-1 only).
+pub const GET_DISTRIBUTION_METRIC_DATA: &str = "Lightsail_20161128.GetDistributionMetricData";
+/// The `X-Amz-Target` of the distribution listing (us-east-1 only).
+pub const GET_DISTRIBUTIONS: &str = "Lightsail_20161128.GetDistributions";
+/// The `X-Amz-Target` of container service metrics (an input without `unit`).
+pub const GET_CONTAINER_SERVICE_METRIC_DATA: &str =
+    "Lightsail_20161128.GetContainerServiceMetricData";
+/// The `X-Amz-Target` of the container service listing (not paged).
+pub const GET_CONTAINER_SERVICES: &str = "Lightsail_20161128.GetContainerServices";
+/// The `X-Amz-Target` of bucket metrics.
+pub const GET_BUCKET_METRIC_DATA: &str = "Lightsail_20161128.GetBucketMetricData";
+/// The `X-Amz-Target` of the bucket listing.
+pub const GET_BUCKETS: &str = "Lightsail_20161128.GetBuckets";
 
 const DOCS: &str = "https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference";
 
@@ -80,17 +110,17 @@ impl Incoming {
         self.region.as_deref().unwrap_or(DEFAULT_REGION)
     }
 
-    /// The instance a `GetInstanceMetricData` call names (`None` for other operations).
-    pub fn metric_instance(&self) -> Option<&str> {
-        match self.target.as_deref() {
-            Some(GET_INSTANCE_METRIC_DATA) => instance_of(&self.body),
-            _ => None,
-        }
+    /// The resource a metric call names (`None` for other operations).
+    pub fn metric_resource(&self) -> Option<&str> {
+        resource_of(self.target.as_deref(), &self.body)
     }
 }
 
-pub(super) fn instance_of(body: &Value) -> Option<&str> {
-    body.get("instanceName").and_then(Value::as_str)
+/// The resource a metric call with this target and body names, in its type's name member
+/// (`instanceName`, `bucketName`, …); `None` for other operations.
+pub(super) fn resource_of<'a>(target: Option<&str>, body: &'a Value) -> Option<&'a str> {
+    let kind = resources::by_metric_target(target?)?;
+    body.get(kind.name_field).and_then(Value::as_str)
 }
 
 /// `AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/lightsail/aws4_request, ...` ->
@@ -155,19 +185,27 @@ fn error_namespace(error: &str) -> &'static str {
     }
 }
 
-/// The operations served.
+/// The operations served: of each resource type, its metrics and its listing.
 enum Operation {
-    GetInstanceMetricData,
-    GetInstances,
+    Metrics(&'static Kind),
+    Listing(&'static Kind),
 }
 
-/// The answer to one request: the operation from its target, the region's faults, then
-/// the operation itself.
+impl Operation {
+    fn of(target: &str) -> Option<Operation> {
+        resources::by_metric_target(target)
+            .map(Operation::Metrics)
+            .or_else(|| resources::by_listing_target(target).map(Operation::Listing))
+    }
+}
+
+/// The answer to one request: the operation from its target, the region's faults, the
+/// input's form, then the operation itself (whose faults and checks come in
+/// [`metrics`]' and [`fleet`]'s order).
 pub(super) fn answer(state: &mut State, url: &str, incoming: &Incoming, call: u64) -> Reply {
     let target = incoming.target.as_deref();
-    let operation = match target {
-        Some(GET_INSTANCE_METRIC_DATA) if url == "/" => Operation::GetInstanceMetricData,
-        Some(GET_INSTANCES) if url == "/" => Operation::GetInstances,
+    let operation = match target.and_then(Operation::of) {
+        Some(operation) if url == "/" => operation,
         _ => {
             let message = format!(
                 "Unknown operation {}",
@@ -188,11 +226,30 @@ pub(super) fn answer(state: &mut State, url: &str, incoming: &Incoming, call: u6
         );
     };
     match operation {
-        Operation::GetInstanceMetricData => {
-            metrics::get_instance_metric_data(state, region, input, call)
+        Operation::Metrics(kind) => {
+            // A member the input shape does not have: the front door cannot read it.
+            if !kind.has_unit && input.contains_key("unit") {
+                let message = format!(
+                    "Unrecognized field \"unit\": {} has no unit member",
+                    kind.metric_target.trim_start_matches(TARGET_PREFIX)
+                );
+                return plain_error(400, "SerializationException", &message);
+            }
+            metrics::get_metric_data(state, kind, region, input, call)
         }
-        Operation::GetInstances => fleet::get_instances(state, region, input),
+        Operation::Listing(kind) => fleet::list(state, kind, region, input),
     }
+}
+
+/// The answer of a global type's operation called outside its home region, if it is.
+pub(super) fn outside_home(kind: &Kind, region: &str) -> Option<Reply> {
+    let message = kind.outside_home(region)?;
+    Some(lightsail_error(
+        400,
+        "InvalidInputException",
+        "UnsupportedOperation",
+        &message,
+    ))
 }
 
 /// A number as Java's `Double.toString` writes it at 10^7 and above, the form Lightsail's
@@ -225,6 +282,12 @@ pub(super) fn lightsail_error(
         error: Some(error),
         body: body.to_string(),
     }
+}
+
+/// HTTP 400 `NotFoundException` for `name`, a resource of `kind` unknown in the region.
+pub(super) fn not_found(kind: &Kind, name: &str) -> Reply {
+    let message = format!("The {} does not exist: {name}", kind.resource_type);
+    lightsail_error(400, "NotFoundException", "NotFound", &message)
 }
 
 /// HTTP 400 `InvalidInputException` with Lightsail's members.

@@ -1,6 +1,6 @@
 //! What the fake saw: every request with its target, body, SigV4 scope, headers and answer, and counts over them.
 
-use super::protocol::{Incoming, Reply, TARGET_PREFIX, instance_of};
+use super::protocol::{Incoming, Reply, TARGET_PREFIX, resource_of};
 use super::{DEFAULT_REGION, FakeLightsail};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ pub struct RecordedRequest {
     pub status: u16,
     /// The error type answered (`__type`), if any.
     pub error: Option<String>,
-    /// When the request reached the fake: the order of calls across instances and
+    /// When the request reached the fake: the order of calls across resources and
     /// operations (which came before a deadline, how a client spaced its calls).
     pub arrived: Instant,
 }
@@ -34,9 +34,15 @@ impl RecordedRequest {
         self.target.as_deref()?.split_once('.').map(|(_, op)| op)
     }
 
-    /// The body's `instanceName`.
+    /// The resource a metric call names, whatever its type's name member
+    /// (`instanceName`, `bucketName`, `serviceName`, …); `None` for other operations.
+    pub fn resource(&self) -> Option<&str> {
+        resource_of(self.target.as_deref(), &self.body)
+    }
+
+    /// The resource a metric call names: [`resource`](Self::resource), by its older name.
     pub fn instance(&self) -> Option<&str> {
-        instance_of(&self.body)
+        self.resource()
     }
 
     /// The body's `metricName`.
@@ -93,16 +99,17 @@ impl FakeLightsail {
         self.lock().requests.clone()
     }
 
-    /// How many requests named `instance`, in any region (faulted ones and retries included).
-    pub fn calls_for(&self, instance: &str) -> usize {
+    /// How many metric calls named `name`, of any type, in any region (faulted ones and
+    /// retries included).
+    pub fn calls_for(&self, name: &str) -> usize {
         self.lock()
             .requests
             .iter()
-            .filter(|r| r.instance() == Some(instance))
+            .filter(|r| r.resource() == Some(name))
             .count()
     }
 
-    /// How many requests for `operation` (`GetInstances`, `GetInstanceMetricData`) came
+    /// How many requests for `operation` (`GetInstances`, `GetBucketMetricData`, …) came
     /// in `region` (a request without a credential scope counts as `us-east-1`), faulted
     /// ones and retries included.
     pub fn calls(&self, operation: &str, region: &str) -> usize {

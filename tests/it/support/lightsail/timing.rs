@@ -1,52 +1,53 @@
-//! When the fake answers: latency for every call, delays and hangs per instance, and a token-bucket rate limit across all calls.
+//! When the fake answers: latency for every call, delays and hangs per resource name, and a token-bucket rate limit across all calls.
 //!
 //! A request's answer is computed when it arrives, then held: for the fake's latency and
-//! its instance's delay, counted from arrival, and for as long as its instance is hung.
+//! the delay of the resource it names, counted from arrival, and for as long as that name
+//! is hung.
 //! Every request waits on its own thread, so held calls overlap as they would against
 //! the real service. Dropping the fake lets every held answer go at once, so no client
 //! and no handler thread outlives a test waiting on it.
 //!
-//! The rate limit stands in front of both operations, as AWS's front door does: a request
+//! The rate limit stands in front of every operation, as AWS's front door does: a request
 //! arriving when the bucket is empty is refused at once (after the latency, which is the
 //! network's) with HTTP 400 `ThrottlingException`, the answer the SDK's retry classifies
-//! as throttling, and never reaches its instance's faults, delays or hangs.
+//! as throttling, and never reaches its resource's faults, delays or hangs.
 
 use super::{FakeLightsail, Key, Shared, State, key};
 use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 impl FakeLightsail {
-    /// Every request, of every operation and instance, is answered `latency` after it
+    /// Every request, of every operation and resource, is answered `latency` after it
     /// arrived: a whole run then takes measurable time, so a test can see which calls a
     /// deadline cut off and that concurrent calls overlap rather than queue.
     pub fn latency(&self, latency: Duration) {
         self.lock().latency = latency;
     }
 
-    /// Every metric answer for `instance` (in `us-east-1`) is held back for `delay` on
-    /// top of the [`latency`](Self::latency): one slow instance among fast ones
+    /// Every metric answer for `name` (in `us-east-1`, of any type) is held back for `delay` on
+    /// top of the [`latency`](Self::latency): one slow resource among fast ones
     /// (concurrency, timeouts).
-    pub fn delay(&self, instance: &str, delay: Duration) {
-        self.lock().faults(instance).delay = delay;
+    pub fn delay(&self, name: &str, delay: Duration) {
+        self.lock().faults(name).delay = delay;
     }
 
-    /// `GetInstanceMetricData` for `instance` (in `us-east-1`) is not answered, including
+    /// A metric call naming `name` (in `us-east-1`, of any type) is not answered, including
     /// calls already waiting, until [`release`](Self::release) or
-    /// [`clear_faults`](Self::clear_faults), or until the fake is dropped: the instance
+    /// [`clear_faults`](Self::clear_faults), or until the fake is dropped: the resource
     /// that never answers, which a run with a deadline must give up on rather than wait for.
-    pub fn hang(&self, instance: &str) {
-        self.lock().faults(instance).hung = true;
+    pub fn hang(&self, name: &str) {
+        self.lock().faults(name).hung = true;
         self.shared.changed.notify_all();
     }
 
-    /// Ends [`hang`](Self::hang): the held calls for `instance` answer now (after what is
+    /// Ends [`hang`](Self::hang): the held calls for `name` answer now (after what is
     /// left of their latency and delay), so a test can show what a late answer does.
-    pub fn release(&self, instance: &str) {
-        self.lock().faults(instance).hung = false;
+    pub fn release(&self, name: &str) {
+        self.lock().faults(name).hung = false;
         self.shared.changed.notify_all();
     }
 
-    /// Admits at most `calls_per_second` requests a second across both operations, with
+    /// Admits at most `calls_per_second` requests a second across all operations, with
     /// bursts of up to `burst` (a token bucket, full at first); a request beyond that is
     /// throttled as Lightsail throttles. For the client that must slow down when
     /// throttled: compare [`attempts`](Self::attempts) with [`throttled`](Self::throttled).
@@ -98,7 +99,7 @@ impl TokenBucket {
     }
 }
 
-/// How long one answer is held: until an instant, and while an instance is hung.
+/// How long one answer is held: until an instant, and while a resource is hung.
 pub(super) struct Hold {
     until: Instant,
     hung: Option<Key>,
@@ -118,16 +119,16 @@ impl State {
     }
 
     /// The hold of an answer to a request that arrived at `arrived`: the latency for every
-    /// request; for a metric call that got past the rate limit (`instance` is then the
-    /// instance it names), that instance's delay and hang as well.
-    pub(super) fn hold(&self, arrived: Instant, region: &str, instance: Option<&str>) -> Hold {
-        let delay = instance
+    /// request; for a metric call that got past the rate limit (`resource` is then the
+    /// name it names), that name's delay and hang as well.
+    pub(super) fn hold(&self, arrived: Instant, region: &str, resource: Option<&str>) -> Hold {
+        let delay = resource
             .and_then(|i| self.faults.get(&key(region, i)))
             .map(|f| f.delay)
             .unwrap_or_default();
         Hold {
             until: arrived + self.latency + delay,
-            hung: instance.map(|i| key(region, i)),
+            hung: resource.map(|r| key(region, r)),
         }
     }
 
