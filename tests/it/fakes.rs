@@ -1664,12 +1664,15 @@ fn failure<E: aws_sdk_lightsail::error::ProvideErrorMetadata + std::fmt::Debug>(
     }
 }
 
-/// A metric answer as the self-tests read it: the metric named back, and each datapoint's
-/// (timestamp, average, maximum, unit) in the order received.
+/// A datapoint as the self-tests read it: (timestamp, average, maximum, unit).
+type Point = (i64, Option<f64>, Option<f64>, Option<String>);
+
+/// A metric answer as the self-tests read it: the metric named back, and each datapoint
+/// in the order received.
 #[derive(Debug)]
 struct Metrics {
     metric: Option<String>,
-    points: Vec<(i64, Option<f64>, Option<f64>, Option<String>)>,
+    points: Vec<Point>,
 }
 
 /// One metric call: client, resource name, metric, unit (`None`: not sent), [start, end);
