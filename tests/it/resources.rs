@@ -156,8 +156,18 @@ fn each_type_is_fetched_with_its_own_operation_name_field_unit_and_statistic_and
             .collect();
         assert_eq!(calls.len(), 1, "{}: {calls:#?}", kind.operation);
         let call = calls[0];
-        assert_eq!(call.region.as_deref(), Some(expected_region), "{}", kind.operation);
-        assert_eq!(call.body[kind.name_field], name.as_str(), "{}", kind.operation);
+        assert_eq!(
+            call.region.as_deref(),
+            Some(expected_region),
+            "{}",
+            kind.operation
+        );
+        assert_eq!(
+            call.body[kind.name_field],
+            name.as_str(),
+            "{}",
+            kind.operation
+        );
         assert_eq!(call.body["metricName"], kind.metric);
         assert_eq!(call.body["statistics"], serde_json::json!([kind.statistic]));
         assert_eq!(call.body["period"], kind.period, "{}", kind.operation);
@@ -169,7 +179,9 @@ fn each_type_is_fetched_with_its_own_operation_name_field_unit_and_statistic_and
     }
     // Names alone need no listing.
     assert!(
-        requests.iter().all(|r| operation(r).ends_with("MetricData")),
+        requests
+            .iter()
+            .all(|r| operation(r).ends_with("MetricData")),
         "{:?}",
         requests.iter().map(operation).collect::<Vec<_>>()
     );
@@ -292,9 +304,18 @@ metric: CPUUtilization, comparison: '>', threshold: 80}}\n"
     }
     // Four databases per region at two a page: two pages each.
     let expected: BTreeMap<(String, String), usize> = [
-        (("GetContainerServices".to_owned(), "us-east-1".to_owned()), 1),
-        (("GetRelationalDatabases".to_owned(), "eu-west-1".to_owned()), 2),
-        (("GetRelationalDatabases".to_owned(), "us-east-1".to_owned()), 2),
+        (
+            ("GetContainerServices".to_owned(), "us-east-1".to_owned()),
+            1,
+        ),
+        (
+            ("GetRelationalDatabases".to_owned(), "eu-west-1".to_owned()),
+            2,
+        ),
+        (
+            ("GetRelationalDatabases".to_owned(), "us-east-1".to_owned()),
+            2,
+        ),
     ]
     .into();
     assert_eq!(listings, expected);
@@ -304,7 +325,10 @@ metric: CPUUtilization, comparison: '>', threshold: 80}}\n"
         .iter()
         .filter(|r| operation(r) == "GetRelationalDatabaseMetricData")
         .count();
-    assert_eq!(db_calls, 5, "2 + 2 selected by db-cpu, reports-db added by db-cpu-all");
+    assert_eq!(
+        db_calls, 5,
+        "2 + 2 selected by db-cpu, reports-db added by db-cpu-all"
+    );
 }
 
 #[test]
@@ -343,7 +367,10 @@ fn a_missing_resource_is_an_error_naming_its_type_and_the_others_go_on() {
     let ghost = by_name("ghost");
     assert_eq!(ghost["state"], "ERROR");
     let error = ghost["error"].as_str().unwrap();
-    assert!(error.starts_with("bucket `ghost` was not found in us-east-1"), "{error}");
+    assert!(
+        error.starts_with("bucket `ghost` was not found in us-east-1"),
+        "{error}"
+    );
     let errors = report["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{report:#}");
     assert_eq!(errors[0]["resourceType"], "Bucket");
@@ -400,7 +427,11 @@ comparison: '>', threshold: 10}}\n"
     );
     assert_eq!(db.attributes["resourceType"], "RelationalDatabase");
     assert_eq!(db.attributes["resource"], "orders-db");
-    assert!(!db.attributes.contains_key("instance"), "{:?}", db.attributes);
+    assert!(
+        !db.attributes.contains_key("instance"),
+        "{:?}",
+        db.attributes
+    );
     assert!(
         db.message.contains(
             "https://lightsail.aws.amazon.com/ls/webapp/us-east-1/databases/orders-db/metrics"
@@ -408,7 +439,11 @@ comparison: '>', threshold: 10}}\n"
         "{}",
         db.message
     );
-    assert!(db.message.contains("on database \"orders-db\""), "{}", db.message);
+    assert!(
+        db.message.contains("on database \"orders-db\""),
+        "{}",
+        db.message
+    );
     let lb = &delivered[1];
     assert_eq!(
         lb.subject.as_deref(),

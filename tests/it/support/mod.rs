@@ -1,11 +1,13 @@
 //! Shared test support: the binary under test in a hermetic environment, and the fakes it talks to.
 //!
-//! - [`lightsail::FakeLightsail`]: Lightsail's awsJson1.1 `GetInstanceMetricData` and `GetInstances`
-//!   (paged fleets per region, with tags and states), with faults per instance and region,
-//!   latency, slow and hung instances, a rate limit, and every request timed.
+//! - [`lightsail::FakeLightsail`]: Lightsail's awsJson1.1 metric and listing operations of
+//!   every resource type (`GetInstanceMetricData`/`GetInstances`, the databases', load
+//!   balancers', distributions' (us-east-1 only), container services' and buckets'; paged
+//!   fleets per region, with tags and states), with faults per resource and region,
+//!   latency, slow and hung resources, a rate limit, and every request timed.
 //! - [`runtime::FakeRuntime`]: the AWS Lambda Runtime API, so the binary runs as a Lambda,
 //!   with a deadline per invocation and the time of every answer.
-//! - [`moto::Moto`]: moto's server for SNS and SQS (later DynamoDB and S3).
+//! - [`moto::Moto`]: moto's server for SNS, SQS, DynamoDB and S3.
 //!
 //! The suites of tests/it/ and the pipeline bench each use only some of these helpers.
 #![allow(dead_code)]
