@@ -72,6 +72,29 @@ pub struct Moto {
     queue_regions: Mutex<HashMap<String, String>>,
 }
 
+/// `moto_server` run through `moto_server.py` (next to this file), which gives moto
+/// DynamoDB's serialisation of the writes to an item: the interpreter is the one the
+/// `moto_server` script names in its `#!` line (the venv's). An executable that is not
+/// such a script is run as it is.
+fn serialised(executable: &PathBuf) -> Command {
+    let interpreter = std::fs::read(executable).ok().and_then(|bytes| {
+        let first = bytes.split(|&b| b == b'\n').next()?;
+        let line = std::str::from_utf8(first).ok()?;
+        Some(PathBuf::from(line.strip_prefix("#!")?.trim()))
+    });
+    match interpreter {
+        Some(python) if python.is_absolute() => {
+            let mut command = Command::new(python);
+            command.arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/it/support/moto_server.py"
+            ));
+            command
+        }
+        _ => Command::new(executable),
+    }
+}
+
 impl Moto {
     /// Starts moto, or says loudly why not.
     ///
@@ -103,7 +126,7 @@ impl Moto {
         let log = tempfile::NamedTempFile::new().expect("a temporary file for moto's log");
         let output =
             |log: &tempfile::NamedTempFile| Stdio::from(log.reopen().expect("reopen moto's log"));
-        let mut child = Command::new(executable)
+        let mut child = serialised(executable)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(output(&log))
