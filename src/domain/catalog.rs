@@ -223,8 +223,8 @@ pub struct MetricInfo {
     /// The period a rule uses when it names none: the native period, or 300 s where AWS
     /// documents no native period (load balancers, distributions).
     pub default_period: u32,
-    /// The statistics a rule may use: every one, except for the load balancer's count
-    /// metrics, whose Minimum, Maximum and Average are always 1.
+    /// The statistics a rule may use: every one, except for the load balancer's request
+    /// and HTTP code counts, whose Minimum, Maximum and Average are always 1.
     pub statistics: &'static [Statistic],
 }
 
@@ -273,11 +273,13 @@ impl ResourceType {
 
             (T::LoadBalancer, HealthyHostCount | UnhealthyHostCount) => (Count, Average, 60),
             (T::LoadBalancer, InstanceResponseTime) => (Seconds, Average, 60),
+            (T::LoadBalancer, ClientTlsNegotiationErrorCount | RejectedConnectionCount) => {
+                (Count, Sum, 60)
+            }
+            // The API reference: "Note that Minimum, Maximum, and Average all return 1".
             (
                 T::LoadBalancer,
-                ClientTlsNegotiationErrorCount
-                | RejectedConnectionCount
-                | RequestCount
+                RequestCount
                 | HttpCodeLb4xxCount
                 | HttpCodeLb5xxCount
                 | HttpCodeInstance2xxCount
@@ -608,12 +610,16 @@ mod tests {
             .metrics()
             .filter(|m| T::LoadBalancer.metric(*m).unwrap().statistics == COUNTS_ONLY)
             .collect();
-        assert_eq!(counts.len(), 9, "{counts:?}");
+        assert_eq!(counts.len(), 7, "{counts:?}");
         assert!(
             counts
                 .iter()
-                .all(|m| m.as_str().ends_with("Count") && !m.as_str().contains("Host"))
+                .all(|m| m.as_str().starts_with("HTTPCode_") || *m == MetricName::RequestCount)
         );
+        let tls = T::LoadBalancer
+            .metric(MetricName::ClientTlsNegotiationErrorCount)
+            .unwrap();
+        assert_eq!((tls.statistic, tls.statistics.len()), (Statistic::Sum, 5));
         let sizes: Vec<usize> = T::ALL.iter().map(|t| t.metrics().count()).collect();
         assert_eq!(sizes, [16, 6, 12, 8, 2, 2]);
         // The undocumented database metrics are left out; the API's spelling is the one.
