@@ -113,6 +113,7 @@ fn b_hung_instances() {
     let mut child = command()
         .args([
             "check",
+            "--publish",
             "--output",
             "json",
             "--at",

@@ -48,8 +48,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run one evaluation: fetch datapoints, evaluate every rule, publish the alerts.
+    /// Run one evaluation: fetch datapoints, evaluate every rule, and show the alerts it
+    /// would publish; with --publish, publish them.
     ///
+    /// A dry run unless --publish is given, like `terraform plan` before `apply`: running
+    /// rules against production from a laptop must not page anyone by accident.
     /// Rules come from --rules, else ALERT_RULES_FILE, else ALERT_RULES; with none of
     /// them, the built-in example runs against its recording as a dry run.
     /// Exit status: 0 the run completed (alarms or not), 1 a run error (an alert could
@@ -76,7 +79,12 @@ struct CheckArgs {
     /// recording's time with --replay, else now.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     at: Option<DateTime<Utc>>,
-    /// Publish nothing; show each alert that would have been published.
+    /// Publish the alerts to SNS (and, with ALERT_STATE_TABLE, record the notices in the
+    /// state table). Without it, a dry run: nothing is published or stored, and each alert
+    /// that would have been published is shown.
+    #[arg(long, conflicts_with = "dry_run")]
+    publish: bool,
+    /// Publish nothing (the default; accepted so older scripts keep working).
     #[arg(long)]
     dry_run: bool,
     /// `text` for people; `json` prints the run report, and nothing else, on stdout.
@@ -291,14 +299,19 @@ async fn job(args: &CheckArgs, settings: &Settings) -> Result<Job, InputError> {
         return Ok(Job {
             rules,
             recording,
-            dry_run: args.dry_run,
+            dry_run: !args.publish,
             example: false,
             config,
         });
     }
+    let ignored = if args.publish {
+        " (--publish is ignored: the example's topic is not yours)"
+    } else {
+        ""
+    };
     output::stderr(&format!(
         "No rules given (--rules, ALERT_RULES_FILE or ALERT_RULES): running the built-in example, \
-         {EXAMPLE_RULES_NAME} replayed against {}, as a dry run.",
+         {EXAMPLE_RULES_NAME} replayed against {}, as a dry run{ignored}.",
         args.replay
             .as_ref()
             .map_or(EXAMPLE_RECORDING_NAME.to_owned(), |p| p

@@ -120,7 +120,11 @@ fn unplaced_errors(out: &mut String, errors: &[RunError]) {
 /// What a dry run would have published, alert by alert.
 fn dry_run_alerts(out: &mut String, alerts: &[Alert]) {
     let _ = writeln!(out);
-    let _ = writeln!(out, "{} alert(s) would be published:", alerts.len());
+    let _ = writeln!(
+        out,
+        "{} alert(s) would be published (check --publish sends them):",
+        alerts.len()
+    );
     for alert in alerts {
         let _ = writeln!(out);
         let _ = writeln!(out, "--- to {} (format {})", alert.topic_arn, alert.format);

@@ -456,7 +456,12 @@ fn alerts_reach_an_sns_subscriber_with_subject_attributes_and_message() {
     let Some(moto) = Moto::start() else { return };
     let (topic, queue) = moto.topic_with_queue("alerts");
     let (fake, _dir, rules) = burst_fleet(&topic, "[web-1, web-2]");
-    let out = check(&rules, &[], &[fake.env(), moto.env()].concat(), &[]);
+    let out = check(
+        &rules,
+        &["--publish"],
+        &[fake.env(), moto.env()].concat(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = report(&out);
     assert_eq!(report["published"], 1);
@@ -515,13 +520,47 @@ fn alerts_reach_an_sns_subscriber_with_subject_attributes_and_message() {
 }
 
 #[test]
+fn check_is_a_dry_run_unless_publish_is_given() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue("dry-by-default");
+    let (fake, _dir, rules) = burst_fleet(&topic, "[web-1]");
+    let endpoints = [fake.env(), moto.env()].concat();
+    for args in [&[][..], &["--dry-run"][..]] {
+        let out = check(&rules, args, &endpoints, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let report = report(&out);
+        assert_eq!(report["dryRun"], true, "{args:?}");
+        assert_eq!(report["published"], 0, "{args:?}");
+        assert_eq!(report["alerts"].as_array().unwrap().len(), 1, "{args:?}");
+    }
+    assert!(
+        moto.receive_all(&queue).is_empty(),
+        "a dry run publishes nothing"
+    );
+
+    let out = check(&rules, &["--dry-run", "--publish"], &endpoints, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = check(&rules, &["--publish"], &endpoints, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report(&out)["dryRun"], false);
+    assert_eq!(report(&out)["published"], 1);
+    assert_eq!(moto.receive_all(&queue).len(), 1);
+}
+
+#[test]
 fn alerts_are_published_in_the_region_of_the_topic_arn() {
     let Some(moto) = Moto::start() else { return };
     let (topic, queue) = moto.topic_with_queue_in("eu-west-1", "alerts-eu");
     let (fake, _dir, rules) = burst_fleet(&topic, "[web-1]");
     let out = check(
         &rules,
-        &[],
+        &["--publish"],
         &[fake.env(), moto.env()].concat(),
         &[("AWS_REGION", "us-east-1")],
     );
@@ -537,7 +576,12 @@ fn an_alert_that_cannot_be_published_fails_the_run() {
     let Some(moto) = Moto::start() else { return };
     let missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
     let (fake, _dir, rules) = burst_fleet(missing, "[web-1, web-2]");
-    let out = check(&rules, &[], &[fake.env(), moto.env()].concat(), &[]);
+    let out = check(
+        &rules,
+        &["--publish"],
+        &[fake.env(), moto.env()].concat(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("could not be published"),
@@ -567,7 +611,12 @@ fn fifo_topics_get_group_and_dedup_ids_so_a_repeated_run_alerts_once() {
     let (topic, queue) = moto.topic_with_queue("alerts.fifo");
     let (fake, _dir, rules) = burst_fleet(&topic, "[web-1, web-2]");
     for _ in 0..2 {
-        let out = check(&rules, &[], &[fake.env(), moto.env()].concat(), &[]);
+        let out = check(
+            &rules,
+            &["--publish"],
+            &[fake.env(), moto.env()].concat(),
+            &[],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(report(&out)["published"], 1);
     }
@@ -613,7 +662,7 @@ fn any_instance_name_makes_a_subject_sns_accepts() {
         ),
     );
     let out = run(command()
-        .args(["check", "--output", "json", "--rules"])
+        .args(["check", "--publish", "--output", "json", "--rules"])
         .arg(&rules)
         .arg("--replay")
         .arg(&recording)
@@ -768,7 +817,12 @@ rules:
     );
     assert!(text.contains("2 alert(s) would be published"), "{text}");
 
-    let out = check(&rules, &[], &[fake.env(), moto.env()].concat(), &[]);
+    let out = check(
+        &rules,
+        &["--publish"],
+        &[fake.env(), moto.env()].concat(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = report(&out);
     assert_eq!(report["published"], 2, "one alert, two targets");

@@ -161,7 +161,7 @@ fn a_healthy_instances_alert_is_published_while_a_slow_ones_call_is_still_in_fli
     let started = Instant::now();
     let mut run = Spawned::start(
         command()
-            .args(["check", "--output", "json", "--at", AT])
+            .args(["check", "--publish", "--output", "json", "--at", AT])
             .arg("--rules")
             .arg(&rules.path)
             .envs(fake.env())

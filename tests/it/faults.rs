@@ -66,7 +66,15 @@ impl Fleet {
 
     fn check(&self, rules: &PathBuf, run: i64) -> Output {
         command()
-            .args(["check", "--output", "json", "--at", &at(run), "--rules"])
+            .args([
+                "check",
+                "--publish",
+                "--output",
+                "json",
+                "--at",
+                &at(run),
+                "--rules",
+            ])
             .arg(rules)
             .env("ALERT_STATE_TABLE", TABLE)
             .envs(self.fake.env())

@@ -508,7 +508,7 @@ fn alerts_from_every_region_reach_the_topic_with_their_region() {
     )
     .unwrap();
     let rules = Rules { _dir: dir, path };
-    let out = check(&rules, &[], &fake, &moto.env());
+    let out = check(&rules, &["--publish"], &fake, &moto.env());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(&out)["published"], 2);
     let mut delivered: Vec<(String, String)> = moto

@@ -205,7 +205,7 @@ fn an_alert_published_with_stdout_closed_is_sent_once_and_the_run_exits_0() {
     let rules = rules_file(&dir, &topic);
     let (code, err) = with_stdout_closed(
         command()
-            .args(["check", "--at", AT, "--rules"])
+            .args(["check", "--publish", "--at", AT, "--rules"])
             .arg(&rules)
             .envs(fake.env())
             .envs(moto.env()),

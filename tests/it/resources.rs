@@ -411,6 +411,7 @@ comparison: '>', threshold: 10}}\n"
         ),
     );
     let out = check_json(&rules)
+        .arg("--publish")
         .envs(fake.env())
         .envs(moto.env())
         .output()

@@ -55,11 +55,19 @@ impl Scenario {
 
     fn command(&self, run: i64) -> std::process::Command {
         let mut cmd = command();
-        cmd.args(["check", "--output", "json", "--at", &at(run), "--rules"])
-            .arg(&self.rules)
-            .env("ALERT_STATE_TABLE", TABLE)
-            .envs(self.fake.env())
-            .envs(self.moto.env());
+        cmd.args([
+            "check",
+            "--publish",
+            "--output",
+            "json",
+            "--at",
+            &at(run),
+            "--rules",
+        ])
+        .arg(&self.rules)
+        .env("ALERT_STATE_TABLE", TABLE)
+        .envs(self.fake.env())
+        .envs(self.moto.env());
         cmd
     }
 
