@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::deliver::{Pending, StateWrite};
 use super::plan::Planned;
-use super::report::{ResultState, RuleResult, RunError, Stage, instance_field};
+use super::report::{ResultState, RuleResult, RunError, Stage};
 use crate::domain::alert;
 use crate::domain::evaluate::{self, AlarmState, Datapoint, Evaluation};
 use crate::domain::plan::MetricDatapoint;
@@ -198,22 +198,17 @@ fn evaluated(
     previous_state: Option<AlarmState>,
 ) -> RuleResult {
     let alarm = &planned.alarm;
-    RuleResult {
-        rule: alarm.rule.name.to_string(),
-        region: alarm.region.to_owned(),
-        resource_type: alarm.rule.resource_type,
-        resource: alarm.resource.clone(),
-        instance: instance_field(alarm.rule.resource_type, &alarm.resource),
-        metric: alarm.rule.metric.to_string(),
-        state: ResultState::Alarm(evaluation.state),
-        reason: evaluation.reason,
-        datapoints: evaluation.datapoints,
-        range_end: evaluation.range_end,
-        previous_state,
-        notified: false,
-        why: Why::Stateless,
-        error: None,
-    }
+    let mut result = RuleResult::of(
+        alarm.rule,
+        alarm.region,
+        &alarm.resource,
+        ResultState::Alarm(evaluation.state),
+        evaluation.range_end,
+    )
+    .with_datapoints(alarm.rule, &evaluation.datapoints);
+    result.reason = evaluation.reason;
+    result.previous_state = previous_state;
+    result
 }
 
 /// An alarm whose datapoints could not be had: a result in ERROR, and its error.
@@ -237,22 +232,17 @@ fn failed(
             "The datapoints could not be fetched.".to_owned(),
         ),
     };
-    let result = RuleResult {
-        rule: rule.name.to_string(),
-        region: alarm.region.to_owned(),
-        resource_type: rule.resource_type,
-        resource: alarm.resource.clone(),
-        instance: instance_field(rule.resource_type, &alarm.resource),
-        metric: rule.metric.to_string(),
-        state: ResultState::Error,
-        reason,
-        datapoints: Vec::new(),
-        range_end: evaluate::range_end(t, rule.period),
-        previous_state: previous.map(|p| p.state),
-        notified: false,
-        why,
-        error: Some(err.to_string()),
-    };
+    let mut result = RuleResult::of(
+        rule,
+        alarm.region,
+        &alarm.resource,
+        ResultState::Error,
+        evaluate::range_end(t, rule.period),
+    );
+    result.reason = reason;
+    result.previous_state = previous.map(|p| p.state);
+    result.why = why;
+    result.error = Some(err.to_string());
     let error = RunError::about(
         stage,
         rule.name.as_str(),

@@ -15,7 +15,7 @@ mod deliver;
 mod fetch;
 mod list;
 mod plan;
-mod report;
+pub mod report;
 mod response;
 
 pub use deadline::Deadline;

@@ -4,31 +4,81 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::domain::alert::Alert;
-use crate::domain::catalog::ResourceType;
+use crate::domain::catalog::{Comparison, ResourceType, Severity, Statistic, Unit};
 use crate::domain::evaluate::{AlarmState, Datapoint};
+use crate::domain::rule::Rule;
 use crate::domain::transition::Why;
 
-/// The run report: the Lambda's response and `check --output json`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The version of the report's format (`schemas/report-v1.schema.json`). Fields may be
+/// added within a version, never removed, renamed or retyped.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The run report: the Lambda's response and `check --output json`. Serialised as
+/// version [`REPORT_VERSION`], with `reportVersion` and `counts` first.
+#[derive(Debug, Clone)]
 pub struct Report {
-    #[serde(serialize_with = "crate::domain::time::serialize")]
     pub evaluated_at: DateTime<Utc>,
     pub dry_run: bool,
     pub results: Vec<RuleResult>,
     /// Alerts published to SNS.
     pub published: usize,
     pub errors: Vec<RunError>,
-    /// Globs and selections that matched no instance: not errors, but worth a look.
+    /// Globs and selections that matched no resource: not errors, but worth a look.
     pub warnings: Vec<RunWarning>,
     /// In a dry run, the alerts that would have been published.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<Alert>>,
     /// What was left out to keep the Lambda response small (see
     /// [`Report::bounded`](super::response)); absent from a full report.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub omitted: Option<super::response::Omitted>,
+}
+
+/// The report as it is written: the version and the counts, then the report's fields.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Versioned<'a> {
+    report_version: u32,
+    #[serde(serialize_with = "crate::domain::time::serialize")]
+    evaluated_at: DateTime<Utc>,
+    dry_run: bool,
+    /// Results per state: `ALARM`, `OK`, `INSUFFICIENT_DATA` and `ERROR`, each present.
+    counts: BTreeMap<&'static str, usize>,
+    results: &'a [RuleResult],
+    published: usize,
+    errors: &'a [RunError],
+    warnings: &'a [RunWarning],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alerts: Option<&'a [Alert]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    omitted: Option<&'a super::response::Omitted>,
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut counts: BTreeMap<&'static str, usize> =
+            ["ALARM", "OK", "INSUFFICIENT_DATA", "ERROR"]
+                .into_iter()
+                .map(|state| (state, 0))
+                .collect();
+        for (state, n) in self.counts() {
+            counts.insert(state, n);
+        }
+        Versioned {
+            report_version: REPORT_VERSION,
+            evaluated_at: self.evaluated_at,
+            dry_run: self.dry_run,
+            counts,
+            results: &self.results,
+            published: self.published,
+            errors: &self.errors,
+            warnings: &self.warnings,
+            alerts: self.alerts.as_deref(),
+            omitted: self.omitted.as_ref(),
+        }
+        .serialize(s)
+    }
 }
 
 /// The state of a result: an alarm state, or `ERROR` when its datapoints could not be had.
@@ -58,6 +108,7 @@ impl ResultState {
 #[serde(rename_all = "camelCase")]
 pub struct RuleResult {
     pub rule: String,
+    pub severity: Severity,
     pub region: String,
     pub resource_type: ResourceType,
     pub resource: String,
@@ -65,9 +116,15 @@ pub struct RuleResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     pub metric: String,
+    pub statistic: Statistic,
+    pub unit: Unit,
+    pub period: u32,
+    pub comparison: Comparison,
+    pub threshold: f64,
     pub state: ResultState,
     pub reason: String,
-    pub datapoints: Vec<Datapoint>,
+    /// The datapoints evaluated, oldest first, each marked when it breaches `threshold`.
+    pub datapoints: Vec<ReportDatapoint>,
     #[serde(serialize_with = "crate::domain::time::serialize")]
     pub range_end: DateTime<Utc>,
     /// The stored state before this run (`null` without a state store or for a first
@@ -78,6 +135,63 @@ pub struct RuleResult {
     pub why: Why,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// One evaluated datapoint of a result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportDatapoint {
+    #[serde(serialize_with = "crate::domain::time::serialize")]
+    pub timestamp: DateTime<Utc>,
+    pub value: f64,
+    pub breaching: bool,
+}
+
+impl RuleResult {
+    /// A result of `rule` for `resource` in `region`, in `state`, with what the rule says
+    /// of it filled in and no datapoints yet.
+    pub fn of(
+        rule: &Rule,
+        region: &str,
+        resource: &str,
+        state: ResultState,
+        range_end: DateTime<Utc>,
+    ) -> RuleResult {
+        RuleResult {
+            rule: rule.name.to_string(),
+            severity: rule.severity,
+            region: region.to_owned(),
+            resource_type: rule.resource_type,
+            resource: resource.to_owned(),
+            instance: instance_field(rule.resource_type, resource),
+            metric: rule.metric.to_string(),
+            statistic: rule.statistic,
+            unit: rule.unit,
+            period: rule.period,
+            comparison: rule.comparison,
+            threshold: rule.threshold,
+            state,
+            reason: String::new(),
+            datapoints: Vec::new(),
+            range_end,
+            previous_state: None,
+            notified: false,
+            why: Why::Stateless,
+            error: None,
+        }
+    }
+
+    /// `points` as the report shows them, each marked when it breaches the rule.
+    pub fn with_datapoints(mut self, rule: &Rule, points: &[Datapoint]) -> RuleResult {
+        self.datapoints = points
+            .iter()
+            .map(|point| ReportDatapoint {
+                timestamp: point.timestamp,
+                value: point.value,
+                breaching: rule.comparison.breaches(point.value, rule.threshold),
+            })
+            .collect();
+        self
+    }
 }
 
 /// Something that went wrong in a run: a listing, a fetch, a publish, the state store.
@@ -156,7 +270,7 @@ pub struct RunWarning {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
-    /// Listing a region's instances (`GetInstances`) for a rule's selection.
+    /// Listing a region's resources of a type (`GetInstances`, ...) for a rule's selection.
     Select,
     Fetch,
     Publish,
@@ -198,7 +312,7 @@ impl Report {
             .errors
             .iter()
             .filter(|e| {
-                e.stage == Stage::Select || (e.stage == Stage::Deadline && e.instance.is_none())
+                e.stage == Stage::Select || (e.stage == Stage::Deadline && e.resource.is_none())
             })
             .count();
         if evaluated == 0 && failed + unlisted > 0 {
@@ -210,7 +324,7 @@ impl Report {
             }
             if unlisted > 0 {
                 causes.push(format!(
-                    "{unlisted} rule(s) not evaluated in a region whose GetInstances failed or was cut short by the deadline"
+                    "{unlisted} rule(s) not evaluated in a region whose listing failed or was cut short by the deadline"
                 ));
             }
             return Some(format!("nothing could be evaluated: {}", causes.join("; ")));
@@ -229,5 +343,62 @@ impl Report {
             }
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-24T13:05:00Z".parse().unwrap()
+    }
+
+    /// A database whose datapoints did not come before the deadline: its error names the
+    /// resource, so it counts as a result in ERROR, not as a rule left unlisted.
+    #[test]
+    fn a_resource_past_the_deadline_is_a_failed_result_whatever_its_type() {
+        for kind in ResourceType::ALL.iter().copied() {
+            let rule = crate::rules::parse(
+                &format!(
+                    "version: 1\nrules:\n  - {{name: r, resourceType: {kind}, resources: [db-1], \
+                     metric: {}, comparison: '>', threshold: 1, region: us-east-1, \
+                     topicArn: 'arn:aws:sns:us-east-1:123456789012:t'}}\n",
+                    kind.metrics().next().unwrap()
+                ),
+                "test",
+                &crate::rules::Fallbacks::default(),
+            )
+            .unwrap()
+            .rules
+            .remove(0);
+            let result = RuleResult::of(&rule, "us-east-1", "db-1", ResultState::Error, at());
+            let error = RunError::about(
+                Stage::Deadline,
+                "r",
+                "us-east-1",
+                kind,
+                "db-1",
+                "not evaluated".into(),
+            );
+            let report = Report {
+                evaluated_at: at(),
+                dry_run: false,
+                results: vec![result],
+                published: 0,
+                errors: vec![error],
+                warnings: Vec::new(),
+                alerts: None,
+                omitted: None,
+            };
+            assert_eq!(
+                report.failure().as_deref(),
+                Some(
+                    "nothing could be evaluated: 1 result(s) in ERROR (their datapoints could \
+                     not be had)"
+                ),
+                "{kind}"
+            );
+        }
     }
 }

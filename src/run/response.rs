@@ -133,9 +133,9 @@ impl std::io::Write for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::catalog::ResourceType;
-    use crate::domain::evaluate::Datapoint;
+    use crate::domain::catalog::{Comparison, ResourceType, Severity, Statistic, Unit};
     use crate::domain::transition::Why;
+    use crate::run::report::ReportDatapoint;
     use crate::run::{RuleResult, RunError, Stage};
     use chrono::{DateTime, Utc};
 
@@ -146,17 +146,24 @@ mod tests {
     fn result(i: usize, state: ResultState) -> RuleResult {
         RuleResult {
             rule: "cpu-high".into(),
+            severity: Severity::Warning,
             region: "us-east-1".into(),
             resource_type: ResourceType::Instance,
             resource: format!("web-{i}"),
             instance: Some(format!("web-{i}")),
             metric: "CPUUtilization".into(),
+            statistic: Statistic::Average,
+            unit: Unit::Percent,
+            period: 300,
+            comparison: Comparison::GreaterThanThreshold,
+            threshold: 80.0,
             state,
             reason: "Threshold Crossed: 3 out of the last 3 datapoints were greater than the threshold (80.0).".into(),
             datapoints: (0..5)
-                .map(|k| Datapoint {
+                .map(|k| ReportDatapoint {
                     timestamp: at() - chrono::TimeDelta::minutes(5 * k),
                     value: 90.5,
+                    breaching: true,
                 })
                 .collect(),
             range_end: at(),

@@ -17,6 +17,7 @@ mod fuzz_corpus;
 mod inputs;
 mod lambda;
 mod panic_hook;
+mod report;
 mod resources;
 mod s3_rules;
 mod sequence;

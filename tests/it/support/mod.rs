@@ -94,6 +94,48 @@ pub fn report(out: &std::process::Output) -> serde_json::Value {
     })
 }
 
+/// Validates `document` against the JSON Schema `schema` (a path in the repository) with
+/// the dev tools' `jsonschema` (draft 2020-12); `Err` lists every violation. `None`
+/// where moto's Python is missing and skipping is allowed.
+pub fn schema_violations(schema: &str, document: &serde_json::Value) -> Option<Result<(), String>> {
+    let python = moto::python()?;
+    let check = r#"
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+errors = sorted(Draft202012Validator(schema).iter_errors(json.load(sys.stdin)), key=str)
+for e in errors:
+    print("/".join(map(str, e.absolute_path)) or "(root)", ":", e.message)
+sys.exit(1 if errors else 0)
+"#;
+    let mut child = Command::new(python)
+        .args(["-c", check])
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(schema))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin
+            .write_all(document.to_string().as_bytes())
+            .expect("the document is written to python");
+    }
+    let out = child.wait_with_output().expect("python finishes");
+    Some(if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    })
+}
+
 /// Gives any command the environment [`command`] gives the binary.
 pub fn hermetic(mut cmd: Command) -> Command {
     cmd.env_clear();

@@ -72,18 +72,39 @@ pub struct Moto {
     queue_regions: Mutex<HashMap<String, String>>,
 }
 
+/// The absolute interpreter a script's `#!` line names.
+fn interpreter(script: &PathBuf) -> Option<PathBuf> {
+    let bytes = std::fs::read(script).ok()?;
+    let first = bytes.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(first).ok()?;
+    Some(PathBuf::from(line.strip_prefix("#!")?.trim())).filter(|p| p.is_absolute())
+}
+
+/// The dev tools' Python, the one `moto_server` runs on (the venv's), for checks made
+/// with its packages (JSON Schema validation). Missing, it is handled as moto is: a
+/// loud failure, or a loud skip (`None`) with `LIGHTSAIL_ALERTS_SKIP_MOTO=1` outside CI.
+pub fn python() -> Option<PathBuf> {
+    let executable = match executable() {
+        Ok(path) => path,
+        Err(why) => return missing(&why).map(|_| PathBuf::new()),
+    };
+    match interpreter(&executable) {
+        Some(python) => Some(python),
+        None => missing(&format!(
+            "{} is not a Python script, so there is no Python to validate with",
+            executable.display()
+        ))
+        .map(|_| PathBuf::new()),
+    }
+}
+
 /// `moto_server` run through `moto_server.py` (next to this file), which gives moto
 /// DynamoDB's serialisation of the writes to an item: the interpreter is the one the
 /// `moto_server` script names in its `#!` line (the venv's). An executable that is not
 /// such a script is run as it is.
 fn serialised(executable: &PathBuf) -> Command {
-    let interpreter = std::fs::read(executable).ok().and_then(|bytes| {
-        let first = bytes.split(|&b| b == b'\n').next()?;
-        let line = std::str::from_utf8(first).ok()?;
-        Some(PathBuf::from(line.strip_prefix("#!")?.trim()))
-    });
-    match interpreter {
-        Some(python) if python.is_absolute() => {
+    match interpreter(executable) {
+        Some(python) => {
             let mut command = Command::new(python);
             command.arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
