@@ -13,7 +13,8 @@
 #   3. cfn-lint template.yaml
 #   4. sam validate (offline SAM transform) and sam validate --lint
 #   5. cargo clippy --all-targets -- -D warnings
-#   6. cargo test, against a moto server the tests start from $MOTO_SERVER
+#   6. cargo test, against a moto server the tests start from $MOTO_SERVER; the bench
+#      smoke; `validate --template template.yaml` (the rules the template deploys)
 #
 # The last line is the total over every suite, alone on its line:
 # "N passed, M failed" (a step that fails before the tests counts as one failure).
@@ -110,8 +111,20 @@ else
     echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (the bench smoke)" >>"$log"
     status=1
 fi
+# The rules this project's own template deploys, checked as the function reads them
+# (counted as one suite, like the bench smoke).
+printf '\n==> validate --template template.yaml\n'
+if cargo run --quiet -- validate --template template.yaml >/dev/null 2>>"$log.validate"; then
+    tail -1 "$log.validate"
+    echo "test result: ok. 1 passed; 0 failed; 0 ignored (validate --template)" >>"$log"
+else
+    cat "$log.validate" >&2
+    echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (validate --template)" >>"$log"
+    status=1
+fi
+rm -f "$log.validate"
 set -e
-# Every suite (unit, each tests/*.rs, doc-tests) ends with its own "test result:" line.
+# Every suite (unit, tests/it, doc-tests, the smokes) ends with its own "test result:" line.
 read -r passed failed < <(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' "$log" |
     awk '{p += $1; f += $2} END {print p + 0, f + 0}')
 if ((status != 0 && failed == 0)); then

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod output;
+pub mod template;
 mod text;
 
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
@@ -67,6 +68,11 @@ enum Command {
         /// ALERT_RULES_FILE, else ALERT_RULES.
         #[arg(long, value_name = "FILE")]
         rules: Option<RulesFile>,
+        /// Check the rules a SAM or CloudFormation template embeds in its functions'
+        /// ALERT_RULES (every branch of an !If), as the deployed function reads them: the
+        /// stack's region, and ALERT_TOPIC_ARN when the template sets it, count as given.
+        #[arg(long, value_name = "FILE", conflicts_with = "rules")]
+        template: Option<PathBuf>,
     },
 }
 
@@ -162,7 +168,11 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Check(args) => runtime.block_on(check(args)),
-        Command::Validate { rules } => runtime.block_on(validate(rules.as_ref())),
+        Command::Validate {
+            template: Some(template),
+            ..
+        } => validate_template(&template),
+        Command::Validate { rules, .. } => runtime.block_on(validate(rules.as_ref())),
     };
     match outcome {
         Ok(code) => code,
@@ -203,6 +213,41 @@ async fn validate(file: Option<&RulesFile>) -> Result<ExitCode, InputError> {
     let yaml = serde_yaml_ng::to_string(&rules).map_err(|e| InputError::Other(e.to_string()))?;
     let written = output::stdout(&yaml);
     output::stderr(&format!("{} rule(s) are valid.", rules.rules.len()));
+    Ok(exit_status(ExitCode::SUCCESS, written))
+}
+
+/// `validate --template`: every embedded document checked, each printed with its
+/// defaults filled in; every error of every document on stderr.
+fn validate_template(path: &Path) -> Result<ExitCode, InputError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::Other(format!("cannot read the template {name}: {e}")))?;
+    let documents = template::embedded(&text, &name).map_err(InputError::Other)?;
+    let mut shown = String::new();
+    let mut errors = Vec::new();
+    let mut valid = 0;
+    for document in &documents {
+        match template::validate(document) {
+            Ok(rules) => {
+                valid += rules.rules.len();
+                let yaml = template::show(&rules).map_err(InputError::Other)?;
+                shown.push_str(&format!(
+                    "# {}
+{yaml}",
+                    document.source
+                ));
+            }
+            Err(invalid) => errors.push(invalid.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(InputError::Other(errors.join("\n")));
+    }
+    let written = output::stdout(&shown);
+    output::stderr(&format!(
+        "{valid} rule(s) in {} document(s) of {name} are valid.",
+        documents.len()
+    ));
     Ok(exit_status(ExitCode::SUCCESS, written))
 }
 

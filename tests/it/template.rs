@@ -263,3 +263,61 @@ fn the_rules_in_the_template_are_valid() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!rules.rules.is_empty());
 }
+
+#[test]
+fn validate_template_checks_the_deployed_rules_with_the_region_and_topic_it_provides() {
+    let out = crate::support::command()
+        .args(["validate", "--template"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("AlertsFunction ALERT_RULES"), "{stdout}");
+    assert!(stdout.contains("- ${AWS::Region}"), "{stdout}");
+    assert!(stdout.contains("topicArn: ${ALERT_TOPIC_ARN}"), "{stdout}");
+    assert!(stderr.contains("rule(s) in 1 document(s)"), "{stderr}");
+
+    // The same document alone, without what the template provides, lacks both.
+    let dir = tempfile::tempdir().unwrap();
+    let text = template()["Resources"]["AlertsFunction"]["Properties"]["Environment"]["Variables"]
+        ["ALERT_RULES"]
+        .clone();
+    let (_, _, document) = branches(&text).unwrap();
+    let alone = dir.path().join("rules.yaml");
+    std::fs::write(&alone, document.as_str().unwrap()).unwrap();
+    let out = crate::support::command()
+        .args(["validate", "--rules"])
+        .arg(&alone)
+        .env_remove("AWS_REGION")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("region: required"), "{stderr}");
+    assert!(stderr.contains("topicArn: required"), "{stderr}");
+
+    // A template whose rules are wrong: every error, naming the function and branch.
+    let broken = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"))
+        .unwrap()
+        .replace("metric: BurstCapacityPercentage", "metric: BurstCapacity");
+    let path = dir.path().join("template.yaml");
+    std::fs::write(&path, broken).unwrap();
+    let out = crate::support::command()
+        .args(["validate", "--template"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "AlertsFunction ALERT_RULES (unless HasRulesObject): rules[0] (burst-capacity-low): \
+             metric: `BurstCapacity` is not a metric of Instance"
+        ),
+        "{stderr}"
+    );
+}
