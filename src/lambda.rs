@@ -230,14 +230,7 @@ async fn invoke(app: &App, payload: Value, deadline: Deadline) -> Result<Report,
     };
     let sink = (!invocation.dry_run).then_some(&app.sns);
     let report = run::run(&rules, &app.lightsail, sink, app.state.as_ref(), options).await;
-    // `ALARM=3 OK=5`: readable in a plain log line and a JSON field alike.
-    let counts = report
-        .counts()
-        .iter()
-        .map(|(state, n)| format!("{state}={n}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    tracing::info!(at = %report.evaluated_at, results = report.results.len(), published = report.published, errors = report.errors.len(), counts, "run finished");
+    // The run logged its summary ("run finished").
     match report.failure() {
         Some(failure) => {
             // Keep the report in the logs: the failed invocation returns no body. Bounded

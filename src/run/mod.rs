@@ -34,6 +34,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::domain::alert::Alert;
 use crate::domain::plan::MetricDatapoint;
+use crate::domain::time;
 use crate::domain::transition::Why;
 use crate::ports::{
     AlertSink, FetchError, Loaded, MetricSource, ResourceSource, StateStore, Unreadable,
@@ -81,8 +82,10 @@ where
     K: AlertSink,
     D: StateStore,
 {
+    let started = std::time::Instant::now();
     let mut report = Report::new(options.at, sink.is_none());
     let needed = plan::listings_needed(rules);
+    let listing_calls = needed.len();
     if !needed.is_empty() {
         let listings: Vec<String> = needed
             .iter()
@@ -93,7 +96,8 @@ where
     let listings = list::list_all(source, needed, options.concurrency, options.deadline).await;
     let plan = Plan::new(&rules.rules, &listings, options.at, &mut report);
     drop(listings);
-    tracing::info!(alarms = plan.alarms.len(), queries = plan.queries.len(), at = %options.at, "fetching datapoints");
+    let queries = plan.queries.len();
+    tracing::info!(alarms = plan.alarms.len(), queries, at = %time::rfc3339(options.at), "fetching datapoints");
 
     let states = load_states(store, plan.keys(), options.deadline)
         .boxed()
@@ -111,7 +115,36 @@ where
             .push(RunError::general(Stage::State, None, None, message.clone()));
     }
     report.absorb(settled);
+    summarise(&report, started.elapsed(), listing_calls, queries);
     report
+}
+
+/// The run's one summary line: its counts, how long it took and the calls it planned,
+/// each a number of its own (a JSON number in the Lambda's JSON logs).
+fn summarise(report: &Report, took: std::time::Duration, listings: usize, queries: usize) {
+    let count = |state: &str| {
+        report
+            .counts()
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n)
+    };
+    tracing::info!(
+        at = %time::rfc3339(report.evaluated_at),
+        dry_run = report.dry_run,
+        results = report.results.len(),
+        alarm = count("ALARM"),
+        ok = count("OK"),
+        insufficient_data = count("INSUFFICIENT_DATA"),
+        error = count("ERROR"),
+        published = report.published,
+        errors = report.errors.len(),
+        warnings = report.warnings.len(),
+        listings,
+        metric_queries = queries,
+        duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        "run finished"
+    );
 }
 
 /// The stored states of `keys`, read while the run starts fetching.

@@ -159,11 +159,33 @@ fn a_scheduled_event_evaluates_at_its_time_and_publishes_the_alarms() {
         .filter(|l| !l.trim().is_empty())
         .collect();
     assert!(!lines.is_empty());
+    let mut summaries = Vec::new();
     for line in lines {
         let log: Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert!(log["level"].is_string(), "{line}");
+        if log["message"] == "run finished" {
+            summaries.push(log);
+        }
     }
+    // One summary per run, its fields JSON numbers and booleans, not Debug text.
+    assert_eq!(summaries.len(), 1, "{}", logs.stderr);
+    let summary = &summaries[0];
+    let results = report["results"].as_array().unwrap().len();
+    for (field, value) in [
+        ("alarm", report["counts"]["ALARM"].clone()),
+        ("ok", report["counts"]["OK"].clone()),
+        ("results", Value::from(results)),
+        ("published", Value::from(2)),
+        ("errors", Value::from(0)),
+    ] {
+        assert_eq!(summary[field], value, "{field}: {summary}");
+    }
+    for field in ["ok", "error", "listings", "metric_queries", "duration_ms"] {
+        assert!(summary[field].is_u64(), "{field}: {summary}");
+    }
+    assert_eq!(summary["dry_run"], false, "{summary}");
+    assert_eq!(summary["at"], "2026-11-24T13:05:00Z", "{summary}");
 }
 
 #[test]
