@@ -249,7 +249,7 @@ mod tests {
             (
                 &[("notifyOn", Some("[INSUFFICIENT]"))],
                 "notifyOn[0]: `INSUFFICIENT` is not a valid state; allowed: ALARM, OK, \
-                 INSUFFICIENT_DATA",
+                 INSUFFICIENT_DATA; did you mean `INSUFFICIENT_DATA`?",
             ),
             (
                 &[("notifyOn", Some("[OK, 1]"))],

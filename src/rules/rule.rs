@@ -566,6 +566,17 @@ mod tests {
                 "rules[0]: name: required; a unique name of 1 to 64 characters from A-Z a-z 0-9 _ . -",
             ),
             (
+                &[("treatMissingData", Some("breach"))],
+                "rules[0] (cpu-high): treatMissingData: `breach` is not a valid treatMissingData; \
+                 allowed: missing, ignore, breaching, notBreaching; did you mean `breaching`?",
+            ),
+            (
+                &[("comparison", Some("GreaterThan"))],
+                "rules[0] (cpu-high): comparison: `GreaterThan` is not a valid comparison; allowed: \
+                 GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
+                 LessThanOrEqualToThreshold, <=; did you mean `GreaterThanThreshold`?",
+            ),
+            (
                 &[("colour", Some("red"))],
                 "rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
                  resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, threshold, \
