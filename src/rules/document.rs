@@ -37,7 +37,44 @@ pub(super) fn load(text: &str) -> Result<Value, String> {
     // them here means the validator sees each rule as the operator meant it.
     serde_yaml_ng::from_str::<Value>(text)
         .and_then(|mut value| value.apply_merge().map(|()| value))
-        .map_err(|err| format!("not a valid YAML or JSON document: {err}"))
+        .map_err(|err| {
+            let line = err
+                .location()
+                .and_then(|at| text.lines().nth(at.line().saturating_sub(1)));
+            match hint(&err.to_string(), line) {
+                Some(hint) => format!("not a valid YAML or JSON document: {err}; {hint}"),
+                None => format!("not a valid YAML or JSON document: {err}"),
+            }
+        })
+}
+
+/// What usually causes a YAML syntax error, for the scanner messages people meet most
+/// while writing rules; `line` is the text of the line the error is on.
+fn hint(message: &str, line: Option<&str>) -> Option<&'static str> {
+    if message.contains("scanning an alias") {
+        return Some(
+            "an unquoted `*` starts a YAML alias (`*name`): quote globs, e.g. \
+             instances: [\"web-*\"] or instances: \"*\"",
+        );
+    }
+    if message.contains("cannot start any token") && line.is_some_and(|l| l.contains('\t')) {
+        return Some("YAML does not allow tabs for indentation: indent with spaces");
+    }
+    if message.contains("mapping values are not allowed") {
+        return Some(
+            "a value that contains `: ` must be quoted (description: \"note: ...\"), and a \
+             field needs its own line or a flow mapping {name: ..., metric: ...}",
+        );
+    }
+    if message.contains("did not find expected key")
+        || message.contains("did not find expected '-'")
+    {
+        return Some(
+            "check the indentation: every field of a rule lines up under its `name`, and each \
+             rule starts with `- `",
+        );
+    }
+    None
 }
 
 /// Whether the document, aliases expanded, holds more than `budget` values. Any other

@@ -578,6 +578,29 @@ rules:
             "{lines:?}"
         );
         assert!(lines[0].contains("line 4 column 1"), "{lines:?}");
+        // The usual mistakes get a hint.
+        for (doc, hint) in [
+            (
+                "version: 1\nrules:\n  - {name: a, instances: [*], metric: CPUUtilization}\n",
+                "an unquoted `*` starts a YAML alias (`*name`): quote globs",
+            ),
+            (
+                "version: 1\nrules:\n  - name: a\n    instances: *\n",
+                "an unquoted `*` starts a YAML alias",
+            ),
+            (
+                "version: 1\nrules:\n\t- name: a\n",
+                "YAML does not allow tabs for indentation",
+            ),
+            (
+                "version: 1\nrules:\n  - name: a\n    description: note: slow\n",
+                "a value that contains `: ` must be quoted",
+            ),
+        ] {
+            let lines = error_lines(doc, &none());
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            assert!(lines[0].contains(hint), "{doc:?}: {lines:?}");
+        }
         let lines = error_lines("{\"version\": 1,, }", &none());
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains("line 1 column"), "{lines:?}");
