@@ -30,6 +30,36 @@ const EXAMPLE_RULES_NAME: &str = "examples/rules.yaml (built in)";
 const EXAMPLE_RECORDING: &str = include_str!("../../examples/datapoints.json");
 const EXAMPLE_RECORDING_NAME: &str = "examples/datapoints.json (built in)";
 
+/// The environment `check` reads, for `--help` (the README's table has every detail).
+const CHECK_ENVIRONMENT: &str = "\
+Environment:
+  ALERT_RULES_FILE       the rules when --rules is not given: a file or s3://BUCKET/KEY
+  ALERT_RULES            the rules document itself (not with ALERT_RULES_FILE)
+  ALERT_TOPIC_ARN        the SNS topic of rules that name none
+  ALERT_STATE_TABLE      the DynamoDB table of alarm states [default: none, stateless]
+  ALERT_MAX_CONCURRENCY  Lightsail calls in flight at once, 1-256 [default: 8]
+  AWS_REGION             the region of rules that name none, and of the SDK
+                         [default: AWS_DEFAULT_REGION]
+  AWS_PROFILE            the ~/.aws profile whose credentials are used [default: default]
+  AWS_MAX_ATTEMPTS       attempts per AWS call, 1-100 [default: 5]
+  AWS_RETRY_MODE         standard or adaptive [default: standard]
+  AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LIGHTSAIL, _SNS, _DYNAMODB, _S3
+                         endpoint overrides (local fakes)
+  RUST_LOG               the log filter on stderr, e.g. info or debug [default: warn]
+
+Exit status: 0 the run completed (alarms or not), 1 a run error, 2 invalid input.";
+
+/// The environment `validate` reads, for `--help`.
+const VALIDATE_ENVIRONMENT: &str = "\
+Environment:
+  ALERT_RULES_FILE  the rules when --rules is not given: a file or s3://BUCKET/KEY
+  ALERT_RULES       the rules document itself (not with ALERT_RULES_FILE)
+  ALERT_TOPIC_ARN   the SNS topic of rules that name none
+  AWS_REGION        the region of rules that name none [default: AWS_DEFAULT_REGION]
+  AWS_PROFILE       the ~/.aws profile used to read rules from S3 [default: default]
+
+Exit status: 0 the rules are valid, 2 they are not (every error on stderr).";
+
 /// Exit statuses (SPEC §7).
 const EXIT_RUN_ERROR: u8 = 1;
 const EXIT_INVALID_INPUT: u8 = 2;
@@ -38,6 +68,7 @@ const EXIT_INVALID_INPUT: u8 = 2;
 #[command(
     name = "lightsail-alerts",
     version,
+    max_term_width = 100,
     about = "Threshold alerts for Amazon Lightsail instances, databases, load balancers, distributions, container services and buckets, evaluated like CloudWatch alarms and published to SNS",
     after_help = "Run `lightsail-alerts check` with nothing configured to see the built-in example: \
                   examples/rules.yaml replayed against examples/datapoints.json, nothing published."
@@ -60,9 +91,11 @@ enum Command {
     /// not be published, every fetch failed, or S3 failed after retries reading the
     /// rules), 2 invalid input (including rules that cannot be read: a missing file, an
     /// S3 object that is missing or denied).
+    #[command(after_help = CHECK_ENVIRONMENT)]
     Check(CheckArgs),
     /// Check a rules document: print it with every default filled in (exit 0), or every
     /// error on stderr (exit 2).
+    #[command(after_help = VALIDATE_ENVIRONMENT)]
     Validate {
         /// The rules document (YAML or JSON): a file or s3://BUCKET/KEY; else
         /// ALERT_RULES_FILE, else ALERT_RULES.

@@ -520,6 +520,55 @@ fn alerts_reach_an_sns_subscriber_with_subject_attributes_and_message() {
 }
 
 #[test]
+fn help_lists_the_environment_each_command_reads() {
+    let help = |command: &str| {
+        let out = run(crate::support::command().args([command, "--help"]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let check = help("check");
+    for variable in [
+        "ALERT_RULES_FILE",
+        "ALERT_RULES ",
+        "ALERT_TOPIC_ARN",
+        "ALERT_STATE_TABLE",
+        "ALERT_MAX_CONCURRENCY",
+        "AWS_REGION",
+        "AWS_PROFILE",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+        "AWS_ENDPOINT_URL",
+        "RUST_LOG",
+        "--publish",
+    ] {
+        assert!(
+            check.contains(variable),
+            "{variable} not in check --help:\n{check}"
+        );
+    }
+    let validate = help("validate");
+    for variable in [
+        "ALERT_RULES_FILE",
+        "ALERT_RULES ",
+        "ALERT_TOPIC_ARN",
+        "AWS_REGION",
+        "--template",
+    ] {
+        assert!(
+            validate.contains(variable),
+            "{variable} not in validate --help:\n{validate}"
+        );
+    }
+    // Every line of the help fits 100 columns.
+    for line in check.lines().chain(validate.lines()) {
+        assert!(
+            line.chars().count() <= 100 || line.starts_with("          "),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn check_is_a_dry_run_unless_publish_is_given() {
     let Some(moto) = Moto::start() else { return };
     let (topic, queue) = moto.topic_with_queue("dry-by-default");
