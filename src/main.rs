@@ -29,9 +29,15 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (stdout is the command line's output). JSON when Lambda's
 /// `AWS_LAMBDA_LOG_FORMAT=JSON` asks for it; the level from `RUST_LOG`, else
-/// `AWS_LAMBDA_LOG_LEVEL`, else info in Lambda and warn on the command line.
+/// `AWS_LAMBDA_LOG_LEVEL`, else info in Lambda and warn on the command line, where the
+/// SDK's own credential warnings (Debug dumps of each provider it tried) are left out: the
+/// command says what is wrong with the credentials once, in one line.
 fn init_tracing(in_lambda: bool) {
-    let default_level = if in_lambda { "info" } else { "warn" };
+    let default_level = if in_lambda {
+        "info"
+    } else {
+        "warn,aws_config=error"
+    };
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| {
             let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")

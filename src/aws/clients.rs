@@ -41,6 +41,48 @@ pub async fn sdk_config(retries: Retries) -> aws_config::SdkConfig {
         .await
 }
 
+/// The credentials the SDK would sign with, resolved once before a run, so that missing
+/// or broken credentials are said once, in one line with the fix, instead of as an error
+/// on every call (SPEC §14).
+pub async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), String> {
+    use aws_credential_types::provider::ProvideCredentials;
+    use aws_credential_types::provider::error::CredentialsError;
+    const FIX: &str = "run `aws configure` (access keys) or `aws configure sso` and \
+                       `aws sso login --profile NAME` (IAM Identity Center), then set \
+                       AWS_PROFILE=NAME; or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+    let Some(provider) = config.credentials_provider() else {
+        return Err(format!("no AWS credentials are configured: {FIX}"));
+    };
+    let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty());
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(match &profile {
+            Some(profile) => format!(
+                "no AWS credentials found for profile `{profile}` (AWS_PROFILE): is it in \
+                 ~/.aws/config? {FIX}"
+            ),
+            None => format!(
+                "no AWS credentials found (not in the environment, a profile, web identity, ECS \
+                 or EC2 instance metadata): {FIX}"
+            ),
+        }),
+        Err(err) => {
+            let chain = super::error_chain(&err);
+            let profile = profile.as_deref().unwrap_or("default");
+            if chain.contains("/sso/cache/") || chain.to_lowercase().contains("sso token") {
+                Err(format!(
+                    "the IAM Identity Center (SSO) session of profile `{profile}` has expired or \
+                     was never started: run `aws sso login --profile {profile}` ({chain})"
+                ))
+            } else {
+                Err(format!(
+                    "the AWS credentials of profile `{profile}` could not be loaded: {chain}"
+                ))
+            }
+        }
+    }
+}
+
 /// A retry partition of one client's own, without a retry quota.
 ///
 /// By default every client of a service and region shares one token bucket for the

@@ -5,7 +5,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::AsyncSleep;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -177,7 +176,7 @@ impl DynamoStore {
             operation,
             table: self.table.clone(),
             key,
-            detail: DisplayErrorContext(error).to_string(),
+            detail: super::error_chain(&error),
         }
     }
 

@@ -3,7 +3,7 @@
 //! `GetRelationalDatabases`, ..., every page), with a client per region. Distributions
 //! are global: their operations are sent to us-east-1 whatever region a rule names.
 
-use aws_sdk_lightsail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lightsail::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lightsail::primitives::DateTime as SdkDateTime;
 use aws_sdk_lightsail::types::{
     BucketMetricName, ContainerServiceMetricName, DistributionMetricName, InstanceMetricName,
@@ -417,6 +417,6 @@ where
 {
     match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
-        _ => DisplayErrorContext(err).to_string(),
+        _ => super::error_chain(err),
     }
 }

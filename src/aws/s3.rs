@@ -299,7 +299,7 @@ impl S3Rules {
             .map_err(|e| {
                 S3ReadError::new(
                     &self.uri,
-                    format!("the download broke off: {}", causes(&e)),
+                    format!("the download broke off: {}", super::error_chain(&e)),
                     true,
                 )
             })?
@@ -330,18 +330,18 @@ impl S3Rules {
             SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
                 S3ReadError::new(
                     &self.uri,
-                    format!("S3 could not be reached: {}", causes(&err)),
+                    format!("S3 could not be reached: {}", super::error_chain(&err)),
                     true,
                 )
             }
             SdkError::ResponseError(_) => S3ReadError::new(
                 &self.uri,
-                format!("S3's answer broke off: {}", causes(&err)),
+                format!("S3's answer broke off: {}", super::error_chain(&err)),
                 true,
             ),
             // The request could not be made (no region, no credentials, an endpoint that
             // cannot be resolved): configuration, which waiting does not fix.
-            _ => S3ReadError::new(&self.uri, causes(&err), false),
+            _ => S3ReadError::new(&self.uri, super::error_chain(&err), false),
         }
     }
 
@@ -351,23 +351,6 @@ impl S3Rules {
             .region()
             .map_or("AWS_REGION, which is not set", |r| r.as_ref())
     }
-}
-
-/// An error and its sources, `: `-separated: the SDK's own messages are terse ("dispatch
-/// failure"), the cause is in the chain.
-fn causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // Some layers repeat their source's message in their own.
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// S3 answers a matching `If-None-Match` with 304 Not Modified, which the SDK reports

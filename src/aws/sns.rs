@@ -1,6 +1,6 @@
 //! SNS through the AWS SDK: the [`AlertSink`], in the region named by each topic's ARN.
 
-use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::aws::clients::{self, RegionalClients};
@@ -53,7 +53,7 @@ impl AlertSink for SnsSink {
         let output = request.send().await.map_err(|err| {
             failed(match (err.code(), err.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
-                _ => DisplayErrorContext(&err).to_string(),
+                _ => super::error_chain(&err),
             })
         })?;
         Ok(output.message_id().unwrap_or_default().to_owned())

@@ -318,6 +318,13 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         job.config = Some(aws::sdk_config(settings.retries).await);
     }
     let config = job.config;
+    if let Some(config) = &config {
+        // Said once, before anything else, rather than as an error on every call.
+        if let Err(problem) = aws::clients::check_credentials(config).await {
+            output::stderr(&format!("error: {problem}"));
+            return Ok(ExitCode::from(EXIT_RUN_ERROR));
+        }
+    }
     let store = match (state_table, &config) {
         (Some(table), Some(config)) => Some(DynamoStore::from_config(config, table)),
         _ => None,

@@ -9,6 +9,7 @@ mod support;
 
 mod catalog;
 mod cli;
+mod credentials;
 mod deadline;
 mod fakes;
 mod faults;

@@ -1,0 +1,111 @@
+//! Credentials the way people have them (SPEC §14): IAM Identity Center (SSO) profiles
+//! and `credential_process` work, and missing or expired credentials are said once, in
+//! one line with the fix, exit 1, before any call, never as an SDK `Debug` dump.
+
+use std::process::Output;
+
+use crate::support::lightsail::FakeLightsail;
+use crate::support::{T, check_json, stderr};
+
+const CONFIG: &str = r#"[profile sso-dev]
+sso_start_url = https://example.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 123456789012
+sso_role_name = ReadOnly
+region = us-east-1
+
+[profile process]
+credential_process = /bin/sh -c "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROCESS\", \"SecretAccessKey\": \"secret\"}'"
+region = us-east-1
+"#;
+
+/// `check` of one rule on web-1 against `fake`, with the static test keys removed and
+/// `profile` (if any) selected from a config file of [`CONFIG`] under a home of its own.
+fn check_as(fake: &FakeLightsail, profile: Option<&str>) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    std::fs::write(&config, CONFIG).unwrap();
+    let rules = home.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "version: 1\nrules:\n  - {name: cpu, instances: [web-1], metric: CPUUtilization, \
+         comparison: '>', threshold: 80, topicArn: 'arn:aws:sns:us-east-1:123456789012:t'}\n",
+    )
+    .unwrap();
+    let credentials = home.path().join("credentials");
+    std::fs::write(&credentials, "").unwrap();
+    let mut command = check_json(&rules);
+    // As a user runs it: the default log level, not the tests' RUST_LOG=info.
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("RUST_LOG")
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .envs(fake.env());
+    if let Some(profile) = profile {
+        command.env("AWS_PROFILE", profile);
+    }
+    command.output().unwrap()
+}
+
+fn assert_one_line_error(out: &Output, expected: &str) {
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+    let err = stderr(out);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line, no per-rule output:\n{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains(expected), "{expected:?} not in:\n{err}");
+    for debug in ["ProviderError {", "DispatchFailure", "Some(", "source:"] {
+        assert!(!err.contains(debug), "a Debug dump in:\n{err}");
+    }
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn no_credentials_at_all_is_one_line_with_the_fix_before_any_call() {
+    let fake = FakeLightsail::start();
+    let out = check_as(&fake, None);
+    assert_one_line_error(&out, "no AWS credentials found");
+    assert!(stderr(&out).contains("aws configure"), "{}", stderr(&out));
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}
+
+#[test]
+fn an_sso_profile_without_a_session_says_to_log_in_with_that_profile() {
+    let fake = FakeLightsail::start();
+    let out = check_as(&fake, Some("sso-dev"));
+    assert_one_line_error(&out, "run `aws sso login --profile sso-dev`");
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn a_profile_that_does_not_exist_is_named() {
+    let fake = FakeLightsail::start();
+    let out = check_as(&fake, Some("prod-typo"));
+    assert_one_line_error(&out, "no AWS credentials found for profile `prod-typo`");
+}
+
+#[test]
+fn a_credential_process_profile_signs_the_calls() {
+    let fake = FakeLightsail::start();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &[(T - 300, 95.0)]);
+    let out = check_as(&fake, Some("process"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let authorization = requests[0]
+        .headers
+        .get("authorization")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        authorization.contains("Credential=AKIDPROCESS/"),
+        "{authorization}"
+    );
+}
