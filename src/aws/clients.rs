@@ -24,11 +24,51 @@ use crate::settings::Retries;
 /// and refills at as little as 0.5 a second, so at a low request rate one throttle holds
 /// the retry back for 10 s, and two of them outlast the call's 20 s timeout.
 pub async fn sdk_config(retries: Retries) -> aws_config::SdkConfig {
+    sdk_config_for(retries, &Chosen::default()).await
+}
+
+/// The profile and region named on the command line (`--profile`, `--region`), which
+/// win over `AWS_PROFILE` and `AWS_REGION`.
+#[derive(Debug, Clone, Default)]
+pub struct Chosen {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Chosen {
+    /// The region of rules that name none: `--region`, else `from_env` (`AWS_REGION`,
+    /// `AWS_DEFAULT_REGION`), else the profile's `region` in ~/.aws/config.
+    pub async fn region_or(&self, from_env: Option<String>) -> Option<String> {
+        if let Some(region) = self.region.clone().or(from_env) {
+            return Some(region);
+        }
+        use aws_config::meta::region::ProvideRegion;
+        let mut provider = aws_config::profile::ProfileFileRegionProvider::builder();
+        if let Some(profile) = &self.profile {
+            provider = provider.profile_name(profile);
+        }
+        provider
+            .build()
+            .region()
+            .await
+            .map(|region| region.as_ref().to_owned())
+    }
+}
+
+/// [`sdk_config`] with the profile and region of the command line.
+pub async fn sdk_config_for(retries: Retries, chosen: &Chosen) -> aws_config::SdkConfig {
     let retry = match retries.adaptive {
         true => RetryConfig::adaptive(),
         false => RetryConfig::standard(),
     };
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &chosen.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &chosen.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    loader
         .retry_config(retry.with_max_attempts(retries.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()
@@ -44,7 +84,10 @@ pub async fn sdk_config(retries: Retries) -> aws_config::SdkConfig {
 /// The credentials the SDK would sign with, resolved once before a run, so that missing
 /// or broken credentials are said once, in one line with the fix, instead of as an error
 /// on every call (SPEC §14).
-pub async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), String> {
+pub async fn check_credentials(
+    config: &aws_config::SdkConfig,
+    profile: Option<&str>,
+) -> Result<(), String> {
     use aws_credential_types::provider::ProvideCredentials;
     use aws_credential_types::provider::error::CredentialsError;
     const FIX: &str = "run `aws configure` (access keys) or `aws configure sso` and \
@@ -53,7 +96,9 @@ pub async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), Str
     let Some(provider) = config.credentials_provider() else {
         return Err(format!("no AWS credentials are configured: {FIX}"));
     };
-    let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty());
+    let profile = profile
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
     match provider.provide_credentials().await {
         Ok(_) => Ok(()),
         Err(CredentialsError::CredentialsNotLoaded(_)) => Err(match &profile {

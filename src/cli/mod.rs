@@ -38,9 +38,10 @@ Environment:
   ALERT_TOPIC_ARN        the SNS topic of rules that name none
   ALERT_STATE_TABLE      the DynamoDB table of alarm states [default: none, stateless]
   ALERT_MAX_CONCURRENCY  Lightsail calls in flight at once, 1-256 [default: 8]
-  AWS_REGION             the region of rules that name none, and of the SDK
-                         [default: AWS_DEFAULT_REGION]
-  AWS_PROFILE            the ~/.aws profile whose credentials are used [default: default]
+  AWS_REGION             the region of rules that name none, and of the SDK (--region wins)
+                         [default: AWS_DEFAULT_REGION, else the profile's region]
+  AWS_PROFILE            the ~/.aws profile whose credentials are used (--profile wins)
+                         [default: default]
   AWS_MAX_ATTEMPTS       attempts per AWS call, 1-100 [default: 5]
   AWS_RETRY_MODE         standard or adaptive [default: standard]
   AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LIGHTSAIL, _SNS, _DYNAMODB, _S3
@@ -55,8 +56,10 @@ Environment:
   ALERT_RULES_FILE  the rules when --rules is not given: a file or s3://BUCKET/KEY
   ALERT_RULES       the rules document itself (not with ALERT_RULES_FILE)
   ALERT_TOPIC_ARN   the SNS topic of rules that name none
-  AWS_REGION        the region of rules that name none [default: AWS_DEFAULT_REGION]
-  AWS_PROFILE       the ~/.aws profile used to read rules from S3 [default: default]
+  AWS_REGION        the region of rules that name none (--region wins)
+                    [default: AWS_DEFAULT_REGION, else the profile's region]
+  AWS_PROFILE       the ~/.aws profile used to read rules from S3 (--profile wins)
+                    [default: default]
 
 Exit status: 0 the rules are valid, 2 they are not (every error on stderr).";
 
@@ -76,6 +79,33 @@ const EXIT_INVALID_INPUT: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Which AWS account and region, as the AWS CLI's own flags say it.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct AwsArgs {
+    /// The profile of ~/.aws/config and ~/.aws/credentials to use (access keys, IAM
+    /// Identity Center, credential_process, an assumed role) [default: AWS_PROFILE, else
+    /// default]
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// The region of rules that name none, and of the SDK [default: AWS_REGION, else
+    /// AWS_DEFAULT_REGION, else the profile's region]
+    #[arg(long, value_name = "REGION", value_parser = parse_region)]
+    region: Option<String>,
+}
+
+impl AwsArgs {
+    fn chosen(&self) -> aws::clients::Chosen {
+        aws::clients::Chosen {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    rules::check_region_name(s)
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +136,8 @@ enum Command {
         /// stack's region, and ALERT_TOPIC_ARN when the template sets it, count as given.
         #[arg(long, value_name = "FILE", conflicts_with = "rules")]
         template: Option<PathBuf>,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
 }
 
@@ -137,6 +169,8 @@ struct CheckArgs {
     /// are still published, for at most 2 s more. Default: no limit.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -205,7 +239,9 @@ pub fn main() -> ExitCode {
             template: Some(template),
             ..
         } => validate_template(&template),
-        Command::Validate { rules, .. } => runtime.block_on(validate(rules.as_ref())),
+        Command::Validate { rules, aws, .. } => {
+            runtime.block_on(validate(rules.as_ref(), &aws.chosen()))
+        }
     };
     match outcome {
         Ok(code) => code,
@@ -228,9 +264,12 @@ pub fn main() -> ExitCode {
 async fn read_rules(
     settings: &Settings,
     file: Option<&RulesFile>,
+    chosen: &aws::clients::Chosen,
 ) -> Result<(RuleSet, Option<aws_config::SdkConfig>), InputError> {
     let config = match settings.rules_file(file)? {
-        Some(RulesFile::S3(_)) => Some(aws::sdk_config(settings.retries).await),
+        Some(RulesFile::S3(_)) => {
+            Some(aws::clients::sdk_config_for(settings.retries, chosen).await)
+        }
         _ => None,
     };
     let s3 = config
@@ -240,9 +279,13 @@ async fn read_rules(
     Ok((rules, config))
 }
 
-async fn validate(file: Option<&RulesFile>) -> Result<ExitCode, InputError> {
-    let settings = Settings::from_env()?;
-    let (rules, _) = read_rules(&settings, file).await?;
+async fn validate(
+    file: Option<&RulesFile>,
+    chosen: &aws::clients::Chosen,
+) -> Result<ExitCode, InputError> {
+    let mut settings = Settings::from_env()?;
+    settings.fallbacks.region = chosen.region_or(settings.fallbacks.region.take()).await;
+    let (rules, _) = read_rules(&settings, file, chosen).await?;
     let yaml = serde_yaml_ng::to_string(&rules).map_err(|e| InputError::Other(e.to_string()))?;
     let written = output::stdout(&yaml);
     output::stderr(&format!("{} rule(s) are valid.", rules.rules.len()));
@@ -296,7 +339,9 @@ struct Job {
 }
 
 async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
-    let settings = Settings::from_env()?;
+    let mut settings = Settings::from_env()?;
+    let chosen = args.aws.chosen();
+    settings.fallbacks.region = chosen.region_or(settings.fallbacks.region.take()).await;
     if let Some(at) = args.at {
         // Before the rules are read: nothing is fetched, published or stored.
         not_in_future(at, Utc::now(), "--at")?;
@@ -315,12 +360,14 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     // state table needs no account, no region and no network.
     let state_table = settings.state_table.as_deref().filter(|_| !job.example);
     if job.config.is_none() && (job.recording.is_none() || !job.dry_run || state_table.is_some()) {
-        job.config = Some(aws::sdk_config(settings.retries).await);
+        job.config = Some(aws::clients::sdk_config_for(settings.retries, &chosen).await);
     }
     let config = job.config;
     if let Some(config) = &config {
         // Said once, before anything else, rather than as an error on every call.
-        if let Err(problem) = aws::clients::check_credentials(config).await {
+        if let Err(problem) =
+            aws::clients::check_credentials(config, chosen.profile.as_deref()).await
+        {
             output::stderr(&format!("error: {problem}"));
             return Ok(ExitCode::from(EXIT_RUN_ERROR));
         }
@@ -379,7 +426,7 @@ async fn job(args: &CheckArgs, settings: &Settings) -> Result<Job, InputError> {
     let nothing_configured =
         args.rules.is_none() && settings.rules_file.is_none() && settings.rules_inline.is_none();
     if !nothing_configured {
-        let (rules, config) = read_rules(settings, args.rules.as_ref()).await?;
+        let (rules, config) = read_rules(settings, args.rules.as_ref(), &args.aws.chosen()).await?;
         let recording = args.replay.as_deref().map(read_recording).transpose()?;
         return Ok(Job {
             rules,

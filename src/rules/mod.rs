@@ -33,6 +33,11 @@ pub use crate::domain::rule::{Destination, InvalidValue, Rule, RuleName, RuleSet
 pub use encoding::{EncodingError, document_text};
 pub use errors::{ValidationError, ValidationErrors};
 
+/// An AWS region name as rules accept it (`us-east-1`), or what is wrong with it.
+pub fn check_region_name(region: &str) -> Result<String, String> {
+    selection::check_region(region)
+}
+
 use notify::{check_notify, check_topic_arn, destinations};
 use policy::{check_notify_on, check_reminders, check_renotify_minutes};
 use rule::check_rule;

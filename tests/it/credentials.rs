@@ -14,6 +14,11 @@ sso_account_id = 123456789012
 sso_role_name = ReadOnly
 region = us-east-1
 
+[profile west]
+aws_access_key_id = AKIDWEST
+aws_secret_access_key = secret
+region = eu-west-2
+
 [profile process]
 credential_process = /bin/sh -c "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROCESS\", \"SecretAccessKey\": \"secret\"}'"
 region = us-east-1
@@ -22,6 +27,16 @@ region = us-east-1
 /// `check` of one rule on web-1 against `fake`, with the static test keys removed and
 /// `profile` (if any) selected from a config file of [`CONFIG`] under a home of its own.
 fn check_as(fake: &FakeLightsail, profile: Option<&str>) -> Output {
+    check_with(fake, profile.map(|p| ("AWS_PROFILE", p)), &[], &[])
+}
+
+/// The same with `variable` set, `args` added and `removed` variables unset.
+fn check_with(
+    fake: &FakeLightsail,
+    variable: Option<(&str, &str)>,
+    args: &[&str],
+    removed: &[&str],
+) -> Output {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config");
     std::fs::write(&config, CONFIG).unwrap();
@@ -44,10 +59,13 @@ fn check_as(fake: &FakeLightsail, profile: Option<&str>) -> Output {
         .env("AWS_CONFIG_FILE", &config)
         .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
         .envs(fake.env());
-    if let Some(profile) = profile {
-        command.env("AWS_PROFILE", profile);
+    if let Some((name, value)) = variable {
+        command.env(name, value);
     }
-    command.output().unwrap()
+    for name in removed {
+        command.env_remove(name);
+    }
+    command.args(args).output().unwrap()
 }
 
 fn assert_one_line_error(out: &Output, expected: &str) {
@@ -107,5 +125,65 @@ fn a_credential_process_profile_signs_the_calls() {
     assert!(
         authorization.contains("Credential=AKIDPROCESS/"),
         "{authorization}"
+    );
+}
+
+#[test]
+fn profile_and_region_flags_choose_the_account_and_the_region_of_rules_that_name_none() {
+    let fake = FakeLightsail::start();
+    fake.add_points_in(
+        "eu-west-2",
+        "web-1",
+        "CPUUtilization",
+        "Percent",
+        &[(T - 300, 95.0)],
+    );
+    fake.add_points_in(
+        "eu-north-1",
+        "web-1",
+        "CPUUtilization",
+        "Percent",
+        &[(T - 300, 95.0)],
+    );
+    let region_of = |out: &Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        let report = crate::support::report(out);
+        let result = &report["results"][0];
+        assert_eq!(result["state"], "ALARM", "{report:#}");
+        result["region"].as_str().unwrap().to_owned()
+    };
+    // --profile: its keys sign the calls, and with no AWS_REGION its region is the rules'.
+    let out = check_with(&fake, None, &["--profile", "west"], &["AWS_REGION"]);
+    assert_eq!(region_of(&out), "eu-west-2");
+    let last = fake.requests().pop().unwrap();
+    assert_eq!(last.region.as_deref(), Some("eu-west-2"));
+    assert!(last.headers["authorization"].contains("Credential=AKIDWEST/"));
+    // AWS_REGION wins over the profile's region, and --region over both.
+    let out = check_with(
+        &fake,
+        Some(("AWS_REGION", "eu-north-1")),
+        &["--profile", "west"],
+        &[],
+    );
+    assert_eq!(region_of(&out), "eu-north-1");
+    let out = check_with(
+        &fake,
+        Some(("AWS_REGION", "us-east-1")),
+        &["--profile", "west", "--region", "eu-north-1"],
+        &[],
+    );
+    assert_eq!(region_of(&out), "eu-north-1");
+    // A region that is not one is refused by name.
+    let out = check_with(
+        &fake,
+        None,
+        &["--profile", "west", "--region", "Europe"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not an AWS region name"),
+        "{}",
+        stderr(&out)
     );
 }
