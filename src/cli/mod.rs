@@ -158,6 +158,10 @@ struct CheckArgs {
     /// Publish nothing (the default; accepted so older scripts keep working).
     #[arg(long)]
     dry_run: bool,
+    /// List the OK results too (the text output lists only the ones that need attention,
+    /// and counts the others).
+    #[arg(long)]
+    all: bool,
     /// `text` for people; `json` prints the run report, and nothing else, on stdout.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -396,7 +400,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
             "{}\n",
             serde_json::to_string_pretty(&report).map_err(|e| InputError::Other(e.to_string()))?
         )),
-        Output::Text => output::stdout(&text::render(&rules, &report)),
+        Output::Text => output::stdout(&text::render(&rules, &report, args.all)),
     };
     let status = match report.failure() {
         Some(failure) => {

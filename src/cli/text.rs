@@ -7,10 +7,21 @@ use crate::domain::alert::Alert;
 use crate::domain::catalog::ResourceType;
 use crate::domain::time;
 use crate::rules::RuleSet;
-use crate::run::{Report, RuleResult, RunError};
+use crate::run::{Report, RuleResult, RunError, Stage};
 
-/// The whole text report.
-pub(super) fn render(rules: &RuleSet, report: &Report) -> String {
+/// The order rows are listed in: what needs attention first.
+fn urgency(state: &str) -> u8 {
+    match state {
+        "ALARM" => 0,
+        "ERROR" => 1,
+        "INSUFFICIENT_DATA" => 2,
+        _ => 3,
+    }
+}
+
+/// The whole text report: the results that need attention first (ALARM, ERROR,
+/// INSUFFICIENT_DATA), OK results counted, and listed too with `all`.
+pub(super) fn render(rules: &RuleSet, report: &Report, all: bool) -> String {
     let mut out = String::new();
     let mode = if report.dry_run {
         " (dry run: nothing published)"
@@ -24,7 +35,22 @@ pub(super) fn render(rules: &RuleSet, report: &Report) -> String {
         time::rfc3339(report.evaluated_at)
     );
     let _ = writeln!(out);
-    results(&mut out, &report.results);
+    let mut shown: Vec<&RuleResult> = report
+        .results
+        .iter()
+        .filter(|r| all || r.state.as_str() != "OK")
+        .collect();
+    // Stable: within a state, the report's order (rule, region, selection).
+    shown.sort_by_key(|r| urgency(r.state.as_str()));
+    if shown.is_empty() {
+        let _ = writeln!(out, "Nothing needs attention.");
+    } else {
+        results(&mut out, &shown, &report.errors);
+    }
+    let hidden = report.results.len() - shown.len();
+    if hidden > 0 {
+        let _ = writeln!(out, "{hidden} OK result(s) not listed (--all lists them).");
+    }
     unplaced_errors(&mut out, &report.errors);
     if !report.warnings.is_empty() {
         let _ = writeln!(out);
@@ -56,7 +82,7 @@ pub(super) fn render(rules: &RuleSet, report: &Report) -> String {
 /// One aligned line per result. The resource column says `INSTANCE` while every result
 /// is about an instance, and `RESOURCE` with the type (`db-1 (RelationalDatabase)`)
 /// once other types are in the report.
-fn results(out: &mut String, results: &[RuleResult]) {
+fn results(out: &mut String, results: &[&RuleResult], errors: &[RunError]) {
     let only_instances = results
         .iter()
         .all(|r| r.resource_type == ResourceType::Instance);
@@ -68,7 +94,7 @@ fn results(out: &mut String, results: &[RuleResult]) {
         }
     };
     let width = |f: &dyn Fn(&RuleResult) -> usize, min: usize| {
-        results.iter().map(f).max().unwrap_or(0).max(min)
+        results.iter().map(|r| f(r)).max().unwrap_or(0).max(min)
     };
     let (rw, gw, iw, sw) = (
         width(&|r| r.rule.len(), 4),
@@ -88,7 +114,18 @@ fn results(out: &mut String, results: &[RuleResult]) {
     );
     for r in results {
         let detail = r.error.as_deref().unwrap_or(&r.reason);
-        let sent = if r.notified { "  [published]" } else { "" };
+        let publish_failed = errors.iter().any(|e| {
+            e.stage == Stage::Publish
+                && e.rule.as_deref() == Some(r.rule.as_str())
+                && e.region.as_deref() == Some(r.region.as_str())
+                && e.resource.as_deref() == Some(r.resource.as_str())
+        });
+        let sent = match (publish_failed, r.notified) {
+            (true, true) => "  [published to some topics; a publish FAILED]",
+            (true, false) => "  [publish FAILED]",
+            (false, true) => "  [published]",
+            (false, false) => "",
+        };
         let _ = writeln!(
             out,
             "{:rw$}  {:gw$}  {:iw$}  {:sw$}  {detail}{sent}",

@@ -99,7 +99,7 @@ const SOME_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:lightsail-alerts";
 fn the_built_in_example_runs_without_aws_and_shows_alarms_and_oks() {
     // An endpoint that refuses everything: the example must not need AWS at all.
     let out = run(command()
-        .arg("check")
+        .args(["check", "--all"])
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
@@ -139,6 +139,58 @@ fn the_built_in_example_runs_without_aws_and_shows_alarms_and_oks() {
         stderr(&out).contains("built-in example"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn text_lists_what_needs_attention_first_and_counts_the_oks_unless_all() {
+    let rows = |args: &[&str]| -> Vec<(String, String)> {
+        let out = run(command().arg("check").args(args));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let table: Vec<String> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("RULE "))
+            .skip(1)
+            .take_while(|l| !l.is_empty() && !l.contains("not listed"))
+            .map(str::to_owned)
+            .collect();
+        table
+            .iter()
+            .map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let state = words
+                    .iter()
+                    .find(|w| ["ALARM", "OK", "ERROR", "INSUFFICIENT_DATA"].contains(w))
+                    .unwrap_or_else(|| panic!("no state in {l:?}:\n{text}"));
+                (words[0].to_owned(), (*state).to_owned())
+            })
+            .collect()
+    };
+    let attention = rows(&[]);
+    assert_eq!(attention.len(), 5, "{attention:?}");
+    assert!(
+        attention.iter().all(|(_, state)| state == "ALARM"),
+        "{attention:?}"
+    );
+    let out = run(command().arg("check"));
+    assert!(
+        stdout(&out).contains("9 OK result(s) not listed (--all lists them)."),
+        "{}",
+        stdout(&out)
+    );
+
+    let all = rows(&["--all"]);
+    assert_eq!(all.len(), 14, "{all:?}");
+    let first_ok = all.iter().position(|(_, s)| s == "OK").unwrap();
+    assert!(
+        all[first_ok..].iter().all(|(_, s)| s == "OK"),
+        "ALARMs first: {all:?}"
+    );
+    assert_eq!(
+        all[..first_ok],
+        attention[..],
+        "in the report's order within a state"
     );
 }
 
@@ -646,6 +698,19 @@ fn an_alert_that_cannot_be_published_fails_the_run() {
         errors[0]["message"].as_str().unwrap().contains(missing),
         "{errors:#?}"
     );
+    // The row of the result says its publish failed.
+    let text = run(crate::support::command()
+        .args(["check", "--publish", "--at", AT, "--rules"])
+        .arg(&rules)
+        .envs(fake.env())
+        .envs(moto.env()));
+    assert_eq!(text.status.code(), Some(1), "{}", stderr(&text));
+    let row = stdout(&text)
+        .lines()
+        .find(|l| l.contains("web-1") && l.contains("ALARM"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{}", stdout(&text)));
+    assert!(row.ends_with("[publish FAILED]"), "{row}");
     // The alert itself is in the log, so it is not lost.
     assert!(
         stderr(&out).contains("[ALARM] burst-capacity-low: web-1"),
