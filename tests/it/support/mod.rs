@@ -12,6 +12,7 @@
 //! The suites of tests/it/ and the pipeline bench each use only some of these helpers.
 #![allow(dead_code)]
 
+pub mod golden;
 mod http;
 pub mod lightsail;
 pub mod moto;
