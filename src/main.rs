@@ -29,15 +29,13 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (stdout is the command line's output). JSON when Lambda's
 /// `AWS_LAMBDA_LOG_FORMAT=JSON` asks for it; the level from `RUST_LOG`, else
-/// `AWS_LAMBDA_LOG_LEVEL`, else info in Lambda and warn on the command line, where the
-/// SDK's own credential warnings (Debug dumps of each provider it tried) are left out: the
-/// command says what is wrong with the credentials once, in one line.
+/// `AWS_LAMBDA_LOG_LEVEL`, else info in Lambda and error on the command line: there,
+/// every warning (a failed fetch, a region that could not be listed) is in the report
+/// already, on its row or under the table, and the SDK's own credential warnings (Debug
+/// dumps of each provider it tried) are left out: the command says what is wrong with
+/// the credentials once, in one line.
 fn init_tracing(in_lambda: bool) {
-    let default_level = if in_lambda {
-        "info"
-    } else {
-        "warn,aws_config=error"
-    };
+    let default_level = if in_lambda { "info" } else { "error" };
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| {
             let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")

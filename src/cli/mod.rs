@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod output;
 pub mod template;
 mod text;
+mod units;
 
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
 use crate::domain::catalog::ResourceType;
@@ -46,7 +47,9 @@ Environment:
   AWS_RETRY_MODE         standard or adaptive [default: standard]
   AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LIGHTSAIL, _SNS, _DYNAMODB, _S3
                          endpoint overrides (local fakes)
-  RUST_LOG               the log filter on stderr, e.g. info or debug [default: warn]
+  RUST_LOG               the log filter on stderr, e.g. warn, info or debug [default: error]
+  NO_COLOR               set and not empty: no colour with --color auto (also
+                         CLICOLOR=0, TERM=dumb; CLICOLOR_FORCE=1 forces colour)
 
 Exit status: 0 the run completed (alarms or not), 1 a run error, 2 invalid input.";
 
@@ -165,6 +168,10 @@ struct CheckArgs {
     /// `text` for people; `json` prints the run report, and nothing else, on stdout.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Colour in the text output: `auto` on a terminal unless NO_COLOR is set (or
+    /// TERM=dumb; CLICOLOR_FORCE=1 forces it), `always`, or `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
     /// Take datapoints from a recording instead of Lightsail (format: examples/README.md).
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
@@ -181,6 +188,27 @@ struct CheckArgs {
 enum Output {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether stdout gets colour. `auto` asks anstream, which follows NO_COLOR,
+    /// CLICOLOR, CLICOLOR_FORCE and TERM, and whether stdout is a terminal.
+    fn on_stdout(self) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+            }
+        }
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -400,7 +428,14 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
             "{}\n",
             serde_json::to_string_pretty(&report).map_err(|e| InputError::Other(e.to_string()))?
         )),
-        Output::Text => output::stdout(&text::render(&rules, &report, args.all)),
+        Output::Text => output::stdout(&text::render(
+            &rules,
+            &report,
+            text::Options {
+                all: args.all,
+                color: args.color.on_stdout(),
+            },
+        )),
     };
     let status = match report.failure() {
         Some(failure) => {

@@ -1,0 +1,1 @@
+//! Golden fixtures of validation errors (issue 11): filled in by the positions work.
