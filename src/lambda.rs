@@ -20,8 +20,8 @@ use crate::settings::{InputError, Settings};
 
 mod init_error;
 
-/// The report logged with a failed invocation stays within one CloudWatch Logs event.
-const MAX_LOGGED_REPORT_BYTES: usize = 200 * 1024;
+/// The errors of a failed invocation logged one line each, at most.
+const MAX_LOGGED_ERRORS: usize = 1000;
 
 /// What the function was invoked with.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,10 +233,28 @@ async fn invoke(app: &App, payload: Value, deadline: Deadline) -> Result<Report,
     // The run logged its summary ("run finished").
     match report.failure() {
         Some(failure) => {
-            // Keep the report in the logs: the failed invocation returns no body. Bounded
-            // like the response, so that it stays one CloudWatch Logs event (256 KB).
-            let logged = report.bounded(MAX_LOGGED_REPORT_BYTES);
-            tracing::error!(report = %serde_json::to_string(&logged).unwrap_or_default(), "run failed");
+            // The failed invocation returns no body: its errors go into the log, one line
+            // each (every unpublished alert was logged whole as it failed).
+            tracing::error!(error = %failure, errors = report.errors.len(), "run failed");
+            for error in report.errors.iter().take(MAX_LOGGED_ERRORS) {
+                tracing::error!(
+                    stage = error.stage.as_str(),
+                    rule = error.rule.as_deref(),
+                    region = error.region.as_deref(),
+                    resource_type = error.resource_type.map(|t| t.as_str()),
+                    resource = error.resource.as_deref(),
+                    error = %error.message,
+                    "run error"
+                );
+            }
+            if let Some(more) = report
+                .errors
+                .len()
+                .checked_sub(MAX_LOGGED_ERRORS)
+                .filter(|&more| more > 0)
+            {
+                tracing::error!(more, "run errors left out of the log");
+            }
             Err(HandlerError::Run(failure))
         }
         None => Ok(report.bounded(MAX_RESPONSE_BYTES)),

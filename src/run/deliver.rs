@@ -157,6 +157,27 @@ async fn attempt<K: AlertSink, D: StateStore>(
     }
 }
 
+/// An alert that was not published goes into the log whole, so that it is not lost even
+/// if the retried invocation never succeeds: each part a field of its own, the body
+/// (`body`) as the string it would have been published as.
+fn log_unsent(result: &RuleResult, alert: &Alert, error: &str) {
+    tracing::error!(
+        rule = %result.rule,
+        region = %result.region,
+        resource_type = %result.resource_type,
+        resource = %result.resource,
+        state = result.state.as_str(),
+        severity = result.severity.as_str(),
+        error,
+        topic = %alert.topic_arn,
+        format = %alert.format,
+        subject = %alert.subject,
+        message_group_id = alert.message_group_id.as_deref(),
+        body = %alert.message,
+        "alert could not be published"
+    );
+}
+
 /// Records in `result` and the run's errors what happened to its notification; returns
 /// how many alerts were published.
 pub(super) fn record(done: Done, result: &mut RuleResult, errors: &mut Vec<RunError>) -> usize {
@@ -181,15 +202,13 @@ pub(super) fn record(done: Done, result: &mut RuleResult, errors: &mut Vec<RunEr
                 published += 1;
             }
             Err(err) => {
-                // The whole alert goes into the log so it is not lost even if the
-                // retried invocation never succeeds.
-                tracing::error!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, error = %err, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert could not be published");
+                log_unsent(result, &alert, &err.to_string());
                 errors.push(error(Stage::Publish, err.to_string()));
             }
         }
     }
     for alert in done.abandoned {
-        tracing::error!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, alert = %serde_json::to_string(&alert).unwrap_or_default(), "alert not published: the run's deadline came first");
+        log_unsent(result, &alert, "the run's deadline came first");
         errors.push(error(
             Stage::Publish,
             format!(

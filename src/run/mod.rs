@@ -87,11 +87,10 @@ where
     let needed = plan::listings_needed(rules);
     let listing_calls = needed.len();
     if !needed.is_empty() {
-        let listings: Vec<String> = needed
-            .iter()
-            .map(|(kind, region)| format!("{kind} in {region}"))
-            .collect();
-        tracing::info!(listings = %listings.join(", "), "listing resources");
+        // One line per listing: fields are values, not a list in a string.
+        for (kind, region) in &needed {
+            tracing::info!(resource_type = kind.as_str(), %region, "listing resources");
+        }
     }
     let listings = list::list_all(source, needed, options.concurrency, options.deadline).await;
     let plan = Plan::new(&rules.rules, &listings, options.at, &mut report);

@@ -280,6 +280,19 @@ pub enum Stage {
     Deadline,
 }
 
+impl Stage {
+    /// As the report spells it (`select`, `fetch`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Select => "select",
+            Stage::Fetch => "fetch",
+            Stage::Publish => "publish",
+            Stage::State => "state",
+            Stage::Deadline => "deadline",
+        }
+    }
+}
+
 impl Report {
     /// Why the invocation must fail so that Lambda retries it and keeps it on the
     /// on-failure destination, or `None` when the run completed.
@@ -349,6 +362,22 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_is_spelled_in_logs_as_in_the_report() {
+        for stage in [
+            Stage::Select,
+            Stage::Fetch,
+            Stage::Publish,
+            Stage::State,
+            Stage::Deadline,
+        ] {
+            assert_eq!(
+                serde_json::to_value(stage).unwrap(),
+                serde_json::json!(stage.as_str())
+            );
+        }
+    }
 
     fn at() -> DateTime<Utc> {
         "2026-11-24T13:05:00Z".parse().unwrap()

@@ -311,12 +311,61 @@ fn a_publish_that_fails_after_retries_fails_the_invocation() {
         message.contains("2 alert(s) could not be published"),
         "{message}"
     );
-    // Nothing is lost: the unpublished alerts and the report are in the logs.
-    assert!(
-        logs.stderr.contains("[ALARM] status-check-failed: db-1"),
-        "{}",
-        logs.stderr
+    // Nothing is lost: each unpublished alert is in the logs, whole, every part a JSON
+    // value of its own (no JSON inside a string), and so is each error of the run.
+    let logs: Vec<Value> = logs
+        .stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let with = |message: &str| -> Vec<&Value> {
+        logs.iter()
+            .filter(|log| log["message"] == message)
+            .collect()
+    };
+    let unsent = with("alert could not be published");
+    assert_eq!(unsent.len(), 2, "{logs:#?}");
+    let mut subjects: Vec<&str> = unsent
+        .iter()
+        .map(|log| log["subject"].as_str().unwrap())
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            "[ALARM] burst-capacity-low: web-1 BurstCapacityPercentage < 20",
+            "[ALARM] status-check-failed: db-1 StatusCheckFailed > 0",
+        ]
     );
+    for log in &unsent {
+        assert_eq!(log["topic"], missing, "{log}");
+        assert_eq!(log["format"], "text", "{log}");
+        assert_eq!(log["state"], "ALARM", "{log}");
+        assert_eq!(log["region"], "us-east-1", "{log}");
+        let body = log["body"].as_str().unwrap();
+        let resource = log["resource"].as_str().unwrap();
+        assert!(
+            body.contains(&format!("on instance \"{resource}\"")),
+            "{body}"
+        );
+    }
+    let errors = with("run error");
+    assert_eq!(errors.len(), 2, "{logs:#?}");
+    assert!(
+        errors
+            .iter()
+            .all(|log| log["stage"] == "publish" && log["error"].is_string())
+    );
+    assert_eq!(with("run failed")[0]["errors"], 2);
+    for log in &logs {
+        for (field, value) in log.as_object().unwrap() {
+            let nested = value
+                .as_str()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                .is_some_and(|v| v.is_object() || v.is_array());
+            assert!(!nested, "{field} is JSON in a string: {log}");
+        }
+    }
 }
 
 #[test]
