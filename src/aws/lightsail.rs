@@ -271,7 +271,7 @@ macro_rules! listing_page {
                     .collect();
                 (resources, page.next_page_token().map(str::to_owned))
             })
-            .map_err(|err| sdk_message(&err))
+            .map_err(|err| said(&err))
     };
 }
 
@@ -286,6 +286,7 @@ impl ResourceSource for LightsailSource {
             resource_type: kind,
             region: region.to_owned(),
             message,
+            code: None,
             past_deadline: false,
         };
         let mut resources = Vec::new();
@@ -337,9 +338,12 @@ impl ResourceSource for LightsailSource {
                         });
                         (services.collect(), None)
                     })
-                    .map_err(|err| sdk_message(&err)),
+                    .map_err(|err| said(&err)),
             }
-            .map_err(failed)?;
+            .map_err(|(message, code)| ListError {
+                code,
+                ..failed(message)
+            })?;
             resources.extend(page);
             match next {
                 Some(next) if !next.is_empty() => {
@@ -405,7 +409,17 @@ where
         resource_type,
         resource,
         message: sdk_message(&err),
+        code: err.code().map(str::to_owned),
     }
+}
+
+/// What the service said ([`sdk_message`]) and its error code.
+fn said<E, R>(err: &SdkError<E, R>) -> (String, Option<String>)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    (sdk_message(err), err.code().map(str::to_owned))
 }
 
 /// `Code: message` when the service said so, else the whole error chain (timeouts,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod output;
+mod refused;
 pub mod template;
 mod text;
 mod units;
@@ -422,12 +423,23 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     };
     let rules = job.rules;
     let report = run::run(&rules, &source, sink.as_ref(), store.as_ref(), options).await;
+    let profile = chosen
+        .profile
+        .clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+    if let Some(line) = refused::refused(&report, profile.as_deref()) {
+        // Every call refused for its credentials: one line instead of a table of the
+        // same error on every row (the JSON report is still printed for scripts).
+        let written = match args.output {
+            Output::Json => output::stdout(&json_report(&report)?),
+            Output::Text => Ok(()),
+        };
+        output::stderr(&format!("error: {line}"));
+        return Ok(exit_status(ExitCode::from(EXIT_RUN_ERROR), written));
+    }
 
     let written = match args.output {
-        Output::Json => output::stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).map_err(|e| InputError::Other(e.to_string()))?
-        )),
+        Output::Json => output::stdout(&json_report(&report)?),
         Output::Text => output::stdout(&text::render(
             &rules,
             &report,
@@ -445,6 +457,13 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         None => ExitCode::SUCCESS,
     };
     Ok(exit_status(status, written))
+}
+
+/// The run report as `--output json` prints it.
+fn json_report(report: &run::Report) -> Result<String, InputError> {
+    serde_json::to_string_pretty(report)
+        .map(|json| json + "\n")
+        .map_err(|e| InputError::Other(e.to_string()))
 }
 
 /// The run's exit status, or a run error when its output could not be written (a closed

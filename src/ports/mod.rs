@@ -49,6 +49,8 @@ pub enum FetchError {
         resource_type: ResourceType,
         resource: String,
         message: String,
+        /// The service's error code when it answered (`AccessDeniedException`, ...).
+        code: Option<String>,
     },
     /// Not fetched: the run's deadline came first (SPEC §12).
     #[error(
@@ -59,6 +61,17 @@ pub enum FetchError {
         resource: String,
         deadline: String,
     },
+}
+
+impl FetchError {
+    /// The service's error code, when it answered with one that is not NotFound (a
+    /// NotFound may also come from the listing, without a call).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            FetchError::Failed { code, .. } => code.as_deref(),
+            FetchError::NotFound { .. } | FetchError::Deadline { .. } => None,
+        }
+    }
 }
 
 /// Where datapoints come from. One SDK implementation, one offline (a recording).
@@ -76,6 +89,8 @@ pub struct ListError {
     pub resource_type: ResourceType,
     pub region: String,
     pub message: String,
+    /// The service's error code when it answered (`AccessDeniedException`, ...).
+    pub code: Option<String>,
     /// Cut short by the run's deadline rather than failed.
     pub past_deadline: bool,
 }

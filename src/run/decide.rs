@@ -250,7 +250,8 @@ fn failed(
         rule.resource_type,
         &alarm.resource,
         err.to_string(),
-    );
+    )
+    .with_code(err.code());
     Decision {
         result,
         error: Some(error),

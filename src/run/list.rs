@@ -56,6 +56,7 @@ async fn list<S: ResourceSource>(
         resource_type: kind,
         region: region.to_owned(),
         message: format!("{} passed before the listing was done", deadline.describe()),
+        code: None,
         past_deadline: true,
     };
     if let Some(deadline) = deadline.filter(|d| !d.may_fetch()) {

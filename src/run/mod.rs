@@ -408,7 +408,7 @@ async fn settle<K: AlertSink, D: StateStore>(
 }
 
 impl Report {
-    fn new(at: DateTime<Utc>, dry_run: bool) -> Self {
+    pub(crate) fn new(at: DateTime<Utc>, dry_run: bool) -> Self {
         Report {
             evaluated_at: at,
             dry_run,

@@ -54,16 +54,19 @@ impl<'r> Plan<'r> {
         let resolution = select::resolve(rules, listings);
         for (rule, region, err) in &resolution.failed {
             tracing::error!(rule = %rule.name, %region, error = %err, "rule not evaluated in this region");
-            report.errors.push(RunError::general(
-                if err.past_deadline {
-                    Stage::Deadline
-                } else {
-                    Stage::Select
-                },
-                Some(rule.name.to_string()),
-                Some((*region).to_owned()),
-                err.to_string(),
-            ));
+            report.errors.push(
+                RunError::general(
+                    if err.past_deadline {
+                        Stage::Deadline
+                    } else {
+                        Stage::Select
+                    },
+                    Some(rule.name.to_string()),
+                    Some((*region).to_owned()),
+                    err.to_string(),
+                )
+                .with_code(err.code.as_deref()),
+            );
         }
         for (rule, region, message) in &resolution.warnings {
             tracing::warn!(rule = %rule.name, %region, "{message}");

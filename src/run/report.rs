@@ -211,6 +211,10 @@ pub struct RunError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     pub message: String,
+    /// The AWS error code when the service answered with one (`AccessDeniedException`,
+    /// `ThrottlingException`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// The `instance` field of a result or error: the name, for instances only.
@@ -236,6 +240,7 @@ impl RunError {
             resource: Some(resource.to_owned()),
             instance: instance_field(kind, resource),
             message,
+            code: None,
         }
     }
 
@@ -254,7 +259,14 @@ impl RunError {
             resource: None,
             instance: None,
             message,
+            code: None,
         }
+    }
+
+    /// The same with the service's error code.
+    pub fn with_code(mut self, code: Option<&str>) -> RunError {
+        self.code = code.map(str::to_owned);
+        self
     }
 }
 

@@ -187,3 +187,92 @@ fn profile_and_region_flags_choose_the_account_and_the_region_of_rules_that_name
         stderr(&out)
     );
 }
+
+/// `check` as text of `rules` against `fake`, with the tests' static keys.
+fn check_text(fake: &FakeLightsail, rules: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yaml");
+    std::fs::write(&path, rules).unwrap();
+    crate::support::command()
+        .args(["check", "--at", crate::support::AT, "--rules"])
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .envs(fake.env())
+        .output()
+        .unwrap()
+}
+
+const TWO_REGIONS: &str = "version: 1\nrules:\n  - {name: cpu, instances: [web-1, web-2], \
+    regions: [us-east-1, eu-west-2], metric: CPUUtilization, comparison: '>', threshold: 80, \
+    topicArn: 'arn:aws:sns:us-east-1:123456789012:t'}\n";
+
+#[test]
+fn credentials_refused_on_every_call_are_one_line_with_the_fix_not_a_table() {
+    let fake = FakeLightsail::start();
+    fake.add_points("web-1", "CPUUtilization", "Percent", &[(T - 300, 95.0)]);
+    // Keys AWS does not accept: the profile's name is in the fix.
+    fake.fail_region("us-east-1", 401);
+    let out = check_with(
+        &fake,
+        None,
+        &["--profile", "west", "--region", "us-east-1"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: GetInstanceMetricData failed for `web-1` in us-east-1: "),
+        "{err}"
+    );
+    assert!(err.contains("UnauthenticatedException"), "{err}");
+    assert!(
+        err.contains("AWS does not accept the credentials of profile `west`: check the access key and secret (`aws configure --profile west`)"),
+        "{err}"
+    );
+    // --output json still prints the report, whose error carries the code.
+    let report = crate::support::report(&out);
+    assert_eq!(
+        report["errors"][0]["code"], "UnauthenticatedException",
+        "{report:#}"
+    );
+
+    // Access denied, as text: the line instead of the table.
+    fake.clear_region("us-east-1");
+    fake.fail_region("us-east-1", 403);
+    fake.fail_region("eu-west-2", 403);
+    let out = check_text(&fake, TWO_REGIONS);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("AccessDeniedException"), "{err}");
+    assert!(
+        err.contains("(and the run's 3 other calls); the credentials may not read Lightsail"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_refusal_in_one_region_stays_on_the_rows_of_that_region() {
+    let fake = FakeLightsail::start();
+    for name in ["web-1", "web-2"] {
+        fake.add_points(name, "CPUUtilization", "Percent", &[(T - 300, 95.0)]);
+    }
+    fake.fail_region("eu-west-2", 403);
+    let out = check_text(&fake, TWO_REGIONS);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("  ALARM  ").count(), 2, "{text}");
+    assert_eq!(text.matches("  ERROR  ").count(), 2, "{text}");
+    assert!(text.contains("AccessDeniedException"), "{text}");
+    assert!(
+        !stderr(&out).contains("may not read Lightsail"),
+        "{}",
+        stderr(&out)
+    );
+}
