@@ -225,8 +225,9 @@ Resources:
         assert!(shown.contains("${AWS::Region}"), "{shown}");
         assert!(shown.contains("topicArn: ${ALERT_TOPIC_ARN}"), "{shown}");
         let errors = validate(&found[1]).unwrap_err().to_string();
+        // The line and column are those in the embedded document.
         assert!(
-            errors.contains("\n  t.yaml: Other ALERT_RULES: rules[0] (cpu): metric: `CPU`"),
+            errors.contains("\n  t.yaml: Other ALERT_RULES:3:45: rules[0] (cpu): metric: `CPU`"),
             "{errors}"
         );
     }

@@ -16,6 +16,8 @@ use serde::de::{
 };
 use serde_yaml_ng::Value;
 
+use super::positions::Position;
+
 /// Values aliases may add to a document. A document's own values number fewer than its
 /// bytes (each takes at least one, counting its separator), so `2 * bytes + this` only
 /// bounds what aliases repeat. Sharing fields or an instance list between rules
@@ -23,28 +25,48 @@ use serde_yaml_ng::Value;
 /// worth of text, which adds to the budget too.
 const ALIAS_ALLOWANCE: usize = 10_000;
 
-/// The document's value, or why it is not one (the message of a `ValidationError`).
-pub(super) fn load(text: &str) -> Result<Value, String> {
+/// Why a text is not a document: the message of a `ValidationError`, and where the
+/// parser stopped, if it says.
+#[derive(Debug)]
+pub(super) struct LoadError {
+    pub(super) message: String,
+    pub(super) at: Option<Position>,
+}
+
+/// The document's value, or why it is not one.
+pub(super) fn load(text: &str) -> Result<Value, LoadError> {
     let budget = text.len().saturating_mul(2).saturating_add(ALIAS_ALLOWANCE);
     if exceeds(text, budget) {
-        return Err(format!(
-            "the document's aliases (`*name`) expand it to more than {budget} values; \
-             allowed: at most {budget} (twice its size in bytes, plus {ALIAS_ALLOWANCE}): \
-             write the repeated parts out, or nest fewer aliases"
-        ));
+        return Err(LoadError {
+            message: format!(
+                "the document's aliases (`*name`) expand it to more than {budget} values; \
+                 allowed: at most {budget} (twice its size in bytes, plus {ALIAS_ALLOWANCE}): \
+                 write the repeated parts out, or nest fewer aliases"
+            ),
+            at: None,
+        });
     }
     // Merge keys (`<<: *common`) let a document share fields between rules; applying
     // them here means the validator sees each rule as the operator meant it.
     serde_yaml_ng::from_str::<Value>(text)
         .and_then(|mut value| value.apply_merge().map(|()| value))
         .map_err(|err| {
-            let line = err
-                .location()
-                .and_then(|at| text.lines().nth(at.line().saturating_sub(1)));
-            match hint(&err.to_string(), line) {
-                Some(hint) => format!("not a valid YAML or JSON document: {err}; {hint}"),
-                None => format!("not a valid YAML or JSON document: {err}"),
+            let at = err.location().map(|at| Position {
+                line: at.line(),
+                column: at.column(),
+            });
+            let line = at.and_then(|at| text.lines().nth(at.line.saturating_sub(1)));
+            // The place leads the error line (`rules.yaml:4:1: ...`), so the message
+            // need not say it again.
+            let mut message = err.to_string();
+            if let Some(Position { line, column }) = at {
+                message = message.replacen(&format!(" at line {line} column {column}"), "", 1);
             }
+            let message = match hint(&message, line) {
+                Some(hint) => format!("not a valid YAML or JSON document: {message}; {hint}"),
+                None => format!("not a valid YAML or JSON document: {message}"),
+            };
+            LoadError { message, at }
         })
 }
 
@@ -224,7 +246,7 @@ mod tests {
     fn aliases_that_repeat_a_large_anchor_are_refused_before_they_are_expanded() {
         for doc in [wide(1_000), laughs(10)] {
             let started = Instant::now();
-            let err = load(&doc).unwrap_err();
+            let err = load(&doc).unwrap_err().message;
             assert!(
                 err.starts_with("the document's aliases (`*name`) expand it to more than "),
                 "{err}"

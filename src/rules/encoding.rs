@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use super::positions::Position;
+
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Byte-order marks of the encodings that are refused. UTF-32 LE's mark starts with
@@ -38,12 +40,6 @@ enum Found {
     Nul(usize),
     /// Bytes that are not UTF-8 (most often Latin-1 or Windows-1252 text).
     Invalid { byte: u8, at: Position },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Position {
-    line: usize,
-    column: usize,
 }
 
 impl fmt::Display for Found {

@@ -6,8 +6,9 @@
 //! from text and `from_value` from JSON. The document and `defaults` are checked here,
 //! each rule in `rule` (its fields by concern: `metric`, `selection`, `notify`,
 //! `policy`), giving the validated model of `domain::rule`. Errors are collected per
-//! mapping by a `Scope` (`scope`) into the `errors` types; `values` reads YAML values,
-//! `suggest` says "did you mean".
+//! mapping by a `Scope` (`scope`) into the `errors` types, each naming the path of what
+//! it is about; when a document has errors, `positions` finds the line and column of
+//! those paths in its text. `values` reads YAML values, `suggest` says "did you mean".
 
 mod document;
 mod encoding;
@@ -15,6 +16,7 @@ mod errors;
 mod metric;
 mod notify;
 mod policy;
+mod positions;
 mod rule;
 mod scope;
 mod selection;
@@ -23,7 +25,7 @@ mod suggest;
 pub(crate) mod test_support;
 mod values;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -32,6 +34,7 @@ use crate::domain::catalog::Severity;
 pub use crate::domain::rule::{Destination, InvalidValue, Rule, RuleName, RuleSet, TopicArn};
 pub use encoding::{EncodingError, document_text};
 pub use errors::{ValidationError, ValidationErrors};
+pub use positions::Position;
 
 /// An AWS region name as rules accept it (`us-east-1`), or what is wrong with it.
 pub fn check_region_name(region: &str) -> Result<String, String> {
@@ -40,6 +43,7 @@ pub fn check_region_name(region: &str) -> Result<String, String> {
 
 use notify::{check_notify, check_topic_arn, destinations};
 use policy::{check_notify_on, check_reminders, check_renotify_minutes};
+use positions::Path;
 use rule::check_rule;
 use scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, Defaults, Field, Scope};
 use selection::check_regions;
@@ -72,8 +76,12 @@ pub fn parse_bytes(
 ) -> Result<RuleSet, ValidationErrors> {
     let whole = |message: String| ValidationErrors(vec![ValidationError::whole(source, message)]);
     let text = document_text(bytes).map_err(|err| whole(err.to_string()))?;
-    let document = document::load(text).map_err(whole)?;
-    validate(&document, source, fallbacks)
+    let document = document::load(text).map_err(|err| {
+        let mut error = ValidationError::whole(source, err.message);
+        error.at = err.at;
+        ValidationErrors(vec![error])
+    })?;
+    validate(&document, source, fallbacks).map_err(|errors| errors.placed_in(text))
 }
 
 /// The same from an already-parsed JSON value (the Lambda event's `"rules"`).
@@ -82,7 +90,8 @@ pub fn from_value(
     source: &str,
     fallbacks: &Fallbacks,
 ) -> Result<RuleSet, ValidationErrors> {
-    // One validator for both inputs: JSON converts losslessly into a YAML value.
+    // One validator for both inputs: JSON converts losslessly into a YAML value. There is
+    // no text, so the errors have no line and column.
     let document = serde_yaml_ng::to_value(value).map_err(|err| {
         ValidationErrors(vec![ValidationError::whole(
             source,
@@ -97,22 +106,17 @@ fn validate(
     source: &str,
     fallbacks: &Fallbacks,
 ) -> Result<RuleSet, ValidationErrors> {
+    let mut errors = Vec::new();
+    let mut doc = Scope::new(source, Path::root(), &mut errors);
     let Value::Mapping(map) = document else {
-        return Err(ValidationErrors(vec![ValidationError::whole(
-            source,
+        doc.error(
+            "",
             format!(
                 "expected a mapping with `version`, `rules` and optionally `defaults`, got {}",
                 describe(document)
             ),
-        )]));
-    };
-    let mut errors = Vec::new();
-    let mut doc = Scope {
-        source,
-        rule: None,
-        prefix: "",
-        errors: &mut errors,
-        typos: HashSet::new(),
+        );
+        return Err(ValidationErrors(errors));
     };
     let unknown = doc.find_unknown(map, DOCUMENT_FIELDS);
 
@@ -171,13 +175,7 @@ fn validate(
 }
 
 fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>) -> Defaults {
-    let mut scope = Scope {
-        source,
-        rule: None,
-        prefix: "defaults.",
-        errors,
-        typos: HashSet::new(),
-    };
+    let mut scope = Scope::new(source, Path::root().key("defaults"), errors);
     let unknown = scope.find_unknown(map, DEFAULTS_FIELDS);
     let regions = check_regions(&mut scope, map);
     let topic_arn = scope.field(map, "topicArn", |v| check_topic_arn(string(v)?));
@@ -372,12 +370,26 @@ rules:
                       "metric": "CPU", "comparison": ">", "threshold": "high", "colour": 1}]}"#;
         let value: serde_json::Value = serde_json::from_str(bad).unwrap();
         let from_value = from_value(value, "event.rules", &none()).unwrap_err();
-        assert_eq!(from_value, parse(bad, "event.rules", &none()).unwrap_err());
+        let parsed = parse(bad, "event.rules", &none()).unwrap_err();
+        // The same errors; only the text has lines and columns to point at.
+        assert!(parsed.0.iter().all(|e| e.at.is_some()), "{parsed}");
+        let unplaced = parsed.0.iter().map(|e| ValidationError {
+            at: None,
+            ..e.clone()
+        });
+        assert_eq!(from_value.0, unplaced.collect::<Vec<_>>());
         assert_eq!(from_value.0.len(), 6, "{from_value}");
         assert_eq!(
             from_value.0[0].to_string(),
             "event.rules: rules[0] (x): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
              got the string \"web-1\""
+        );
+        assert_eq!(
+            parsed.0[0].to_string(),
+            format!(
+                "event.rules:1:53: {}",
+                from_value.0[0].to_string().split_once(": ").unwrap().1
+            )
         );
     }
 
@@ -463,56 +475,57 @@ rules:
             (
                 "- version: 1",
                 &[
-                    "expected a mapping with `version`, `rules` and optionally `defaults`, got a list",
+                    "1:1: expected a mapping with `version`, `rules` and optionally `defaults`, got a list",
                 ],
             ),
+            // An empty document has no place to point at.
             (
                 "",
                 &[
-                    "expected a mapping with `version`, `rules` and optionally `defaults`, got nothing",
+                    " expected a mapping with `version`, `rules` and optionally `defaults`, got nothing",
                 ],
             ),
             (
                 &format!("version: 2\nrules: [{rule}]"),
-                &["version: `2` is not a supported version; allowed: 1"],
+                &["1:10: version: `2` is not a supported version; allowed: 1"],
             ),
             (
                 &format!("version: '1'\nrules: [{rule}]"),
-                &["version: expected the number 1, got the string \"1\""],
+                &["1:10: version: expected the number 1, got the string \"1\""],
             ),
             (
                 &format!("rules: [{rule}]"),
-                &["version: required; allowed: 1 (start the document with `version: 1`)"],
+                &["1:1: version: required; allowed: 1 (start the document with `version: 1`)"],
             ),
             (
                 "version: 1",
-                &["rules: required; a non-empty list of rules"],
+                &["1:1: rules: required; a non-empty list of rules"],
             ),
             (
                 "version: 1\nrules: []",
-                &["rules: must contain at least one rule"],
+                &["2:8: rules: must contain at least one rule"],
             ),
             (
                 "version: 1\nrules: {a: 1}",
-                &["rules: expected a list of rules, got a mapping"],
+                &["2:8: rules: expected a list of rules, got a mapping"],
             ),
             (
                 "version: 1\nrules: [web-1]",
                 &[
-                    "rules[0]: expected a mapping of rule fields (name, instances, metric, ...), got the \
+                    "2:9: rules[0]: expected a mapping of rule fields (name, instances, metric, ...), got the \
                    string \"web-1\"",
                 ],
             ),
             (
                 &format!("version: 1\nrule: [{rule}]"),
                 &[
-                    "rule: unknown field `rule` (did you mean `rules`?); allowed: version, defaults, rules",
+                    "2:1: rule: unknown field `rule` (did you mean `rules`?); allowed: version, defaults, rules",
                 ],
             ),
             (
                 &format!("version: 1\ndefaults: us-east-1\nrules: [{rule}]"),
                 &[
-                    "defaults: expected a mapping of region (or regions), topicArn (or notify), severity, \
+                    "2:11: defaults: expected a mapping of region (or regions), topicArn (or notify), severity, \
                      notifyOn, renotifyMinutes, got the string \"us-east-1\"",
                 ],
             ),
@@ -522,7 +535,7 @@ rules:
                     rule.replace("a,", "b,")
                 ),
                 &[
-                    "defaults.region: `useast1` is not an AWS region name; expected one like us-east-1 or \
+                    "2:20: defaults.region: `useast1` is not an AWS region name; expected one like us-east-1 or \
                    eu-west-2",
                 ],
             ),
@@ -531,19 +544,21 @@ rules:
                     "version: 1\ndefaults: {{region: us-east-1, topicArn: {TOPIC}, severity: fatal}}\nrules: [{rule}]"
                 ),
                 &[
-                    "defaults.severity: `fatal` is not a valid severity; allowed: critical, warning, info",
+                    "2:104: defaults.severity: `fatal` is not a valid severity; allowed: critical, warning, info",
                 ],
             ),
             (
                 &format!(
                     "version: 1\ndefaults: {{region: us-east-1, topicArn: {TOPIC}}}\nrules: [{rule}, {rule}]"
                 ),
-                &["rules[1] (a): name: `a` is already the name of rules[0]; names must be unique"],
+                &[
+                    "3:102: rules[1] (a): name: `a` is already the name of rules[0]; names must be unique",
+                ],
             ),
         ];
         let env = fallbacks("us-east-1", TOPIC);
         for (doc, expected) in cases {
-            let expected: Vec<String> = expected.iter().map(|e| format!("{SOURCE}: {e}")).collect();
+            let expected: Vec<String> = expected.iter().map(|e| format!("{SOURCE}:{e}")).collect();
             assert_eq!(error_lines(doc, &env), expected, "document:\n{doc}");
         }
 
@@ -554,22 +569,22 @@ rules:
                     "version: 1\ndefaults: {{regoin: us-east-1, topicArn: {TOPIC}}}\nrules: [{rule}]"
                 ),
                 &[
-                    "defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
+                    "2:12: defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
                    regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
                 ],
             ),
             (
                 &format!("version: 1\nrules: [{rule}]"),
                 &[
-                    "rules[0] (a): region: required; set `region` or `regions` on the rule, `defaults.region` in \
+                    "2:9: rules[0] (a): region: required; set `region` or `regions` on the rule, `defaults.region` in \
                      the document, or the AWS_REGION environment variable",
-                    "rules[0] (a): topicArn: required; set `topicArn` on the rule, `defaults.topicArn` \
+                    "2:9: rules[0] (a): topicArn: required; set `topicArn` on the rule, `defaults.topicArn` \
                      in the document, or the ALERT_TOPIC_ARN environment variable",
                 ],
             ),
         ];
         for (doc, expected) in unplaced {
-            let expected: Vec<String> = expected.iter().map(|e| format!("{SOURCE}: {e}")).collect();
+            let expected: Vec<String> = expected.iter().map(|e| format!("{SOURCE}:{e}")).collect();
             assert_eq!(error_lines(doc, &none()), expected, "document:\n{doc}");
         }
     }
@@ -578,11 +593,13 @@ rules:
     fn yaml_syntax_errors_are_one_error_with_a_position() {
         let lines = error_lines("version: 1\nrules:\n  - name: [a\n", &none());
         assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(
-            lines[0].starts_with("rules.yaml: not a valid YAML or JSON document: "),
-            "{lines:?}"
+        // The place leads the line, and is not said again in the message; the place of
+        // its context (the list left open) is.
+        assert_eq!(
+            lines[0],
+            "rules.yaml:4:1: not a valid YAML or JSON document: did not find expected ',' or \
+             ']', while parsing a flow sequence at line 3 column 11",
         );
-        assert!(lines[0].contains("line 4 column 1"), "{lines:?}");
         // The usual mistakes get a hint.
         for (doc, hint) in [
             (
@@ -608,7 +625,7 @@ rules:
         }
         let lines = error_lines("{\"version\": 1,, }", &none());
         assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(lines[0].contains("line 1 column"), "{lines:?}");
+        assert!(lines[0].starts_with("rules.yaml:1:15: "), "{lines:?}");
     }
 
     #[test]
@@ -645,38 +662,38 @@ rules:
         );
         let errors = parse(&doc, SOURCE, &none()).unwrap_err();
         let expected = [
-            "rules.yaml: defaults.severity: `urgent` is not a valid severity; allowed: critical, warning, info",
-            "rules.yaml: rules[0] (cpu-high): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
+            "rules.yaml:5:13: defaults.severity: `urgent` is not a valid severity; allowed: critical, warning, info",
+            "rules.yaml:9:16: rules[0] (cpu-high): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
              got the string \"web-1\"",
-            "rules.yaml: rules[0] (cpu-high): period: `60` is not a valid period for CPUUtilization, which \
+            "rules.yaml:13:13: rules[0] (cpu-high): period: `60` is not a valid period for CPUUtilization, which \
              Lightsail stores every 300 seconds; allowed: a multiple of 300 from 300 to 86400 \
              (300, 600, 900, ..., 86400)",
-            "rules.yaml: rules[0] (cpu-high): threshold: expected a number, got the string \"high\"",
-            "rules.yaml: rules[1] (burst-capacity-low): unit: `Bytes` is not published for \
+            "rules.yaml:12:16: rules[0] (cpu-high): threshold: expected a number, got the string \"high\"",
+            "rules.yaml:18:11: rules[1] (burst-capacity-low): unit: `Bytes` is not published for \
              BurstCapacityPercentage (Lightsail returns no data for any other unit); allowed: Percent",
-            "rules.yaml: rules[1] (burst-capacity-low): datapointsToAlarm: `5` is more than \
+            "rules.yaml:22:24: rules[1] (burst-capacity-low): datapointsToAlarm: `5` is more than \
              evaluationPeriods (3); allowed: 1 to 3",
-            "rules.yaml: rules[1] (burst-capacity-low): region: required; set `region` or `regions` on the rule, \
+            "rules.yaml:15:5: rules[1] (burst-capacity-low): region: required; set `region` or `regions` on the rule, \
              `defaults.region` in the document, or the AWS_REGION environment variable",
-            "rules.yaml: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
+            "rules.yaml:23:5: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
              `threshold`?); allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, \
              comparison, threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, \
              treatMissingData, severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
-            "rules.yaml: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \
+            "rules.yaml:24:11: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \
              must be unique",
-            "rules.yaml: rules[2] (cpu-high): comparison: `gt` is not a valid comparison; allowed: \
+            "rules.yaml:27:17: rules[2] (cpu-high): comparison: `gt` is not a valid comparison; allowed: \
              GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
              LessThanOrEqualToThreshold, <=",
-            "rules.yaml: rules[2] (cpu-high): threshold: required; a finite number",
-            "rules.yaml: rules[2] (cpu-high): region: required; set `region` or `regions` on the rule, \
+            "rules.yaml:24:5: rules[2] (cpu-high): threshold: required; a finite number",
+            "rules.yaml:24:5: rules[2] (cpu-high): region: required; set `region` or `regions` on the rule, \
              `defaults.region` in the document, or the AWS_REGION environment variable",
-            "rules.yaml: owner: unknown field `owner`; allowed: version, defaults, rules",
+            "rules.yaml:6:1: owner: unknown field `owner`; allowed: version, defaults, rules",
         ];
         let lines: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
         assert_eq!(lines, expected);
         let display = errors.to_string();
         assert!(
-            display.starts_with("13 errors in the rules:\n  rules.yaml: defaults.severity: "),
+            display.starts_with("13 errors in the rules:\n  rules.yaml:5:13: defaults.severity: "),
             "{display}"
         );
         assert_eq!(display.lines().count(), 14);
@@ -684,7 +701,7 @@ rules:
             display
                 .lines()
                 .skip(1)
-                .all(|line| line.starts_with("  rules.yaml: ")),
+                .all(|line| line.starts_with("  rules.yaml:")),
             "{display}"
         );
     }

@@ -6,6 +6,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::domain::catalog::Format;
 
+use super::positions::Path;
 use super::scope::{Field, Scope};
 use super::suggest::closest;
 use super::values::{describe, key_text, lookup, mapping, parse_name, string};
@@ -60,7 +61,7 @@ pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<De
     let mut first_seen: HashMap<TopicArn, usize> = HashMap::new();
     let mut valid = true;
     for (index, item) in list.iter().enumerate() {
-        let at = format!("notify[{index}]");
+        let at = Path::from("notify").index(index);
         let Some(Destination { topic_arn, format }) = check_target(scope, &at, item, &mut valid)
         else {
             valid = false;
@@ -69,7 +70,7 @@ pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<De
         match first_seen.get(&topic_arn) {
             Some(first) => {
                 scope.error(
-                    &format!("{at}.topicArn"),
+                    at.key("topicArn"),
                     format!(
                         "`{topic_arn}` is already the topic of notify[{first}]; list each topic \
                          once, in one format"
@@ -95,14 +96,14 @@ pub(super) fn check_notify(scope: &mut Scope<'_>, map: &Mapping) -> Field<Vec<De
 /// with the same topic is reported as a repeat all the same.
 fn check_target(
     scope: &mut Scope<'_>,
-    at: &str,
+    at: &Path,
     item: &Value,
     valid: &mut bool,
 ) -> Option<Destination> {
     let entry = match mapping(item, "a mapping of topicArn and format") {
         Ok(entry) => entry,
         Err(message) => {
-            scope.error(at, message);
+            scope.error(at.clone(), message);
             return None;
         }
     };
@@ -117,8 +118,8 @@ fn check_target(
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
         typos.extend(suggestion);
-        scope.error(
-            &format!("{at}.{key}"),
+        scope.key_error(
+            at.key(key.as_str()),
             format!(
                 "unknown field `{key}`{hint}; allowed: {}",
                 NOTIFY_FIELDS.join(", ")
@@ -132,21 +133,21 @@ fn check_target(
             // A misspelt `topicArn` is already reported, with the suggestion.
             if !typos.contains("topicArn") {
                 scope.error(
-                    &format!("{at}.topicArn"),
+                    at.key("topicArn"),
                     "required; the ARN of the SNS topic to publish to",
                 );
             }
             None
         }
         Err(message) => {
-            scope.error(&format!("{at}.topicArn"), message);
+            scope.error(at.key("topicArn"), message);
             None
         }
     };
     let format = match lookup(entry, "format", parse_name::<Format>) {
         Ok(format) => Some(format.unwrap_or(Format::Text)),
         Err(message) => {
-            scope.error(&format!("{at}.format"), message);
+            scope.error(at.key("format"), message);
             None
         }
     };
@@ -231,27 +232,27 @@ mod tests {
                     ("topicArn", Some(OPS)),
                     ("notify", Some(&format!("[{{topicArn: {CHAT}}}]"))),
                 ],
-                "notify: `topicArn` and `notify` are both set; use one: `notify` alone (list the \
+                "13:13: notify: `topicArn` and `notify` are both set; use one: `notify` alone (list the \
                  topic there too: {topicArn: <arn>, format: text}), or `topicArn` alone for one \
                  `text` target",
             ),
             (
                 "empty",
                 &[("notify", Some("[]"))],
-                "notify: must list at least one target; expected a list like [{topicArn: \
+                "12:13: notify: must list at least one target; expected a list like [{topicArn: \
                  arn:aws:sns:...:alerts, format: json}] (format: text, json or chat; default text)",
             ),
             (
                 "not a list",
                 &[("notify", Some(OPS))],
-                "notify: expected a list like [{topicArn: arn:aws:sns:...:alerts, format: json}] \
+                "12:13: notify: expected a list like [{topicArn: arn:aws:sns:...:alerts, format: json}] \
                  (format: text, json or chat; default text), got the string \
                  \"arn:aws:sns:us-east-1:123456789012:ops\"",
             ),
             (
                 "entry not a mapping",
                 &[("notify", Some(&format!("[{OPS}]")))],
-                "notify[0]: expected a mapping of topicArn and format, got the string \
+                "12:14: notify[0]: expected a mapping of topicArn and format, got the string \
                  \"arn:aws:sns:us-east-1:123456789012:ops\"",
             ),
             (
@@ -260,7 +261,7 @@ mod tests {
                     "notify",
                     Some("[{topicArn: 'arn:aws:sqs:us-east-1:123456789012:q'}]"),
                 )],
-                "notify[0].topicArn: `arn:aws:sqs:us-east-1:123456789012:q` is not an SNS topic ARN \
+                "12:25: notify[0].topicArn: `arn:aws:sqs:us-east-1:123456789012:q` is not an SNS topic ARN \
                  (the service is `sqs`, not `sns`); expected arn:aws:sns:<region>:<12-digit \
                  account>:<topic name>",
             ),
@@ -270,7 +271,7 @@ mod tests {
                     "notify",
                     Some(&format!("[{{topicArn: {OPS}, format: html}}]")),
                 )],
-                "notify[0].format: `html` is not a valid format; allowed: text, json, chat",
+                "12:73: notify[0].format: `html` is not a valid format; allowed: text, json, chat",
             ),
             (
                 "format typo",
@@ -278,19 +279,19 @@ mod tests {
                     "notify",
                     Some(&format!("[{{topicArn: {OPS}, fromat: json}}]")),
                 )],
-                "notify[0].fromat: unknown field `fromat` (did you mean `format`?); allowed: \
+                "12:65: notify[0].fromat: unknown field `fromat` (did you mean `format`?); allowed: \
                  topicArn, format",
             ),
             (
                 "missing arn",
                 &[("notify", Some("[{format: json}]"))],
-                "notify[0].topicArn: required; the ARN of the SNS topic to publish to",
+                "12:14: notify[0].topicArn: required; the ARN of the SNS topic to publish to",
             ),
             // A misspelt topicArn is one error, not also "required".
             (
                 "arn typo",
                 &[("notify", Some(&format!("[{{topicarn: {OPS}}}]")))],
-                "notify[0].topicarn: unknown field `topicarn` (did you mean `topicArn`?); allowed: \
+                "12:15: notify[0].topicarn: unknown field `topicarn` (did you mean `topicArn`?); allowed: \
                  topicArn, format",
             ),
             (
@@ -301,7 +302,7 @@ mod tests {
                         "[{{topicArn: {OPS}}}, {{topicArn: {OPS}, format: json}}]"
                     )),
                 )],
-                "notify[1].topicArn: `arn:aws:sns:us-east-1:123456789012:ops` is already the topic \
+                "12:77: notify[1].topicArn: `arn:aws:sns:us-east-1:123456789012:ops` is already the topic \
                  of notify[0]; list each topic once, in one format",
             ),
         ];
@@ -309,7 +310,10 @@ mod tests {
             let doc = one_rule(changes);
             assert_eq!(
                 error_lines(&doc, &none()),
-                [format!("{SOURCE}: rules[0] (cpu-high): {expected}")],
+                [{
+                    let (at, expected) = expected.split_once(' ').unwrap();
+                    format!("{SOURCE}:{at} rules[0] (cpu-high): {expected}")
+                }],
                 "{case}; document:\n{doc}"
             );
         }
@@ -322,7 +326,7 @@ mod tests {
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(
             lines[0].starts_with(
-                "rules.yaml: defaults.notify: `topicArn` and `notify` are both set; use one:"
+                "rules.yaml:5:11: defaults.notify: `topicArn` and `notify` are both set; use one:"
             ),
             "{lines:?}"
         );

@@ -7,6 +7,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::domain::evaluate::AlarmState;
 
+use super::positions::Path;
 use super::scope::{Field, Scope};
 use super::suggest::with_suggestion;
 use super::values::{describe, string, whole_number};
@@ -41,12 +42,12 @@ pub(super) fn check_notify_on(scope: &mut Scope<'_>, map: &Mapping) -> Field<BTr
     let mut first_seen: HashMap<AlarmState, usize> = HashMap::new();
     let mut valid = true;
     for (index, item) in list.iter().enumerate() {
-        let field = format!("notifyOn[{index}]");
+        let field = Path::from("notifyOn").index(index);
         match check_state(item) {
             Ok(state) => match first_seen.get(&state) {
                 Some(first) => {
                     scope.error(
-                        &field,
+                        field,
                         format!("`{state}` is listed twice (also notifyOn[{first}])"),
                     );
                     valid = false;
@@ -57,7 +58,7 @@ pub(super) fn check_notify_on(scope: &mut Scope<'_>, map: &Mapping) -> Field<BTr
                 }
             },
             Err(message) => {
-                scope.error(&field, message);
+                scope.error(field, message);
                 valid = false;
             }
         }
@@ -233,50 +234,50 @@ mod tests {
         let cases: &[(Changes, &str)] = &[
             (
                 &[("notifyOn", Some("[]"))],
-                "notifyOn: must list at least one state; allowed: ALARM, OK, INSUFFICIENT_DATA \
+                "12:15: notifyOn: must list at least one state; allowed: ALARM, OK, INSUFFICIENT_DATA \
                  (default [ALARM, OK])",
             ),
             (
                 &[("notifyOn", Some("ALARM"))],
-                "notifyOn: expected a list of states like [ALARM, OK], got the string \"ALARM\"; \
+                "12:15: notifyOn: expected a list of states like [ALARM, OK], got the string \"ALARM\"; \
                  allowed: ALARM, OK, INSUFFICIENT_DATA",
             ),
             (
                 &[("notifyOn", Some("[ALARM, alarm]"))],
-                "notifyOn[1]: `alarm` is not a valid state; allowed: ALARM, OK, INSUFFICIENT_DATA; \
+                "12:23: notifyOn[1]: `alarm` is not a valid state; allowed: ALARM, OK, INSUFFICIENT_DATA; \
                  did you mean `ALARM`?",
             ),
             (
                 &[("notifyOn", Some("[INSUFFICIENT]"))],
-                "notifyOn[0]: `INSUFFICIENT` is not a valid state; allowed: ALARM, OK, \
+                "12:16: notifyOn[0]: `INSUFFICIENT` is not a valid state; allowed: ALARM, OK, \
                  INSUFFICIENT_DATA; did you mean `INSUFFICIENT_DATA`?",
             ),
             (
                 &[("notifyOn", Some("[OK, 1]"))],
-                "notifyOn[1]: expected a string, got the number 1",
+                "12:20: notifyOn[1]: expected a string, got the number 1",
             ),
             (
                 &[("notifyOn", Some("[ALARM, OK, ALARM]"))],
-                "notifyOn[2]: `ALARM` is listed twice (also notifyOn[0])",
+                "12:27: notifyOn[2]: `ALARM` is listed twice (also notifyOn[0])",
             ),
             (
                 &[("renotifyMinutes", Some("-1"))],
-                "renotifyMinutes: `-1` is not allowed; allowed: a whole number of minutes from 0 \
+                "12:22: renotifyMinutes: `-1` is not allowed; allowed: a whole number of minutes from 0 \
                  (never) to 10080 (a week)",
             ),
             (
                 &[("renotifyMinutes", Some("10081"))],
-                "renotifyMinutes: `10081` is not allowed; allowed: a whole number of minutes from 0 \
+                "12:22: renotifyMinutes: `10081` is not allowed; allowed: a whole number of minutes from 0 \
                  (never) to 10080 (a week)",
             ),
             (
                 &[("renotifyMinutes", Some("1.5"))],
-                "renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
+                "12:22: renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
                  minutes from 0 (never) to 10080 (a week), got the number 1.5",
             ),
             (
                 &[("renotifyMinutes", Some("'60'"))],
-                "renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
+                "12:22: renotifyMinutes: expected a whole number of minutes; allowed: a whole number of \
                  minutes from 0 (never) to 10080 (a week), got the string \"60\"",
             ),
             (
@@ -284,7 +285,7 @@ mod tests {
                     ("notifyOn", Some("[OK, INSUFFICIENT_DATA]")),
                     ("renotifyMinutes", Some("60")),
                 ],
-                "renotifyMinutes: renotifyMinutes 60 would never send a reminder: a reminder repeats \
+                "13:22: renotifyMinutes: renotifyMinutes 60 would never send a reminder: a reminder repeats \
                  the ALARM notice, and notifyOn [OK, INSUFFICIENT_DATA] leaves ALARM out; add ALARM \
                  to notifyOn, or set renotifyMinutes to 0",
             ),
@@ -294,7 +295,7 @@ mod tests {
                     ("threshold", Some("20")),
                     ("recoveryThreshold", Some("10")),
                 ],
-                "recoveryThreshold: `10` is on the breaching side of threshold 20 (values < 20 \
+                "12:24: recoveryThreshold: `10` is on the breaching side of threshold 20 (values < 20 \
                  breach); use a value above 20, e.g. 30",
             ),
             (
@@ -303,12 +304,12 @@ mod tests {
                     ("threshold", Some("20")),
                     ("recoveryThreshold", Some("20")),
                 ],
-                "recoveryThreshold: `20` is threshold 20 itself, so it would change nothing; use a \
+                "12:24: recoveryThreshold: `20` is threshold 20 itself, so it would change nothing; use a \
                  value above 20, e.g. 30",
             ),
             (
                 &[("recoveryThreshold", Some("90"))],
-                "recoveryThreshold: `90` is on the breaching side of threshold 80 (values > 80 \
+                "12:24: recoveryThreshold: `90` is on the breaching side of threshold 80 (values > 80 \
                  breach); use a value below 80, e.g. 70",
             ),
             (
@@ -317,16 +318,16 @@ mod tests {
                     ("threshold", Some("0")),
                     ("recoveryThreshold", Some("0.5")),
                 ],
-                "recoveryThreshold: `0.5` is on the breaching side of threshold 0 (values > 0 \
+                "12:24: recoveryThreshold: `0.5` is on the breaching side of threshold 0 (values > 0 \
                  breach); use a value below 0, e.g. -1",
             ),
             (
                 &[("recoveryThreshold", Some(".nan"))],
-                "recoveryThreshold: `.nan` is not allowed; expected a finite number",
+                "12:24: recoveryThreshold: `.nan` is not allowed; expected a finite number",
             ),
             (
                 &[("recoveryThreshold", Some("low"))],
-                "recoveryThreshold: expected a number, got the string \"low\"",
+                "12:24: recoveryThreshold: expected a number, got the string \"low\"",
             ),
             // Without a valid comparison it cannot be checked: one error, the comparison's.
             (
@@ -334,7 +335,7 @@ mod tests {
                     ("comparison", Some("above")),
                     ("recoveryThreshold", Some("90")),
                 ],
-                "comparison: `above` is not a valid comparison; allowed: \
+                "10:17: comparison: `above` is not a valid comparison; allowed: \
                  GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
                  LessThanOrEqualToThreshold, <=",
             ),
@@ -343,7 +344,10 @@ mod tests {
             let doc = one_rule(changes);
             assert_eq!(
                 error_lines(&doc, &none()),
-                [format!("{SOURCE}: rules[0] (cpu-high): {expected}")],
+                [{
+                    let (at, expected) = expected.split_once(' ').unwrap();
+                    format!("{SOURCE}:{at} rules[0] (cpu-high): {expected}")
+                }],
                 "document:\n{doc}"
             );
         }
@@ -366,7 +370,7 @@ mod tests {
         assert_eq!(
             error_lines(&doc, &none()),
             [
-                "rules.yaml: defaults.renotifyMinutes: renotifyMinutes 15 would never send a reminder: \
+                "rules.yaml:6:20: defaults.renotifyMinutes: renotifyMinutes 15 would never send a reminder: \
               a reminder repeats the ALARM notice, and notifyOn [OK] leaves ALARM out; add ALARM to \
               notifyOn, or set renotifyMinutes to 0"
             ]
@@ -381,7 +385,7 @@ mod tests {
         assert_eq!(
             error_lines(&doc, &none()),
             [
-                "rules.yaml: rules[1] (b): notifyOn: renotifyMinutes 15 (from defaults) would never \
+                "rules.yaml:8:89: rules[1] (b): notifyOn: renotifyMinutes 15 (from defaults) would never \
               send a reminder: a reminder repeats the ALARM notice, and notifyOn [OK] leaves ALARM \
               out; add ALARM to notifyOn, or set renotifyMinutes to 0"
             ]
@@ -395,10 +399,10 @@ mod tests {
         assert_eq!(
             error_lines(&doc, &none()),
             [
-                "rules.yaml: defaults.notifyOn[1]: `ALARM` is listed twice (also notifyOn[0])",
-                "rules.yaml: defaults.renotifyMinutes: `20000` is not allowed; allowed: a whole \
+                "rules.yaml:5:21: defaults.notifyOn[1]: `ALARM` is listed twice (also notifyOn[0])",
+                "rules.yaml:6:20: defaults.renotifyMinutes: `20000` is not allowed; allowed: a whole \
                  number of minutes from 0 (never) to 10080 (a week)",
-                "rules.yaml: defaults.recoveryThreshold: unknown field `recoveryThreshold`; allowed: \
+                "rules.yaml:7:3: defaults.recoveryThreshold: unknown field `recoveryThreshold`; allowed: \
                  region, regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
             ]
         );

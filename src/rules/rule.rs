@@ -2,7 +2,7 @@
 //! evaluation, notification policy, regions and destinations) and fills what it leaves out
 //! from `defaults`, the catalog and the environment.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -20,6 +20,7 @@ use super::metric::{
 };
 use super::notify::{check_notify, check_topic_arn, destinations};
 use super::policy::{check_notify_on, check_reminders, check_renotify_minutes};
+use super::positions::Path;
 use super::scope::{Defaults, Field, RULE_FIELDS, Scope};
 use super::selection::{check_region, check_regions, check_selection};
 use super::values::{finite_number, lookup, mapping, parse_name, string};
@@ -82,11 +83,8 @@ pub(super) fn check_rule(
         _ => position.clone(),
     };
     let mut scope = Scope {
-        source,
         rule: Some(rule),
-        prefix: "",
-        errors,
-        typos: HashSet::new(),
+        ..Scope::new(source, Path::root().key("rules").index(index), errors)
     };
     let (map, name) = match name {
         Ok((map, name)) => (map, name),
@@ -389,25 +387,25 @@ mod tests {
                     ("metric", Some("BurstCapacityPercentage")),
                     ("unit", Some("Bytes")),
                 ],
-                "rules[0] (burst-capacity-low): unit: `Bytes` is not published for BurstCapacityPercentage \
+                "12:11: rules[0] (burst-capacity-low): unit: `Bytes` is not published for BurstCapacityPercentage \
                  (Lightsail returns no data for any other unit); allowed: Percent",
             ),
             (
                 &[("unit", Some("percent"))],
-                "rules[0] (cpu-high): unit: `percent` is not published for CPUUtilization (Lightsail \
+                "12:11: rules[0] (cpu-high): unit: `percent` is not published for CPUUtilization (Lightsail \
                  returns no data for any other unit); allowed: Percent; did you mean `Percent`?",
             ),
             (
                 &[("period", Some("1.5"))],
-                "rules[0] (cpu-high): period: expected a whole number of seconds, got the number 1.5",
+                "12:13: rules[0] (cpu-high): period: expected a whole number of seconds, got the number 1.5",
             ),
             (
                 &[("period", Some("\"300\""))],
-                "rules[0] (cpu-high): period: expected a whole number of seconds, got the string \"300\"",
+                "12:13: rules[0] (cpu-high): period: expected a whole number of seconds, got the string \"300\"",
             ),
             (
                 &[("period", Some("60"))],
-                "rules[0] (cpu-high): period: `60` is not a valid period for CPUUtilization, which \
+                "12:13: rules[0] (cpu-high): period: `60` is not a valid period for CPUUtilization, which \
                  Lightsail stores every 300 seconds; allowed: a multiple of 300 from 300 to 86400 \
                  (300, 600, 900, ..., 86400)",
             ),
@@ -416,58 +414,58 @@ mod tests {
                     ("metric", Some("StatusCheckFailed")),
                     ("period", Some("90")),
                 ],
-                "rules[0] (cpu-high): period: `90` is not a valid period for StatusCheckFailed, which \
+                "12:13: rules[0] (cpu-high): period: `90` is not a valid period for StatusCheckFailed, which \
                  Lightsail stores every 60 seconds; allowed: a multiple of 60 from 60 to 86400 \
                  (60, 120, 180, ..., 86400)",
             ),
             (
                 &[("period", Some("172800"))],
-                "rules[0] (cpu-high): period: `172800` is not a valid period for CPUUtilization, which \
+                "12:13: rules[0] (cpu-high): period: `172800` is not a valid period for CPUUtilization, which \
                  Lightsail stores every 300 seconds; allowed: a multiple of 300 from 300 to 86400 \
                  (300, 600, 900, ..., 86400)",
             ),
             (
                 &[("threshold", Some("high"))],
-                "rules[0] (cpu-high): threshold: expected a number, got the string \"high\"",
+                "11:16: rules[0] (cpu-high): threshold: expected a number, got the string \"high\"",
             ),
             (
                 &[("threshold", Some(".inf"))],
-                "rules[0] (cpu-high): threshold: `.inf` is not allowed; expected a finite number",
+                "11:16: rules[0] (cpu-high): threshold: `.inf` is not allowed; expected a finite number",
             ),
             (
                 &[("threshold", None)],
-                "rules[0] (cpu-high): threshold: required; a finite number",
+                "7:5: rules[0] (cpu-high): threshold: required; a finite number",
             ),
             (
                 &[("instances", Some("web-1"))],
-                "rules[0] (cpu-high): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
+                "8:16: rules[0] (cpu-high): instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance, \
                  got the string \"web-1\"",
             ),
             (
                 &[("instances", Some("[]"))],
-                "rules[0] (cpu-high): instances: must name at least one instance; expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance",
+                "8:16: rules[0] (cpu-high): instances: must name at least one instance; expected a list of instance names and globs, e.g. [web-1, \"web-*\"], or \"*\" for every instance",
             ),
             (
                 &[("instances", Some("[web-1, db-1, web-1]"))],
-                "rules[0] (cpu-high): instances[2]: `web-1` is listed twice (also instances[0])",
+                "8:30: rules[0] (cpu-high): instances[2]: `web-1` is listed twice (also instances[0])",
             ),
             (
                 &[("instances", Some("[web-1, '']"))],
-                "rules[0] (cpu-high): instances[1]: is empty; expected an instance name or a glob",
+                "8:24: rules[0] (cpu-high): instances[1]: is empty; expected an instance name or a glob",
             ),
             (
                 &[("instances", Some("[web-1, 2]"))],
-                "rules[0] (cpu-high): instances[1]: expected an instance name or a glob (a string; \
+                "8:24: rules[0] (cpu-high): instances[1]: expected an instance name or a glob (a string; \
                  quote globs, e.g. \"web-*\"), got the number 2",
             ),
             (
                 &[("instances", None)],
-                "rules[0] (cpu-high): instances: required; a list of instance names and globs, e.g. \
+                "7:5: rules[0] (cpu-high): instances: required; a list of instance names and globs, e.g. \
                  [web-1, \"web-*\"], or \"*\" for every instance",
             ),
             (
                 &[("metric", Some("CPU"))],
-                "rules[0] (cpu-high): metric: `CPU` is not a metric of Instance; allowed: CPUUtilization, \
+                "9:13: rules[0] (cpu-high): metric: `CPU` is not a metric of Instance; allowed: CPUUtilization, \
                  BurstCapacityPercentage, BurstCapacityTime, NetworkIn, NetworkOut, StatusCheckFailed, \
                  StatusCheckFailed_Instance, StatusCheckFailed_System, MetadataNoToken, DiskReadOps, \
                  DiskWriteOps, DiskReadBytes, DiskWriteBytes, DiskTotalReadTime, DiskTotalWriteTime, \
@@ -475,7 +473,7 @@ mod tests {
             ),
             (
                 &[("metric", Some("cpu_utilization"))],
-                "rules[0] (cpu-high): metric: `cpu_utilization` is not a metric of Instance; allowed: \
+                "9:13: rules[0] (cpu-high): metric: `cpu_utilization` is not a metric of Instance; allowed: \
                  CPUUtilization, BurstCapacityPercentage, BurstCapacityTime, NetworkIn, NetworkOut, \
                  StatusCheckFailed, StatusCheckFailed_Instance, StatusCheckFailed_System, \
                  MetadataNoToken, DiskReadOps, DiskWriteOps, DiskReadBytes, DiskWriteBytes, \
@@ -483,28 +481,28 @@ mod tests {
             ),
             (
                 &[("statistic", Some("Mean"))],
-                "rules[0] (cpu-high): statistic: `Mean` is not a valid statistic; allowed: Minimum, \
+                "12:16: rules[0] (cpu-high): statistic: `Mean` is not a valid statistic; allowed: Minimum, \
                  Maximum, Sum, Average, SampleCount",
             ),
             (
                 &[("comparison", Some("\"=>\""))],
-                "rules[0] (cpu-high): comparison: `=>` is not a valid comparison; allowed: \
+                "10:17: rules[0] (cpu-high): comparison: `=>` is not a valid comparison; allowed: \
                  GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
                  LessThanOrEqualToThreshold, <=",
             ),
             (
                 &[("comparison", None)],
-                "rules[0] (cpu-high): comparison: required; allowed: GreaterThanOrEqualToThreshold, >=, \
+                "7:5: rules[0] (cpu-high): comparison: required; allowed: GreaterThanOrEqualToThreshold, >=, \
                  GreaterThanThreshold, >, LessThanThreshold, <, LessThanOrEqualToThreshold, <=",
             ),
             (
                 &[("evaluationPeriods", Some("0"))],
-                "rules[0] (cpu-high): evaluationPeriods: `0` is not allowed; allowed: a whole number \
+                "12:24: rules[0] (cpu-high): evaluationPeriods: `0` is not allowed; allowed: a whole number \
                  >= 1 with evaluationPeriods * period <= 86400",
             ),
             (
                 &[("evaluationPeriods", Some("300"))],
-                "rules[0] (cpu-high): evaluationPeriods: `300` periods of 300 s span 90000 s, more \
+                "12:24: rules[0] (cpu-high): evaluationPeriods: `300` periods of 300 s span 90000 s, more \
                  than evaluationPeriods * period <= 86400 s allows; allowed: 1 to 288",
             ),
             (
@@ -512,31 +510,31 @@ mod tests {
                     ("evaluationPeriods", Some("3")),
                     ("datapointsToAlarm", Some("4")),
                 ],
-                "rules[0] (cpu-high): datapointsToAlarm: `4` is more than evaluationPeriods (3); \
+                "13:24: rules[0] (cpu-high): datapointsToAlarm: `4` is more than evaluationPeriods (3); \
                  allowed: 1 to 3",
             ),
             (
                 &[("datapointsToAlarm", Some("2"))],
-                "rules[0] (cpu-high): datapointsToAlarm: `2` is more than evaluationPeriods (1); \
+                "12:24: rules[0] (cpu-high): datapointsToAlarm: `2` is more than evaluationPeriods (1); \
                  allowed: 1 to 1",
             ),
             (
                 &[("datapointsToAlarm", Some("0"))],
-                "rules[0] (cpu-high): datapointsToAlarm: `0` is not allowed; allowed: 1 to 1",
+                "12:24: rules[0] (cpu-high): datapointsToAlarm: `0` is not allowed; allowed: 1 to 1",
             ),
             (
                 &[("treatMissingData", Some("Missing"))],
-                "rules[0] (cpu-high): treatMissingData: `Missing` is not a valid treatMissingData; \
+                "12:23: rules[0] (cpu-high): treatMissingData: `Missing` is not a valid treatMissingData; \
                  allowed: missing, ignore, breaching, notBreaching; did you mean `missing`?",
             ),
             (
                 &[("severity", Some("high"))],
-                "rules[0] (cpu-high): severity: `high` is not a valid severity; allowed: critical, \
+                "12:15: rules[0] (cpu-high): severity: `high` is not a valid severity; allowed: critical, \
                  warning, info",
             ),
             (
                 &[("region", Some("us-east"))],
-                "rules[0] (cpu-high): region: `us-east` is not an AWS region name; expected one like \
+                "12:13: rules[0] (cpu-high): region: `us-east` is not an AWS region name; expected one like \
                  us-east-1 or eu-west-2",
             ),
             (
@@ -544,41 +542,41 @@ mod tests {
                     "topicArn",
                     Some("arn:aws:sqs:us-east-1:123456789012:alerts"),
                 )],
-                "rules[0] (cpu-high): topicArn: `arn:aws:sqs:us-east-1:123456789012:alerts` is not an \
+                "12:15: rules[0] (cpu-high): topicArn: `arn:aws:sqs:us-east-1:123456789012:alerts` is not an \
                  SNS topic ARN (the service is `sqs`, not `sns`); expected \
                  arn:aws:sns:<region>:<12-digit account>:<topic name>",
             ),
             (
                 &[("description", Some("5"))],
-                "rules[0] (cpu-high): description: expected a string, got the number 5",
+                "12:18: rules[0] (cpu-high): description: expected a string, got the number 5",
             ),
             (
                 &[("name", Some("cpu high"))],
-                "rules[0]: name: `cpu high` is not a valid rule name (' ' is not allowed); allowed: \
+                "7:11: rules[0]: name: `cpu high` is not a valid rule name (' ' is not allowed); allowed: \
                  1 to 64 characters from A-Z a-z 0-9 _ . -",
             ),
             (
                 &[("name", Some("[cpu]"))],
-                "rules[0]: name: expected a string, got a list",
+                "7:11: rules[0]: name: expected a string, got a list",
             ),
             (
                 &[("name", None)],
-                "rules[0]: name: required; a unique name of 1 to 64 characters from A-Z a-z 0-9 _ . -",
+                "7:5: rules[0]: name: required; a unique name of 1 to 64 characters from A-Z a-z 0-9 _ . -",
             ),
             (
                 &[("treatMissingData", Some("breach"))],
-                "rules[0] (cpu-high): treatMissingData: `breach` is not a valid treatMissingData; \
+                "12:23: rules[0] (cpu-high): treatMissingData: `breach` is not a valid treatMissingData; \
                  allowed: missing, ignore, breaching, notBreaching; did you mean `breaching`?",
             ),
             (
                 &[("comparison", Some("GreaterThan"))],
-                "rules[0] (cpu-high): comparison: `GreaterThan` is not a valid comparison; allowed: \
+                "10:17: rules[0] (cpu-high): comparison: `GreaterThan` is not a valid comparison; allowed: \
                  GreaterThanOrEqualToThreshold, >=, GreaterThanThreshold, >, LessThanThreshold, <, \
                  LessThanOrEqualToThreshold, <=; did you mean `GreaterThanThreshold`?",
             ),
             (
                 &[("colour", Some("red"))],
-                "rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
+                "12:5: rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
                  resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, threshold, \
                  recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
                  notifyOn, renotifyMinutes, region, regions, topicArn, notify",
@@ -586,14 +584,14 @@ mod tests {
             // A misspelt required field is one error, not also "threshold: required".
             (
                 &[("threshold", None), ("treshold", Some("80"))],
-                "rules[0] (cpu-high): treshold: unknown field `treshold` (did you mean `threshold`?); \
+                "11:5: rules[0] (cpu-high): treshold: unknown field `treshold` (did you mean `threshold`?); \
                  allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
                  severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
             ),
             (
                 &[("evaluation_periods", Some("3"))],
-                "rules[0] (cpu-high): evaluation_periods: unknown field `evaluation_periods` (did you \
+                "12:5: rules[0] (cpu-high): evaluation_periods: unknown field `evaluation_periods` (did you \
                  mean `evaluationPeriods`?); allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, \
                  unit, period, comparison, threshold, recoveryThreshold, evaluationPeriods, \
                  datapointsToAlarm, treatMissingData, severity, notifyOn, renotifyMinutes, region, \
@@ -601,7 +599,7 @@ mod tests {
             ),
             (
                 &[("Unit", Some("Percent"))],
-                "rules[0] (cpu-high): Unit: unknown field `Unit` (did you mean `unit`?); allowed: \
+                "12:5: rules[0] (cpu-high): Unit: unknown field `Unit` (did you mean `unit`?); allowed: \
                  name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
                  severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
@@ -611,7 +609,7 @@ mod tests {
             let doc = one_rule(changes);
             assert_eq!(
                 error_lines(&doc, &none()),
-                [format!("{SOURCE}: {expected}")],
+                [format!("{SOURCE}:{expected}")],
                 "document:\n{doc}"
             );
         }
@@ -626,23 +624,23 @@ mod tests {
         let cases: &[(Changes, &str)] = &[
             (
                 &[("resourceType", Some("LoadBalancers"))],
-                "rules[0] (cpu-high): resourceType: `LoadBalancers` is not a valid resourceType; \
+                "12:19: rules[0] (cpu-high): resourceType: `LoadBalancers` is not a valid resourceType; \
                  allowed: Instance, RelationalDatabase, LoadBalancer, Distribution, \
                  ContainerService, Bucket; did you mean `LoadBalancer`?",
             ),
             (
                 &[DB],
-                "rules[0] (cpu-high): instances: `instances` selects instances, but this rule \
+                "8:16: rules[0] (cpu-high): instances: `instances` selects instances, but this rule \
                  watches RelationalDatabase resources; name them in `resources`",
             ),
             (
                 &[("resources", Some("[web-2]"))],
-                "rules[0] (cpu-high): instances: `instances` and `resources` are both set; use one \
+                "8:16: rules[0] (cpu-high): instances: `instances` and `resources` are both set; use one \
                  of them (`resources` works for every type)",
             ),
             (
                 &[DB, NO_INSTANCES],
-                "rules[0] (cpu-high): resources: required; a list of database names and globs, e.g. \
+                "7:5: rules[0] (cpu-high): resources: required; a list of database names and globs, e.g. \
                  [web-1, \"web-*\"], or \"*\" for every database",
             ),
             (
@@ -652,7 +650,7 @@ mod tests {
                     ("resources", Some("[db-1]")),
                     ("metric", Some("HealthyHostCount")),
                 ],
-                "rules[0] (cpu-high): metric: `HealthyHostCount` is not a metric of RelationalDatabase \
+                "8:13: rules[0] (cpu-high): metric: `HealthyHostCount` is not a metric of RelationalDatabase \
                  (it is one of LoadBalancer: set `resourceType` to watch that type); allowed for \
                  RelationalDatabase: CPUUtilization, DatabaseConnections, DiskQueueDepth, \
                  FreeStorageSpace, NetworkReceiveThroughput, NetworkTransmitThroughput",
@@ -665,7 +663,7 @@ mod tests {
                     ("metric", Some("HTTPCode_LB_5XX_Count")),
                     ("statistic", Some("Average")),
                 ],
-                "rules[0] (cpu-high): statistic: `Average` is not useful for LoadBalancer \
+                "13:16: rules[0] (cpu-high): statistic: `Average` is not useful for LoadBalancer \
                  HTTPCode_LB_5XX_Count: Lightsail returns 1 for this load balancer count's Minimum, \
                  Maximum and Average; allowed: Sum, SampleCount",
             ),
@@ -676,7 +674,7 @@ mod tests {
                     ("resources", Some("[cdn]")),
                     ("metric", Some("5xxErrorRate")),
                 ],
-                "rules[0] (cpu-high): metric: `5xxErrorRate` is not a metric of Distribution; \
+                "8:13: rules[0] (cpu-high): metric: `5xxErrorRate` is not a metric of Distribution; \
                  allowed: Requests, BytesDownloaded, BytesUploaded, TotalErrorRate, Http4xxErrorRate, \
                  Http5xxErrorRate, WafAllowedRequests, WafBlockedRequests; did you mean \
                  `Http5xxErrorRate`? (the API spells it so, though the Lightsail guide writes \
@@ -690,7 +688,7 @@ mod tests {
                     ("metric", Some("Http5xxErrorRate")),
                     ("states", Some("[Deployed]")),
                 ],
-                "rules[0] (cpu-high): states: Distribution resources have no state to select by; \
+                "13:13: rules[0] (cpu-high): states: Distribution resources have no state to select by; \
                  remove `states`",
             ),
             (
@@ -701,7 +699,7 @@ mod tests {
                     ("metric", Some("Requests")),
                     ("region", Some("eu-west-1")),
                 ],
-                "rules[0] (cpu-high): region: Distribution resources are global and their metrics \
+                "13:13: rules[0] (cpu-high): region: Distribution resources are global and their metrics \
                  are served only in us-east-1; allowed: us-east-1, or leave the region out",
             ),
             (
@@ -712,7 +710,7 @@ mod tests {
                     ("metric", Some("MemoryUtilization")),
                     ("states", Some("[running]")),
                 ],
-                "rules[0] (cpu-high): states[0]: `running` is not a container service state; \
+                "13:14: rules[0] (cpu-high): states[0]: `running` is not a container service state; \
                  allowed: PENDING, READY, RUNNING, UPDATING, DELETING, DISABLED, DEPLOYING; did \
                  you mean `RUNNING`?",
             ),
@@ -721,7 +719,7 @@ mod tests {
             let doc = one_rule(changes);
             assert_eq!(
                 error_lines(&doc, &none()),
-                [format!("{SOURCE}: {expected}")],
+                [format!("{SOURCE}:{expected}")],
                 "document:\n{doc}"
             );
         }
@@ -790,11 +788,11 @@ mod tests {
         let lines = error_lines(doc, &fallbacks("", "  "));
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(
-            lines[0].starts_with("rules.yaml: rules[0] (a): region: required; "),
+            lines[0].starts_with("rules.yaml:3:3: rules[0] (a): region: required; "),
             "{lines:?}"
         );
         assert!(
-            lines[1].starts_with("rules.yaml: rules[0] (a): topicArn: required; "),
+            lines[1].starts_with("rules.yaml:3:3: rules[0] (a): topicArn: required; "),
             "{lines:?}"
         );
 
@@ -802,9 +800,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "rules.yaml: rules[0] (a): region: from AWS_REGION: `nowhere` is not an AWS region \
+                "rules.yaml:3:3: rules[0] (a): region: from AWS_REGION: `nowhere` is not an AWS region \
                  name; expected one like us-east-1 or eu-west-2",
-                "rules.yaml: rules[0] (a): topicArn: from ALERT_TOPIC_ARN: \
+                "rules.yaml:3:3: rules[0] (a): topicArn: from ALERT_TOPIC_ARN: \
                  `arn:aws:sns:us-east-1:1234:t` is not an SNS topic ARN (the account `1234` is not 12 \
                  digits); expected arn:aws:sns:<region>:<12-digit account>:<topic name>",
             ]

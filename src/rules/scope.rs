@@ -9,6 +9,7 @@ use crate::domain::catalog::Severity;
 use crate::domain::evaluate::AlarmState;
 
 use super::errors::ValidationError;
+use super::positions::{Path, Target};
 use super::suggest::closest;
 use super::values::{key_text, lookup};
 use crate::domain::rule::Destination;
@@ -135,21 +136,51 @@ pub(super) struct UnknownField {
 /// Where errors go while one mapping (the document, `defaults`, one rule) is checked.
 pub(super) struct Scope<'e> {
     pub(super) source: &'e str,
+    /// `rules[2] (cpu-high)` for a rule's errors, which then name their fields from the
+    /// rule down (`notify[0].topicArn`); other errors name them from the document's root
+    /// (`defaults.region`).
     pub(super) rule: Option<String>,
-    pub(super) prefix: &'static str,
+    /// Where the mapping is in the document: the root, `defaults`, `rules[2]`.
+    pub(super) path: Path,
     pub(super) errors: &'e mut Vec<ValidationError>,
     /// Allowed fields an unknown key looks like a typo of; set by `find_unknown`, which
     /// must run before the fields are checked.
     pub(super) typos: HashSet<&'static str>,
 }
 
-impl Scope<'_> {
-    pub(super) fn error(&mut self, field: &str, message: impl Into<String>) {
+impl<'e> Scope<'e> {
+    /// The mapping at `path`, outside any rule: the document, `defaults`.
+    pub(super) fn new(source: &'e str, path: Path, errors: &'e mut Vec<ValidationError>) -> Self {
+        Scope {
+            source,
+            rule: None,
+            path,
+            errors,
+            typos: HashSet::new(),
+        }
+    }
+
+    /// An error about the value of `field` (a path from this mapping: `period`,
+    /// `notify[0].topicArn`; `""` for the mapping itself), or about its absence.
+    pub(super) fn error(&mut self, field: impl Into<Path>, message: impl Into<String>) {
+        self.push(field.into(), Target::Value, message.into());
+    }
+
+    /// An error about the key that ends `field`, not its value: an unknown field.
+    pub(super) fn key_error(&mut self, field: impl Into<Path>, message: impl Into<String>) {
+        self.push(field.into(), Target::Key, message.into());
+    }
+
+    fn push(&mut self, field: Path, target: Target, message: String) {
+        let path = self.path.join(&field);
+        let shown = if self.rule.is_some() { &field } else { &path };
         self.errors.push(ValidationError {
             source: self.source.to_owned(),
+            at: None,
             rule: self.rule.clone(),
-            field: format!("{}{field}", self.prefix),
-            message: message.into(),
+            field: shown.to_string(),
+            message,
+            place: Some((path, target)),
         });
     }
 
@@ -218,7 +249,7 @@ impl Scope<'_> {
 
     pub(super) fn report_unknown(&mut self, unknown: Vec<UnknownField>) {
         for field in unknown {
-            self.error(&field.key, field.message);
+            self.key_error(Path::root().key(field.key), field.message);
         }
     }
 

@@ -8,6 +8,7 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::domain::catalog::ResourceType;
 use crate::domain::select::{Selection, Selector, TagMatch};
 
+use super::positions::Path;
 use super::scope::{Field, Scope};
 use super::suggest::with_suggestion;
 use super::values::{describe, key_text, string};
@@ -132,7 +133,7 @@ pub(super) fn check_selection(
     for (j, excluded) in exclude.iter().enumerate() {
         if excluded.is_everything() {
             scope.error(
-                &format!("exclude[{j}]"),
+                Path::from("exclude").index(j),
                 format!("`*` excludes every {noun}, so the rule could never select one"),
             );
             certain_to_miss = true;
@@ -155,7 +156,7 @@ pub(super) fn check_selection(
                 "is also excluded by"
             };
             scope.error(
-                &format!("{field}[{i}]"),
+                Path::from(field).index(i),
                 format!(
                     "`{selector}` {how} exclude[{j}] (`{excluded}`), so it can never be \
                      selected; remove it from one of the lists"
@@ -197,7 +198,7 @@ fn check_selectors(
     let mut selectors = Vec::with_capacity(list.len());
     let mut valid = true;
     for (index, item) in list.iter().enumerate() {
-        let at = format!("{field}[{index}]");
+        let at = Path::from(field).index(index);
         let checked = match item {
             Value::String(text) if text.trim().is_empty() => {
                 Err(format!("is empty; expected {} name or a glob", a(noun)))
@@ -215,7 +216,7 @@ fn check_selectors(
         match checked {
             Ok(selector) => selectors.push(selector),
             Err(message) => {
-                scope.error(&at, message);
+                scope.error(at, message);
                 valid = false;
             }
         }
@@ -240,11 +241,11 @@ fn check_tags(scope: &mut Scope<'_>, map: &Mapping) -> Option<BTreeMap<String, T
     let mut checked = BTreeMap::new();
     let mut valid = true;
     for (key, value) in tags {
-        let at = format!("tags.{}", key_text(key));
+        let at = Path::from("tags").key(key_text(key));
         let key = match key {
             Value::String(key) if !key.trim().is_empty() => key.clone(),
             _ => {
-                scope.error(&at, "a tag key must be a non-empty string");
+                scope.key_error(at, "a tag key must be a non-empty string");
                 valid = false;
                 continue;
             }
@@ -254,7 +255,7 @@ fn check_tags(scope: &mut Scope<'_>, map: &Mapping) -> Option<BTreeMap<String, T
                 checked.insert(key, wanted);
             }
             Err(message) => {
-                scope.error(&at, message);
+                scope.error(at, message);
                 valid = false;
             }
         }
@@ -355,7 +356,7 @@ fn check_states(
             }
         });
         if let Err(message) = checked {
-            scope.error(&format!("states[{index}]"), message);
+            scope.error(Path::from("states").index(index), message);
             valid = false;
         }
     }
@@ -454,9 +455,11 @@ mod tests {
             error_lines(&doc, &none()),
             [
                 format!(
-                    "rules.yaml: rules[0] (cpu-high): instances: lists 1001 entries; {allowed}"
+                    "rules.yaml:8:16: rules[0] (cpu-high): instances: lists 1001 entries; {allowed}"
                 ),
-                format!("rules.yaml: rules[0] (cpu-high): exclude: lists 1001 entries; {allowed}"),
+                format!(
+                    "rules.yaml:12:14: rules[0] (cpu-high): exclude: lists 1001 entries; {allowed}"
+                ),
             ]
         );
     }
@@ -568,36 +571,38 @@ mod tests {
             (
                 &[("instances", "[\"web-[\"]")],
                 &[
-                    "instances[0]: `web-[` is not a valid glob (invalid range pattern); use * for any \
+                    "8:17: instances[0]: `web-[` is not a valid glob (invalid range pattern); use * for any \
                    characters, ? for one, [abc] or [a-z] for one of a set, [!abc] for one not in it",
                 ],
             ),
             (
                 &[("instances", "all")],
                 &[
-                    "instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], \
+                    "8:16: instances: expected a list of instance names and globs, e.g. [web-1, \"web-*\"], \
                    or \"*\" for every instance, got the string \"all\"",
                 ],
             ),
             (
                 &[("instances", "[\"web-*\", \"web-*\"]")],
-                &["instances[1]: `web-*` is listed twice (also instances[0])"],
+                &["8:26: instances[1]: `web-*` is listed twice (also instances[0])"],
             ),
             (
                 &[("exclude", "web-1")],
                 &[
-                    "exclude: expected a list of instance names and globs, e.g. [bastion, \"test-*\"], \
+                    "12:14: exclude: expected a list of instance names and globs, e.g. [bastion, \"test-*\"], \
                    got the string \"web-1\"",
                 ],
             ),
             (
                 &[("exclude", "[\"*\"]")],
-                &["exclude[0]: `*` excludes every instance, so the rule could never select one"],
+                &[
+                    "12:15: exclude[0]: `*` excludes every instance, so the rule could never select one",
+                ],
             ),
             (
                 &[("instances", "[web-1, db-1]"), ("exclude", "[\"web-?\"]")],
                 &[
-                    "instances[0]: `web-1` is also excluded by exclude[0] (`web-?`), so it can never be \
+                    "8:17: instances[0]: `web-1` is also excluded by exclude[0] (`web-?`), so it can never be \
                    selected; remove it from one of the lists",
                 ],
             ),
@@ -607,21 +612,21 @@ mod tests {
                     ("exclude", "[\"web-*\"]"),
                 ],
                 &[
-                    "instances[0]: `web-*` is also in exclude[0] (`web-*`), so it can never be \
+                    "8:17: instances[0]: `web-*` is also in exclude[0] (`web-*`), so it can never be \
                    selected; remove it from one of the lists",
                 ],
             ),
             (
                 &[("tags", "{}")],
                 &[
-                    "tags: must name at least one tag; expected a mapping of tag key to a value, a list \
+                    "12:11: tags: must name at least one tag; expected a mapping of tag key to a value, a list \
                    of values, or \"*\" (any value), e.g. {env: prod, role: [web, api], backup: \"*\"}",
                 ],
             ),
             (
                 &[("tags", "[env]")],
                 &[
-                    "tags: expected a mapping of tag key to a value, a list of values, or \"*\" (any \
+                    "12:11: tags: expected a mapping of tag key to a value, a list of values, or \"*\" (any \
                    value), e.g. {env: prod, role: [web, api], backup: \"*\"}, got a list",
                 ],
             ),
@@ -631,45 +636,45 @@ mod tests {
                     "{env: [], role: [web, \"*\"], owner: ~, team: [a, a]}",
                 )],
                 &[
-                    "tags.env: an empty list matches no instance; list at least one value, or \"*\" \
+                    "12:17: tags.env: an empty list matches no instance; list at least one value, or \"*\" \
                      for any",
-                    "tags.role: `*` means any value; write it alone (key: \"*\"), not in a list",
-                    "tags.owner: expected a tag value, a list of values, or \"*\" (any value), got \
+                    "12:27: tags.role: `*` means any value; write it alone (key: \"*\"), not in a list",
+                    "12:46: tags.owner: expected a tag value, a list of values, or \"*\" (any value), got \
                      nothing",
-                    "tags.team: `a` is listed twice",
+                    "12:55: tags.team: `a` is listed twice",
                 ],
             ),
             (
                 &[("states", "[runing, stopped, stopped]")],
                 &[
-                    "states[0]: `runing` is not an instance state; allowed: pending, running, starting, \
+                    "12:14: states[0]: `runing` is not an instance state; allowed: pending, running, starting, \
                      rebooting, stopping, stopped, shutting-down, terminated; did you mean `running`?",
-                    "states[2]: `stopped` is listed twice",
+                    "12:31: states[2]: `stopped` is listed twice",
                 ],
             ),
             (
                 &[("states", "[]")],
                 &[
-                    "states: an empty list matches no instance; list states from pending, running, \
+                    "12:13: states: an empty list matches no instance; list states from pending, running, \
                    starting, rebooting, stopping, stopped, shutting-down, terminated, or leave \
                    `states` out to cover every state",
                 ],
             ),
             (
                 &[("regions", "[]")],
-                &["regions: must list at least one region, e.g. [us-east-1, eu-west-1]"],
+                &["12:14: regions: must list at least one region, e.g. [us-east-1, eu-west-1]"],
             ),
             (
                 &[("regions", "[us-east-1, mars-1, us-east-1]")],
                 &[
-                    "regions: [1]: `mars-1` is not an AWS region name; expected one like us-east-1 or \
+                    "12:14: regions: [1]: `mars-1` is not an AWS region name; expected one like us-east-1 or \
                    eu-west-2; [2]: `us-east-1` is listed twice",
                 ],
             ),
             (
                 &[("regions", "[eu-west-1]"), ("region", "us-east-1")],
                 &[
-                    "regions: `region` and `regions` are both set; use `regions` alone (list every \
+                    "12:14: regions: `region` and `regions` are both set; use `regions` alone (list every \
                    region there)",
                 ],
             ),
@@ -678,7 +683,10 @@ mod tests {
             let doc = one_rule(&set(changes));
             let expected: Vec<String> = expected
                 .iter()
-                .map(|e| format!("{SOURCE}: rules[0] (cpu-high): {e}"))
+                .map(|e| {
+                    let (at, e) = e.split_once(' ').unwrap();
+                    format!("{SOURCE}:{at} rules[0] (cpu-high): {e}")
+                })
                 .collect();
             assert_eq!(error_lines(&doc, &none()), expected, "document:\n{doc}");
         }

@@ -286,7 +286,7 @@ fn invalid_rules_fail_the_invocation_before_any_call() {
     let (kind, message) = outcomes[0].failure();
     assert_eq!(kind, "InvalidRules");
     assert!(
-        message.contains("ALERT_RULES: rules[0] (burst-capacity-low): threshold"),
+        message.contains("ALERT_RULES:8:16: rules[0] (burst-capacity-low): threshold"),
         "{message}"
     );
     assert!(

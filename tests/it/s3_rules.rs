@@ -174,7 +174,9 @@ fn invalid_rules_in_s3_are_reported_with_the_uri_as_their_source() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(&format!("{URI}: rules[0] (burst-capacity-low): threshold")),
+        err.contains(&format!(
+            "{URI}:10:16: rules[0] (burst-capacity-low): threshold"
+        )),
         "{err}"
     );
     assert!(fake.requests().is_empty());
@@ -359,7 +361,7 @@ fn the_function_reads_the_object_once_then_only_checks_it_for_changes() {
     assert_eq!(kind, "InvalidRules");
     assert!(
         message.contains(&format!(
-            "{URI}: rules[0] (burst-capacity-critical): metric"
+            "{URI}:8:13: rules[0] (burst-capacity-critical): metric"
         )),
         "{message}"
     );

@@ -313,10 +313,11 @@ fn validate_template_checks_the_deployed_rules_with_the_region_and_topic_it_prov
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // The line and column are those inside the embedded document.
     assert!(
         stderr.contains(
-            "AlertsFunction ALERT_RULES (unless HasRulesObject): rules[0] (burst-capacity-low): \
-             metric: `BurstCapacity` is not a metric of Instance"
+            "AlertsFunction ALERT_RULES (unless HasRulesObject):9:13: rules[0] \
+             (burst-capacity-low): metric: `BurstCapacity` is not a metric of Instance"
         ),
         "{stderr}"
     );
