@@ -229,58 +229,57 @@ impl Walk<'_> {
                 }
                 true
             }
-            Event::Scalar(..)
-            | Event::Alias(_)
-            | Event::SequenceStart(..)
-            | Event::MappingStart(..) => {
-                let empty = matches!(&event, Event::Scalar(text, ScalarStyle::Plain, ..) if text.is_empty());
-                let key_text = match &event {
-                    Event::Scalar(text, ..) => Some(text.to_string()),
-                    _ => None,
-                };
-                match self.role() {
-                    Role::Key => {
-                        self.set_key(match key_text {
-                            Some(text) => Key::Named(text, at),
-                            None => Key::Unnamed,
+            node => {
+                self.node(&node, opens, at);
+                true
+            }
+        }
+    }
+
+    /// A scalar, an alias, or the start of a mapping or list.
+    fn node(&mut self, event: &Event<'_>, opens: bool, at: Position) {
+        match self.role() {
+            Role::Key => {
+                self.set_key(match event {
+                    Event::Scalar(text, ..) => Key::Named(text.to_string(), at),
+                    _ => Key::Unnamed,
+                });
+                if opens {
+                    self.skip = 1;
+                }
+            }
+            Role::Ignored => {
+                if opens {
+                    self.skip = 1;
+                }
+            }
+            Role::Value { segment, key } => {
+                let root = segment.is_none();
+                self.path.extend(segment);
+                if !self.wanted.contains(self.path.as_slice()) {
+                    if opens {
+                        self.skip = 1;
+                    }
+                } else {
+                    // `key:` with nothing after it: the parser places the empty value
+                    // after the key; the key is where a reader looks.
+                    let empty = matches!(event, Event::Scalar(text, ScalarStyle::Plain, ..) if text.is_empty());
+                    let value = if empty { key.unwrap_or(at) } else { at };
+                    self.found
+                        .entry(self.path.clone())
+                        .or_insert(Found { value, key });
+                    if opens {
+                        // Its path stays until its end event.
+                        self.frames.push(match event {
+                            Event::SequenceStart(..) => Frame::List { next: 0 },
+                            _ => Frame::Mapping { key: Key::Expected },
                         });
-                        if opens {
-                            self.skip = 1;
-                        }
-                    }
-                    Role::Ignored => {
-                        if opens {
-                            self.skip = 1;
-                        }
-                    }
-                    Role::Value { segment, key } => {
-                        let root = segment.is_none();
-                        self.path.extend(segment);
-                        if self.wanted.contains(self.path.as_slice()) {
-                            // `key:` with nothing after it: the parser places the empty
-                            // value after the key; the key is where a reader looks.
-                            let value = if empty { key.unwrap_or(at) } else { at };
-                            self.found
-                                .entry(self.path.clone())
-                                .or_insert(Found { value, key });
-                            if opens {
-                                self.frames
-                                    .push(if matches!(event, Event::SequenceStart(..)) {
-                                        Frame::List { next: 0 }
-                                    } else {
-                                        Frame::Mapping { key: Key::Expected }
-                                    });
-                                return true;
-                            }
-                        } else if opens {
-                            self.skip = 1;
-                        }
-                        if !root {
-                            self.path.pop();
-                        }
+                        return;
                     }
                 }
-                true
+                if !root {
+                    self.path.pop();
+                }
             }
         }
     }
