@@ -6,7 +6,7 @@
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::rules::{self, Fallbacks, RuleSet, ValidationErrors};
+use crate::rules::{self, Fallbacks, Position, RuleSet, ValidationErrors};
 
 /// Stands for the stack's region while validating; shown as `${AWS::Region}`.
 const STACK_REGION: &str = "xx-stack-0";
@@ -25,6 +25,49 @@ pub struct Embedded {
     pub text: String,
     /// The function's environment sets `ALERT_TOPIC_ARN`.
     pub topic_provided: bool,
+    /// Where the document's lines are in the template, when they are there as they are
+    /// (a literal block, `ALERT_RULES: |`).
+    block: Option<Block>,
+}
+
+/// A document written in the template as an indented literal block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Block {
+    /// The template's name.
+    file: String,
+    /// `AlertsFunction ALERT_RULES (unless HasRulesObject)`.
+    label: String,
+    /// The template's line (from 1) of the document's first line.
+    first_line: usize,
+    /// The spaces before each of the document's lines in the template.
+    indent: usize,
+}
+
+/// Where the lines of `document` are in `template`: the first line from which every line
+/// of the document is a line of the template after the same indentation (blank lines
+/// may be empty). Documents that YAML folded or escaped (`>`, quoted strings) are not
+/// found.
+fn block_of(template: &str, document: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = template.lines().collect();
+    let wanted: Vec<&str> = document.lines().collect();
+    let first = *wanted.first()?;
+    if first.trim().is_empty() {
+        return None;
+    }
+    (0..lines.len()).find_map(|start| {
+        let indent = lines[start].strip_suffix(first)?.len();
+        if !lines[start][..indent].bytes().all(|b| b == b' ') {
+            return None;
+        }
+        let matches = wanted.iter().enumerate().all(|(k, line)| {
+            lines.get(start + k).is_some_and(|in_template| {
+                (line.is_empty() && in_template.trim().is_empty())
+                    || in_template.get(indent..) == Some(line)
+                        && in_template[..indent].bytes().all(|b| b == b' ')
+            })
+        });
+        matches.then_some((start + 1, indent))
+    })
 }
 
 /// Every rules document in the template's functions, or why there is none to check.
@@ -60,10 +103,18 @@ pub fn embedded(template: &str, name: &str) -> Result<Vec<Embedded>, String> {
         let id = logical_id.as_str().unwrap_or("(a function)");
         let topic_provided = lookup("ALERT_TOPIC_ARN").is_some();
         for (condition, text) in documents(rules, id)? {
+            let label = format!("{id} ALERT_RULES{condition}");
+            let block = block_of(template, &text).map(|(first_line, indent)| Block {
+                file: name.to_owned(),
+                label: label.clone(),
+                first_line,
+                indent,
+            });
             found.push(Embedded {
-                source: format!("{name}: {id} ALERT_RULES{condition}"),
+                source: format!("{name}: {label}"),
                 text,
                 topic_provided,
+                block,
             });
         }
     }
@@ -82,7 +133,24 @@ pub fn validate(embedded: &Embedded) -> Result<RuleSet, ValidationErrors> {
         region: Some(STACK_REGION.to_owned()),
         topic_arn: embedded.topic_provided.then(|| TEMPLATE_TOPIC.to_owned()),
     };
-    rules::parse(&embedded.text, &embedded.source, &fallbacks)
+    rules::parse(&embedded.text, &embedded.source, &fallbacks).map_err(|mut errors| {
+        // Positions in the template itself, so that an editor can jump to them.
+        if let Some(block) = &embedded.block {
+            for error in errors.0.iter_mut() {
+                let Some(at) = error.at else { continue };
+                error.source.clone_from(&block.file);
+                error.at = Some(Position {
+                    line: block.first_line + at.line - 1,
+                    column: block.indent + at.column,
+                });
+                error.rule = Some(match error.rule.take() {
+                    Some(rule) => format!("{}: {rule}", block.label),
+                    None => block.label.clone(),
+                });
+            }
+        }
+        errors
+    })
 }
 
 /// The validated rules as YAML, with what the template provides shown as the template
@@ -225,11 +293,37 @@ Resources:
         assert!(shown.contains("${AWS::Region}"), "{shown}");
         assert!(shown.contains("topicArn: ${ALERT_TOPIC_ARN}"), "{shown}");
         let errors = validate(&found[1]).unwrap_err().to_string();
-        // The line and column are those in the embedded document.
+        // A quoted string: the line and column are those in the embedded document.
         assert!(
             errors.contains("\n  t.yaml: Other ALERT_RULES:3:45: rules[0] (cpu): metric: `CPU`"),
             "{errors}"
         );
+        // A literal block: the line and column are the template's.
+        let template = TEMPLATE.replace("threshold: 80}\n  Other:", "threshold: 8O}\n  Other:");
+        let found = embedded(&template, "t.yaml").unwrap();
+        let errors = validate(&found[0]).unwrap_err().to_string();
+        let line = template.lines().position(|l| l.contains("8O}")).unwrap() + 1;
+        let column = template.lines().nth(line - 1).unwrap().find("8O").unwrap() + 1;
+        assert!(
+            errors.contains(&format!(
+                "\n  t.yaml:{line}:{column}: AlertsFunction ALERT_RULES (unless HasRulesObject): \
+                 rules[0] (cpu): threshold: "
+            )),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn a_block_is_found_only_where_every_line_is_the_templates() {
+        let template = "a:\n  x: |\n    version: 1\n\n    rules: []\n  y: |\n    version: 1\n";
+        assert_eq!(
+            block_of(template, "version: 1\n\nrules: []\n"),
+            Some((3, 4))
+        );
+        assert_eq!(block_of(template, "version: 1\n"), Some((3, 4)));
+        assert_eq!(block_of(template, "version: 2\n"), None);
+        assert_eq!(block_of(template, "version: 1\nrules: [x]\n"), None);
+        assert_eq!(block_of(template, "\n"), None);
     }
 
     #[test]

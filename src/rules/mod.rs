@@ -577,7 +577,8 @@ rules:
                 &format!("version: 1\nrules: [{rule}]"),
                 &[
                     "2:9: rules[0] (a): region: required; set `region` or `regions` on the rule, `defaults.region` in \
-                     the document, or the AWS_REGION environment variable",
+                     the document, or the AWS_REGION environment variable (on the command line also \
+                     --region, or the profile's `region` in ~/.aws/config)",
                     "2:9: rules[0] (a): topicArn: required; set `topicArn` on the rule, `defaults.topicArn` \
                      in the document, or the ALERT_TOPIC_ARN environment variable",
                 ],
@@ -674,7 +675,8 @@ rules:
             "rules.yaml:22:24: rules[1] (burst-capacity-low): datapointsToAlarm: `5` is more than \
              evaluationPeriods (3); allowed: 1 to 3",
             "rules.yaml:15:5: rules[1] (burst-capacity-low): region: required; set `region` or `regions` on the rule, \
-             `defaults.region` in the document, or the AWS_REGION environment variable",
+             `defaults.region` in the document, or the AWS_REGION environment variable (on the command line also \
+                     --region, or the profile's `region` in ~/.aws/config)",
             "rules.yaml:23:5: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
              `threshold`?); allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, \
              comparison, threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, \
@@ -686,7 +688,8 @@ rules:
              LessThanOrEqualToThreshold, <=",
             "rules.yaml:24:5: rules[2] (cpu-high): threshold: required; a finite number",
             "rules.yaml:24:5: rules[2] (cpu-high): region: required; set `region` or `regions` on the rule, \
-             `defaults.region` in the document, or the AWS_REGION environment variable",
+             `defaults.region` in the document, or the AWS_REGION environment variable (on the command line also \
+                     --region, or the profile's `region` in ~/.aws/config)",
             "rules.yaml:6:1: owner: unknown field `owner`; allowed: version, defaults, rules",
         ];
         let lines: Vec<String> = errors.0.iter().map(ToString::to_string).collect();

@@ -27,7 +27,8 @@ use super::values::{finite_number, lookup, mapping, parse_name, string};
 use crate::domain::rule::{Destination, RULE_NAME_ALLOWED, Rule, RuleName};
 
 const REGION_REQUIRED: &str = "required; set `region` or `regions` on the rule, `defaults.region` \
-     in the document, or the AWS_REGION environment variable";
+     in the document, or the AWS_REGION environment variable (on the command line also \
+     --region, or the profile's `region` in ~/.aws/config)";
 const TOPIC_REQUIRED: &str = "required; set `topicArn` on the rule, `defaults.topicArn` in the \
      document, or the ALERT_TOPIC_ARN environment variable";
 

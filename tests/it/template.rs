@@ -313,12 +313,26 @@ fn validate_template_checks_the_deployed_rules_with_the_region_and_topic_it_prov
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    // The line and column are those inside the embedded document.
+    // The line and column are the template's, where an editor jumps to.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.ends_with("metric: BurstCapacity"))
+        .unwrap();
+    let column = text
+        .lines()
+        .nth(line)
+        .unwrap()
+        .find("BurstCapacity")
+        .unwrap()
+        + 1;
     assert!(
-        stderr.contains(
-            "AlertsFunction ALERT_RULES (unless HasRulesObject):9:13: rules[0] \
-             (burst-capacity-low): metric: `BurstCapacity` is not a metric of Instance"
-        ),
+        stderr.contains(&format!(
+            "{}:{}:{column}: AlertsFunction ALERT_RULES (unless HasRulesObject): rules[0] \
+             (burst-capacity-low): metric: `BurstCapacity` is not a metric of Instance",
+            path.display(),
+            line + 1
+        )),
         "{stderr}"
     );
 }
