@@ -376,7 +376,7 @@ fn a_missing_name_is_an_error_result_and_a_glob_matching_nothing_is_a_warning() 
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
-        text.contains("Warning: nothing: selects no instance in us-east-1"),
+        text.contains("warning: nothing: selects no instance in us-east-1"),
         "{text}"
     );
     assert!(text.contains("REGION"), "{text}");
@@ -454,12 +454,28 @@ fn a_region_that_fails_is_reported_and_does_not_stop_the_others() {
         stderr(&out)
     );
 
-    // When nothing at all can be evaluated, the run fails (and Lambda retries it).
+    // When nothing at all can be evaluated, the run fails (and Lambda retries it) ...
+    fake.fail_region("us-east-1", 500);
+    let out = check(
+        &rules,
+        &["--dry-run"],
+        &fake,
+        &[("AWS_MAX_ATTEMPTS".into(), "1".into())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing could be evaluated"),
+        "{}",
+        stderr(&out)
+    );
+    // ... and when every call was denied, the command line says that once, with the fix.
+    fake.clear_region("us-east-1");
     fake.fail_region("us-east-1", 403);
     let out = check(&rules, &["--dry-run"], &fake, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("nothing could be evaluated"),
+        stderr(&out).contains("AccessDeniedException")
+            && stderr(&out).contains("the credentials may not read Lightsail"),
         "{}",
         stderr(&out)
     );
