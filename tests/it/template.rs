@@ -1,7 +1,7 @@
 //! The SAM template keeps its promises: the function's shape (SPEC §8), least-privilege
 //! IAM, the state table (SPEC §9), rules in `ALERT_RULES` that the function accepts, or
-//! an S3 object instead (SPEC §10). (cfn-lint and `sam validate --lint` run in
-//! scripts/test.sh.)
+//! an S3 object instead (SPEC §10), the alarms that watch the function (SPEC §16).
+//! (cfn-lint and `sam validate --lint` run in scripts/test.sh.)
 
 use lightsail_alerts::domain::catalog::ResourceType;
 use lightsail_alerts::rules::{self, Fallbacks};
@@ -335,4 +335,116 @@ fn validate_template_checks_the_deployed_rules_with_the_region_and_topic_it_prov
         )),
         "{stderr}"
     );
+}
+
+/// The alarms of the template, by logical id.
+fn alarms(template: &Value) -> Vec<(&str, &Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, r)| (id.as_str().unwrap(), &r["Properties"]))
+        .collect()
+}
+
+#[test]
+fn the_watcher_is_watched_by_alarms_on_errors_throttles_the_failed_queue_and_missed_runs() {
+    let template = template();
+    let alarms = alarms(&template);
+    let ids: Vec<&str> = alarms.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        [
+            "FunctionErrorsAlarm",
+            "FunctionThrottlesAlarm",
+            "FailedInvocationsAlarm",
+            "MissedRunsAlarm"
+        ]
+    );
+    let topic = yaml("[!Ref AlertTopic]");
+    let function = yaml("[{Name: FunctionName, Value: !Ref AlertsFunction}]");
+    for (id, alarm) in &alarms {
+        // Every alarm notifies the alert topic, of trouble and of its end.
+        assert_eq!(alarm["AlarmActions"], topic, "{id}");
+        assert_eq!(alarm["OKActions"], topic, "{id}");
+        assert!(
+            alarm["AlarmDescription"]
+                .as_str()
+                .is_some_and(|d| d.len() > 40),
+            "{id} says what it means"
+        );
+    }
+    let single = |id: &str| alarms.iter().find(|(i, _)| *i == id).unwrap().1;
+    // Any error, any throttle, any message in the queue, within five minutes.
+    for (id, namespace, metric, statistic) in [
+        ("FunctionErrorsAlarm", "AWS/Lambda", "Errors", "Sum"),
+        ("FunctionThrottlesAlarm", "AWS/Lambda", "Throttles", "Sum"),
+        (
+            "FailedInvocationsAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+        ),
+    ] {
+        let alarm = single(id);
+        assert_eq!(alarm["Namespace"], namespace, "{id}");
+        assert_eq!(alarm["MetricName"], metric, "{id}");
+        assert_eq!(alarm["Statistic"], statistic, "{id}");
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold", "{id}");
+        assert_eq!(alarm["Threshold"], 0, "{id}");
+        assert_eq!(alarm["TreatMissingData"], "notBreaching", "{id}");
+        assert_eq!(alarm["Period"], 300, "{id}");
+    }
+    assert_eq!(single("FunctionErrorsAlarm")["Dimensions"], function);
+    assert_eq!(single("FunctionThrottlesAlarm")["Dimensions"], function);
+    assert_eq!(
+        single("FailedInvocationsAlarm")["Dimensions"],
+        yaml("[{Name: QueueName, Value: !GetAtt FailedInvocationsQueue.QueueName}]")
+    );
+
+    // The dead man's switch: fewer than one successful run in each of three schedule
+    // intervals, and no data at all, is ALARM; silent while the schedule is disabled.
+    let missed = single("MissedRunsAlarm");
+    assert_eq!(missed["TreatMissingData"], "breaching");
+    assert_eq!(missed["EvaluationPeriods"], 3);
+    assert_eq!(missed["DatapointsToAlarm"], 3);
+    assert_eq!(missed["ComparisonOperator"], "LessThanThreshold");
+    assert_eq!(missed["Threshold"], 1);
+    assert_eq!(
+        missed["ActionsEnabled"],
+        yaml("!If [ScheduleEnabled, true, false]")
+    );
+    assert_eq!(
+        template["Conditions"]["ScheduleEnabled"],
+        yaml("!Equals [!Ref ScheduleState, ENABLED]")
+    );
+    let metrics = missed["Metrics"].as_sequence().unwrap();
+    let by_id = |id: &str| metrics.iter().find(|m| m["Id"] == id).unwrap();
+    for (id, metric) in [("invocations", "Invocations"), ("errors", "Errors")] {
+        let stat = &by_id(id)["MetricStat"];
+        assert_eq!(stat["Metric"]["Namespace"], "AWS/Lambda");
+        assert_eq!(stat["Metric"]["MetricName"], metric);
+        assert_eq!(stat["Metric"]["Dimensions"], function);
+        assert_eq!(stat["Stat"], "Sum");
+        assert_eq!(stat["Period"], yaml("!Ref ScheduleIntervalSeconds"));
+        assert_eq!(by_id(id)["ReturnData"], false);
+    }
+    let succeeded = by_id("succeeded");
+    assert_eq!(succeeded["Expression"], "invocations - FILL(errors, 0)");
+    assert_eq!(succeeded["ReturnData"], true);
+    // The interval's default is the schedule's, and three intervals fit in a day.
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["ScheduleExpression"]["Default"],
+        "rate(5 minutes)"
+    );
+    assert_eq!(parameters["ScheduleIntervalSeconds"]["Default"], 300);
+    for allowed in parameters["ScheduleIntervalSeconds"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+    {
+        let seconds = allowed.as_u64().unwrap();
+        assert!(seconds % 60 == 0 && seconds * 3 <= 86_400, "{seconds}");
+    }
 }
