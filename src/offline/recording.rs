@@ -5,39 +5,55 @@
 //! The format is documented in `examples/README.md`. Each series holds datapoints of one
 //! resource of any type in the shape the `Get*MetricData` operations return, so
 //! `aws lightsail get-instance-metric-data` (or `get-bucket-metric-data`, ...) output can
-//! be pasted in.
+//! be pasted in; the fleet may be the `aws lightsail get-*` listings' output as-is
+//! ([`listings`](super::listings)). `record` writes the same format
+//! ([`Recorder`](super::Recorder)).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::catalog::{MetricName, ResourceType, Statistic, Unit};
 use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::select::Resource;
+use crate::domain::time;
 use crate::ports::{FetchError, ListError, MetricSource, ResourceSource};
 
+/// The version of the format this build reads and writes (`recordingVersion`). A file
+/// without one is a version 1 recording (written before the field existed).
+pub const RECORDING_VERSION: u64 = 1;
+
 /// A recording: the evaluation time it was made for, and the series it holds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Recording {
+    /// [`RECORDING_VERSION`]; optional on input. [`Recording::parse`] checks it before
+    /// anything else, so a newer file is refused for its version, not for a new field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording_version: Option<u64>,
     /// The evaluation time to use when the run names none (`--at`), so the recording
     /// replays the same way whenever it is run.
+    #[serde(serialize_with = "time::serialize")]
     pub recorded_at: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The fleet as the listing operations would list it, for rules with globs, tags or
-    /// states (`instances` is the older name). Left out: every resource of `series`, in
-    /// its type's usual state, without tags.
-    #[serde(default, alias = "instances")]
+    /// states (`instances` is the older name). Left out (and no `listings`): every
+    /// resource of `series`, in its type's usual state, without tags.
+    #[serde(default, alias = "instances", skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<RecordedResource>>,
+    /// The fleet as `aws lightsail get-instances` (and the other `get-*` listings) print
+    /// it, each output as-is; [`Recording::parse`] adds its resources to `resources`.
+    #[serde(default, skip_serializing)]
+    listings: Option<Vec<serde_json::Value>>,
     pub series: Vec<Series>,
     /// Positions in `series` by resource name, so a query does not scan every series.
     #[serde(skip)]
     by_resource: HashMap<String, Vec<usize>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Series {
     /// `Instance` when left out.
@@ -48,16 +64,20 @@ pub struct Series {
     pub resource: String,
     pub metric: MetricName,
     /// Serves every region when left out.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The period (seconds) the datapoints were asked for: they then answer only queries
+    /// of that period, as Lightsail's would. Serves every period when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
     /// The metric's published unit when left out.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<Unit>,
     pub metric_data: Vec<RecordedDatapoint>,
 }
 
 /// One resource of the recorded fleet.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordedResource {
     /// `Instance` when left out.
@@ -65,13 +85,13 @@ pub struct RecordedResource {
     pub resource_type: ResourceType,
     pub name: String,
     /// Listed in every region when left out.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The type's usual state when left out (`running` for an instance).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Tag key to value; `null` for a tag without a value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, Option<String>>,
 }
 
@@ -80,7 +100,7 @@ fn instance_type() -> ResourceType {
 }
 
 /// The state a resource is listed in when the recording says none: a healthy one.
-fn usual_state(kind: ResourceType) -> &'static str {
+pub(super) fn usual_state(kind: ResourceType) -> &'static str {
     match kind {
         ResourceType::Instance => "running",
         ResourceType::RelationalDatabase => "available",
@@ -91,18 +111,39 @@ fn usual_state(kind: ResourceType) -> &'static str {
 }
 
 /// One element of a `Get*MetricData` operation's `metricData`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordedDatapoint {
-    #[serde(deserialize_with = "timestamp")]
+    #[serde(deserialize_with = "timestamp", serialize_with = "time::serialize")]
     pub timestamp: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<Unit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub average: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_count: Option<f64>,
+}
+
+impl RecordedDatapoint {
+    /// A datapoint as a [`MetricSource`] returned it, with every statistic it had.
+    pub fn from_fetched(point: &MetricDatapoint) -> Self {
+        let value = |statistic| point.values.get(&statistic).copied();
+        RecordedDatapoint {
+            timestamp: point.timestamp,
+            unit: None,
+            average: value(Statistic::Average),
+            sum: value(Statistic::Sum),
+            maximum: value(Statistic::Maximum),
+            minimum: value(Statistic::Minimum),
+            sample_count: value(Statistic::SampleCount),
+        }
+    }
 }
 
 /// Accepts RFC 3339 text (the AWS CLI's output) or epoch seconds (the API's, often in
@@ -131,12 +172,53 @@ pub struct RecordingError {
     pub message: String,
 }
 
+/// The one field read before the rest, so that a file of another version is refused for
+/// its version rather than for a field this build does not know.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionOnly {
+    #[serde(default)]
+    recording_version: Option<serde_json::Value>,
+}
+
 impl Recording {
+    /// A recording of `resources` and `series` made for `recorded_at`, at this build's
+    /// [`RECORDING_VERSION`].
+    pub fn new(
+        recorded_at: DateTime<Utc>,
+        description: Option<String>,
+        resources: Vec<RecordedResource>,
+        series: Vec<Series>,
+    ) -> Self {
+        let mut recording = Recording {
+            recording_version: Some(RECORDING_VERSION),
+            recorded_at,
+            description,
+            resources: Some(resources),
+            listings: None,
+            series,
+            by_resource: HashMap::new(),
+        };
+        recording.index();
+        recording
+    }
+
     pub fn parse(text: &str, source_name: &str) -> Result<Self, RecordingError> {
         let error = |message: String| RecordingError {
             source_name: source_name.to_owned(),
             message,
         };
+        // Text that is not JSON, or not an object, is left for the full parse to explain.
+        if let Ok(VersionOnly {
+            recording_version: Some(version),
+        }) = serde_json::from_str(text)
+            && version.as_u64() != Some(RECORDING_VERSION)
+        {
+            return Err(error(format!(
+                "recordingVersion: `{version}` is not a recording version this \
+                 lightsail-alerts reads; allowed: {RECORDING_VERSION} (or leave it out)"
+            )));
+        }
         let mut recording: Recording =
             serde_json::from_str(text).map_err(|e| error(e.to_string()))?;
         // A run's ranges reach up to a day and 1,440 periods back from the evaluation
@@ -147,14 +229,31 @@ impl Recording {
                 recording.recorded_at.to_rfc3339()
             )));
         }
-        for (position, series) in recording.series.iter().enumerate() {
+        if let Some(listings) = recording.listings.take() {
+            let listed = super::listings::resources(&listings).map_err(error)?;
             recording
-                .by_resource
+                .resources
+                .get_or_insert_with(Vec::new)
+                .extend(listed);
+        }
+        recording.index();
+        Ok(recording)
+    }
+
+    /// The recording as `record` writes it: pretty JSON, ending in a newline.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string_pretty(self).map(|json| json + "\n")
+    }
+
+    /// Fills `by_resource` from `series`.
+    fn index(&mut self) {
+        self.by_resource.clear();
+        for (position, series) in self.series.iter().enumerate() {
+            self.by_resource
                 .entry(series.resource.clone())
                 .or_default()
                 .push(position);
         }
-        Ok(recording)
     }
 
     /// The series recorded for the query's resource in the query's region.
@@ -187,6 +286,7 @@ impl MetricSource for Recording {
         }
         let points = of_resource
             .filter(|s| s.metric == query.key.metric)
+            .filter(|s| s.period.is_none_or(|p| p == query.key.period))
             .flat_map(|s| {
                 let published = kind.metric(s.metric).map(|info| info.unit);
                 let series_unit = s.unit.or(published);
@@ -448,6 +548,58 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn the_version_is_one_or_left_out_and_any_other_is_refused_first() {
+        for version in [
+            "",
+            r#""recordingVersion": 1,"#,
+            r#""recordingVersion": null,"#,
+        ] {
+            let text =
+                format!(r#"{{{version} "recordedAt": "2026-11-24T13:05:00Z", "series": []}}"#);
+            let recording = Recording::parse(&text, "rec.json").unwrap();
+            assert_eq!(
+                recording.recorded_at.to_rfc3339(),
+                "2026-11-24T13:05:00+00:00"
+            );
+        }
+        // Refused for its version, not for the field this build does not know.
+        for (version, shown) in [("2", "2"), (r#""1""#, r#""1""#), ("1.5", "1.5"), ("0", "0")] {
+            let text = format!(
+                r#"{{"recordingVersion": {version}, "recordedAt": "2026-11-24T13:05:00Z",
+                   "series": [], "fleet": []}}"#
+            );
+            let err = Recording::parse(&text, "rec.json").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "rec.json: recordingVersion: `{shown}` is not a recording version this \
+                     lightsail-alerts reads; allowed: 1 (or leave it out)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_series_with_a_period_answers_only_queries_of_that_period() {
+        let text = r#"{"recordedAt": "2026-11-24T13:05:00Z", "series": [
+            {"resource": "web-1", "metric": "CPUUtilization", "period": 300, "metricData": [
+              {"timestamp": "2026-11-24T12:50:00Z", "average": 50.0}]},
+            {"resource": "web-1", "metric": "CPUUtilization", "period": 600, "metricData": [
+              {"timestamp": "2026-11-24T12:50:00Z", "average": 70.0}]}
+          ]}"#;
+        let recording = Recording::parse(text, "rec.json").unwrap();
+        let mut q = query("web-1", Unit::Percent, &[Statistic::Average]);
+        for (period, value) in [(300, 50.0), (600, 70.0)] {
+            q.key.period = period;
+            let points = block_on(recording.fetch(&q)).unwrap();
+            assert_eq!(points.len(), 1, "{period}");
+            assert_eq!(points[0].values[&Statistic::Average], value);
+        }
+        q.key.period = 3600;
+        assert!(block_on(recording.fetch(&q)).unwrap().is_empty());
     }
 
     #[test]
