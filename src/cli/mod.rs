@@ -1,5 +1,6 @@
 //! The command line: `check` runs one evaluation exactly as the Lambda does, with the
-//! local AWS credentials or a recording; `validate` checks a rules document.
+//! local AWS credentials or a recording; `record` runs its selection and fetching
+//! against AWS and writes a recording; `validate` checks a rules document.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod output;
+mod record;
 mod refused;
 pub mod template;
 mod text;
@@ -127,6 +129,17 @@ enum Command {
     /// S3 object that is missing or denied).
     #[command(after_help = CHECK_ENVIRONMENT)]
     Check(CheckArgs),
+    /// Run the selection and fetching of a `check` against AWS, and write what Lightsail
+    /// answered as a recording (examples/README.md) that `check --replay` evaluates the
+    /// same way.
+    ///
+    /// Every resource each listing returned (its region, state and tags) and every series
+    /// fetched (its datapoints with every statistic Lightsail gave) go into the file.
+    /// Nothing is published and no state table is read. The file is replaced whole or not
+    /// at all. Exit status: 0 written, 1 a run error (nothing could be fetched, the
+    /// credentials were refused, the file could not be written), 2 invalid input.
+    #[command(after_help = record::ENVIRONMENT)]
+    Record(record::RecordArgs),
     /// Check a rules document: print it with every default filled in (exit 0), or every
     /// error on stderr (exit 2).
     #[command(after_help = VALIDATE_ENVIRONMENT)]
@@ -268,6 +281,7 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Check(args) => runtime.block_on(check(args)),
+        Command::Record(args) => runtime.block_on(record::record(args)),
         Command::Validate {
             template: Some(template),
             ..
@@ -396,14 +410,10 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         job.config = Some(aws::clients::sdk_config_for(settings.retries, &chosen).await);
     }
     let config = job.config;
-    if let Some(config) = &config {
-        // Said once, before anything else, rather than as an error on every call.
-        if let Err(problem) =
-            aws::clients::check_credentials(config, chosen.profile.as_deref()).await
-        {
-            output::stderr(&format!("error: {problem}"));
-            return Ok(ExitCode::from(EXIT_RUN_ERROR));
-        }
+    if let Some(config) = &config
+        && let Some(refused) = credentials_refused(config, &chosen).await
+    {
+        return Ok(refused);
     }
     let store = match (state_table, &config) {
         (Some(table), Some(config)) => Some(DynamoStore::from_config(config, table)),
@@ -423,11 +433,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
     };
     let rules = job.rules;
     let report = run::run(&rules, &source, sink.as_ref(), store.as_ref(), options).await;
-    let profile = chosen
-        .profile
-        .clone()
-        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
-    if let Some(line) = refused::refused(&report, profile.as_deref()) {
+    if let Some(line) = every_call_refused(&report, &chosen) {
         // Every call refused for its credentials: one line instead of a table of the
         // same error on every row (the JSON report is still printed for scripts).
         let written = match args.output {
@@ -457,6 +463,30 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         None => ExitCode::SUCCESS,
     };
     Ok(exit_status(status, written))
+}
+
+/// The credential preflight of a run against AWS: missing, expired or broken credentials
+/// are said once, before anything else, rather than as an error on every call. The exit
+/// status to end with when they are.
+async fn credentials_refused(
+    config: &aws_config::SdkConfig,
+    chosen: &aws::clients::Chosen,
+) -> Option<ExitCode> {
+    let problem = aws::clients::check_credentials(config, chosen.profile.as_deref())
+        .await
+        .err()?;
+    output::stderr(&format!("error: {problem}"));
+    Some(ExitCode::from(EXIT_RUN_ERROR))
+}
+
+/// The one line that says AWS refused every call of the run for its credentials
+/// ([`refused::refused`]), naming the profile in use.
+fn every_call_refused(report: &run::Report, chosen: &aws::clients::Chosen) -> Option<String> {
+    let profile = chosen
+        .profile
+        .clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+    refused::refused(report, profile.as_deref())
 }
 
 /// The run report as `--output json` prints it.

@@ -618,8 +618,24 @@ fn help_lists_the_environment_each_command_reads() {
             "{variable} not in validate --help:\n{validate}"
         );
     }
+    let record = help("record");
+    for variable in [
+        "ALERT_TOPIC_ARN",
+        "ALERT_MAX_CONCURRENCY",
+        "AWS_REGION",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "RUST_LOG",
+        "--out",
+        "--profile",
+    ] {
+        assert!(
+            record.contains(variable),
+            "{variable} not in record --help:\n{record}"
+        );
+    }
     // Every line of the help fits 100 columns.
-    for line in check.lines().chain(validate.lines()) {
+    for line in check.lines().chain(validate.lines()).chain(record.lines()) {
         assert!(
             line.chars().count() <= 100 || line.starts_with("          "),
             "{line}"
