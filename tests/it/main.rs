@@ -20,6 +20,7 @@ mod golden_output;
 mod inputs;
 mod lambda;
 mod panic_hook;
+mod record;
 mod report;
 mod resources;
 mod s3_rules;
