@@ -16,7 +16,8 @@
 //! - [`ports`]: the small traits the run talks through: `MetricSource`,
 //!   `ResourceSource`, `AlertSink`, `StateStore`.
 //! - [`aws`]: one adapter per AWS service (Lightsail, SNS, DynamoDB, S3) and the shared
-//!   SDK config; [`offline`]: the recording and the in-memory state store.
+//!   SDK config; [`offline`]: the recording (replayed, and written by `record`) and the
+//!   in-memory state store.
 //! - [`fuzzing`]: the readers of untrusted input from bytes, for the fuzz targets
 //!   (`fuzz/`) and the replay of their corpus.
 
