@@ -2,7 +2,10 @@
 //! (`instances`), `exclude`, `tags` and `states`, matched against each region's listing
 //! of the rule's resource type (`GetInstances`, `GetRelationalDatabases`, ...).
 //!
-//! The matching is pure ([`Selection::select`]); listing the fleet is an
+//! The matching is pure: [`Selection::explain`] gives each listed resource its
+//! [`Verdict`] (selected by which entry, or the first step that leaves it out), and
+//! [`Selection::select`] is that explanation read for what it selects, so `explain`
+//! (the command) and a run cannot disagree. Listing the fleet is an
 //! `ResourceSource` (Lightsail through the SDK, or a recording), called at most once per
 //! type and region per run and only for regions where some rule needs it (the run's list stage).
 
@@ -154,6 +157,124 @@ pub struct Selected {
     pub warnings: Vec<String>,
 }
 
+/// Why one listed resource is selected or not: the first step of the selection that
+/// leaves it out, or the entry that selects it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// Selected: `by` is the first entry of `resources` that matches it.
+    Selected { by: &'a Selector },
+    /// No entry of `resources` (`of`) matches its name.
+    Unmatched { of: &'a [Selector] },
+    /// The same name again in the listing; the first one decides.
+    Duplicate,
+    /// `by`, an entry of `exclude`, matches it.
+    Excluded { by: &'a Selector },
+    /// It lacks the tag `key` with a value `wanted` allows; `found` holds the values it
+    /// has for `key` (`None`: the tag without a value), empty when it has no such tag.
+    Tag {
+        key: &'a str,
+        wanted: &'a TagMatch,
+        found: Vec<Option<&'a str>>,
+    },
+    /// Its state is not one of `states`.
+    State {
+        state: &'a str,
+        wanted: &'a BTreeSet<String>,
+    },
+}
+
+impl Verdict<'_> {
+    pub fn is_selected(&self) -> bool {
+        matches!(self, Verdict::Selected { .. })
+    }
+}
+
+impl fmt::Display for Verdict<'_> {
+    /// `selected: matched web-*`, `not selected: excluded by web-test-*`, ...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |values: &mut dyn Iterator<Item = &str>| values.collect::<Vec<_>>().join(" or ");
+        match self {
+            Verdict::Selected { by } => write!(f, "selected: matched {by}"),
+            Verdict::Unmatched { of } => {
+                let of: Vec<&str> = of.iter().map(Selector::as_str).collect();
+                write!(f, "not selected: matches none of {}", of.join(", "))
+            }
+            Verdict::Duplicate => f.write_str("not selected: listed again, the first one decides"),
+            Verdict::Excluded { by } => write!(f, "not selected: excluded by {by}"),
+            Verdict::Tag { key, wanted, found } => {
+                let wanted = match wanted {
+                    TagMatch::Present => None,
+                    TagMatch::AnyOf(values) => Some(or(&mut values.iter().map(String::as_str))),
+                };
+                let wanted = wanted.as_deref().unwrap_or("any value");
+                let has: Vec<&str> = found
+                    .iter()
+                    .flatten()
+                    .map(|v| if v.is_empty() { "\"\"" } else { v })
+                    .collect();
+                match (found.is_empty(), has.is_empty()) {
+                    (true, _) => write!(f, "not selected: no tag {key} (wanted {wanted})"),
+                    (false, true) => {
+                        write!(f, "not selected: tag {key} has no value, not {wanted}")
+                    }
+                    (false, false) => write!(
+                        f,
+                        "not selected: tag {key} is {}, not {wanted}",
+                        or(&mut has.into_iter())
+                    ),
+                }
+            }
+            Verdict::State { state, wanted } => {
+                let state = if state.is_empty() { "(none)" } else { state };
+                write!(
+                    f,
+                    "not selected: state {state}, not {}",
+                    or(&mut wanted.iter().map(String::as_str))
+                )
+            }
+        }
+    }
+}
+
+/// One listed resource and its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained<'a> {
+    pub resource: &'a Resource,
+    /// The position in `resources` of the first entry that matches it: selected
+    /// resources come in that order.
+    pub first_match: Option<usize>,
+    pub verdict: Verdict<'a>,
+}
+
+/// What a rule's selection makes of one region's listing, resource by resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation<'a> {
+    /// Every listed resource, in the listing's order.
+    pub resources: Vec<Explained<'a>>,
+    /// Names listed explicitly that the listing does not have (ERROR results in a run).
+    pub missing: Vec<&'a str>,
+    /// Selectors that match nothing, as the run reports them.
+    pub warnings: Vec<String>,
+}
+
+impl Explanation<'_> {
+    /// What a run selects: the selected resources in the order of the entries that
+    /// match them (each entry's matches in listing order).
+    pub fn selected(&self) -> Selected {
+        let mut chosen: Vec<&Explained<'_>> = self
+            .resources
+            .iter()
+            .filter(|e| e.verdict.is_selected())
+            .collect();
+        chosen.sort_by_key(|e| e.first_match);
+        Selected {
+            resources: chosen.iter().map(|e| e.resource.name.clone()).collect(),
+            missing: self.missing.iter().map(|&name| name.to_owned()).collect(),
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
 impl Selection {
     /// A selection of names only, every state, no tags.
     #[cfg(test)]
@@ -181,37 +302,20 @@ impl Selection {
         self.exclude.iter().any(|s| s.matches(name))
     }
 
-    fn tags_match(&self, resource: &Resource) -> bool {
-        self.tags.iter().all(|(key, wanted)| {
-            resource
-                .tags
-                .iter()
-                .filter(|(k, _)| k == key)
-                .any(|(_, value)| match wanted {
-                    TagMatch::Present => true,
-                    TagMatch::AnyOf(values) => values.contains(value.as_deref().unwrap_or("")),
-                })
-        })
-    }
-
-    fn state_matches(&self, resource: &Resource) -> bool {
-        self.states
-            .as_ref()
-            .is_none_or(|states| states.contains(&resource.state))
-    }
-
     /// Selects from `listing`, the region's resources of type `kind` in name order (as
     /// the run's list stage returns them), or without one (a selection of names only, in
-    /// a region nobody listed) takes the names as they are.
+    /// a region nobody listed) takes the names as they are. With a listing it is
+    /// [`Selection::explain`] read for what it selects, so `explain` and the run cannot
+    /// disagree.
     pub fn select(
         &self,
         kind: ResourceType,
         region: &str,
         listing: Option<&[Resource]>,
     ) -> Selected {
-        let noun = kind.noun();
-        let Some(listing) = listing else {
-            return Selected {
+        match listing {
+            Some(listing) => self.explain(kind, region, listing).selected(),
+            None => Selected {
                 resources: self
                     .resources
                     .iter()
@@ -220,57 +324,107 @@ impl Selection {
                     .map(str::to_owned)
                     .collect(),
                 ..Selected::default()
-            };
-        };
-        let mut selected = Selected::default();
-        let mut seen = HashSet::new();
-        let mut candidates: Vec<&Resource> = Vec::new();
-        let mut unmatched = Vec::new();
-        for selector in &self.resources {
-            let matched: Vec<&Resource> = listing
-                .iter()
-                .filter(|i| selector.matches(&i.name))
-                .collect();
-            match (selector, matched.is_empty()) {
-                (Selector::Name(name), true) => selected.missing.push(name.clone()),
-                (Selector::Glob(_), true) => unmatched.push(selector.as_str()),
-                _ => {}
-            }
-            for instance in matched {
-                if seen.insert(instance.name.as_str()) {
-                    candidates.push(instance);
-                }
-            }
+            },
         }
-        let matched = candidates.len();
-        let kept: Vec<&Resource> = candidates
-            .into_iter()
-            .filter(|i| !self.excluded(&i.name))
-            .collect();
-        let not_excluded = kept.len();
-        let tagged: Vec<&Resource> = kept.into_iter().filter(|i| self.tags_match(i)).collect();
-        let tagged_count = tagged.len();
-        selected.resources = tagged
-            .into_iter()
-            .filter(|i| self.state_matches(i))
-            .map(|i| i.name.clone())
+    }
+
+    /// Why each resource of `listing` (the region's resources of type `kind`) is
+    /// selected or not, at the first step that leaves it out: names and globs, then
+    /// `exclude`, then `tags`, then `states`; and the names the listing does not have and
+    /// what matched nothing.
+    pub fn explain<'a>(
+        &'a self,
+        kind: ResourceType,
+        region: &str,
+        listing: &'a [Resource],
+    ) -> Explanation<'a> {
+        let noun = kind.noun();
+        let mut matched_any = vec![false; self.resources.len()];
+        let mut seen = HashSet::new();
+        let resources: Vec<Explained<'a>> = listing
+            .iter()
+            .map(|resource| {
+                let mut first = None;
+                for (index, selector) in self.resources.iter().enumerate() {
+                    if selector.matches(&resource.name) {
+                        matched_any[index] = true;
+                        first.get_or_insert(index);
+                    }
+                }
+                let verdict = match first {
+                    None => Verdict::Unmatched {
+                        of: &self.resources,
+                    },
+                    // Lightsail names are unique in a region; a recording may still list
+                    // one twice, and then the first decides.
+                    Some(_) if !seen.insert(resource.name.as_str()) => Verdict::Duplicate,
+                    Some(index) => self.verdict(resource, &self.resources[index]),
+                };
+                Explained {
+                    resource,
+                    first_match: first,
+                    verdict,
+                }
+            })
             .collect();
 
-        if selected.resources.is_empty() && selected.missing.is_empty() {
-            selected.warnings.push(self.why_empty(
-                noun,
-                region,
-                listing.len(),
-                [matched, not_excluded, tagged_count],
-            ));
-        } else {
-            selected.warnings.extend(
-                unmatched
-                    .into_iter()
-                    .map(|glob| format!("`{glob}` matches no {noun} in {region}")),
-            );
+        let mut missing = Vec::new();
+        let mut unmatched = Vec::new();
+        for (selector, matched) in self.resources.iter().zip(&matched_any) {
+            match (selector, matched) {
+                (Selector::Name(name), false) => missing.push(name.as_str()),
+                (Selector::Glob(_), false) => unmatched.push(selector.as_str()),
+                _ => {}
+            }
         }
-        selected
+        let count =
+            |keep: fn(&Verdict<'_>) -> bool| resources.iter().filter(|e| keep(&e.verdict)).count();
+        let selected = count(|v| matches!(v, Verdict::Selected { .. }));
+        let warnings = if selected == 0 && missing.is_empty() {
+            let matched = count(|v| !matches!(v, Verdict::Unmatched { .. } | Verdict::Duplicate));
+            let kept = matched - count(|v| matches!(v, Verdict::Excluded { .. }));
+            let tagged = kept - count(|v| matches!(v, Verdict::Tag { .. }));
+            vec![self.why_empty(noun, region, listing.len(), [matched, kept, tagged])]
+        } else {
+            unmatched
+                .into_iter()
+                .map(|glob| format!("`{glob}` matches no {noun} in {region}"))
+                .collect()
+        };
+        Explanation {
+            resources,
+            missing,
+            warnings,
+        }
+    }
+
+    /// The verdict on a resource that `by` (its first entry in `resources`) matches.
+    fn verdict<'a>(&'a self, resource: &'a Resource, by: &'a Selector) -> Verdict<'a> {
+        if let Some(excluded) = self.exclude.iter().find(|s| s.matches(&resource.name)) {
+            return Verdict::Excluded { by: excluded };
+        }
+        for (key, wanted) in &self.tags {
+            let found: Vec<Option<&str>> = resource
+                .tags
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, value)| value.as_deref())
+                .collect();
+            let fits = |value: &Option<&str>| match wanted {
+                TagMatch::Present => true,
+                TagMatch::AnyOf(values) => values.contains(value.unwrap_or("")),
+            };
+            if !found.iter().any(fits) {
+                return Verdict::Tag { key, wanted, found };
+            }
+        }
+        match &self.states {
+            Some(states) if !states.contains(&resource.state) => Verdict::State {
+                state: &resource.state,
+                wanted: states,
+            },
+            _ => Verdict::Selected { by },
+        }
     }
 
     /// Says at which step an empty selection lost its last instance.
@@ -669,5 +823,255 @@ mod tests {
                 (ResourceType::Bucket, "ap-south-1"),
             ])
         );
+    }
+
+    #[test]
+    fn explain_says_why_each_listed_resource_is_selected_or_not() {
+        let mut web = selection(&["web-*", "db-1", "web-9"]);
+        web.exclude = vec![Selector::parse("web-1?").unwrap()];
+        web.tags = tags(&[("env", any_of(&["prod"]))]);
+        web.states = Some(BTreeSet::from(["running".to_owned()]));
+        let mut fleet = fleet();
+        fleet.push(instance("web-3", "running", &[("env", None)]));
+        fleet.push(instance("web-4", "running", &[]));
+        fleet.sort_by(|a, b| a.name.cmp(&b.name));
+        let explanation = web.explain(ResourceType::Instance, "us-east-1", &fleet);
+        let lines: Vec<String> = explanation
+            .resources
+            .iter()
+            .map(|e| format!("{}: {}", e.resource.name, e.verdict))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "bastion: not selected: matches none of web-*, db-1, web-9",
+                "db-1: selected: matched db-1",
+                "web-1: not selected: state stopped, not running",
+                "web-10: not selected: excluded by web-1?",
+                "web-2: selected: matched web-*",
+                "web-3: not selected: tag env has no value, not prod",
+                "web-4: not selected: no tag env (wanted prod)",
+            ]
+        );
+        assert_eq!(explanation.missing, ["web-9"]);
+        assert!(explanation.warnings.is_empty());
+        // The run's order: the entries' order, then the listing's.
+        assert_eq!(explanation.selected().resources, ["web-2", "db-1"]);
+
+        let mut staging = selection(&["web-1?", "cache-*"]);
+        staging.tags = tags(&[
+            ("env", any_of(&["dev", "test"])),
+            ("role", TagMatch::Present),
+        ]);
+        let explanation = staging.explain(ResourceType::Instance, "eu-west-1", &fleet);
+        let web_10 = &explanation.resources[3];
+        assert_eq!(web_10.resource.name, "web-10");
+        assert_eq!(
+            web_10.verdict.to_string(),
+            "not selected: tag env is staging, not dev or test"
+        );
+        assert_eq!(
+            explanation.warnings,
+            [
+                "selects no instance in eu-west-1: none of the 1 instance(s) matching [web-1?, cache-*] has the tags env=dev|test, role=*"
+            ]
+        );
+        staging.tags = tags(&[("role", TagMatch::Present)]);
+        let explanation = staging.explain(ResourceType::Instance, "eu-west-1", &fleet);
+        assert_eq!(
+            explanation.resources[3].verdict.to_string(),
+            "not selected: no tag role (wanted any value)"
+        );
+    }
+
+    #[test]
+    fn a_name_listed_twice_is_selected_once() {
+        let twice = vec![instance("a", "stopped", &[]), instance("a", "running", &[])];
+        let mut running = selection(&["*"]);
+        running.states = Some(BTreeSet::from(["running".to_owned()]));
+        let explanation = running.explain(ResourceType::Instance, "r", &twice);
+        assert_eq!(explanation.resources[1].verdict, Verdict::Duplicate);
+        assert!(explanation.selected().resources.is_empty());
+        assert_eq!(
+            selection(&["*"])
+                .select(ResourceType::Instance, "r", Some(&twice))
+                .resources,
+            ["a"]
+        );
+    }
+
+    /// Selection as it was written before `explain`: each step a filter over what the
+    /// one before kept. The property below holds `select` (built on `explain`) to it.
+    fn reference_select(selection: &Selection, region: &str, listing: &[Resource]) -> Selected {
+        let noun = ResourceType::Instance.noun();
+        let mut selected = Selected::default();
+        let mut seen = HashSet::new();
+        let mut candidates: Vec<&Resource> = Vec::new();
+        let mut unmatched = Vec::new();
+        for selector in &selection.resources {
+            let matched: Vec<&Resource> = listing
+                .iter()
+                .filter(|i| selector.matches(&i.name))
+                .collect();
+            match (selector, matched.is_empty()) {
+                (Selector::Name(name), true) => selected.missing.push(name.clone()),
+                (Selector::Glob(_), true) => unmatched.push(selector.as_str()),
+                _ => {}
+            }
+            for instance in matched {
+                if seen.insert(instance.name.as_str()) {
+                    candidates.push(instance);
+                }
+            }
+        }
+        let matched = candidates.len();
+        let kept: Vec<&Resource> = candidates
+            .into_iter()
+            .filter(|i| !selection.excluded(&i.name))
+            .collect();
+        let not_excluded = kept.len();
+        let tagged: Vec<&Resource> = kept
+            .into_iter()
+            .filter(|i| {
+                selection.tags.iter().all(|(key, wanted)| {
+                    i.tags
+                        .iter()
+                        .filter(|(k, _)| k == key)
+                        .any(|(_, value)| match wanted {
+                            TagMatch::Present => true,
+                            TagMatch::AnyOf(values) => {
+                                values.contains(value.as_deref().unwrap_or(""))
+                            }
+                        })
+                })
+            })
+            .collect();
+        let tagged_count = tagged.len();
+        selected.resources = tagged
+            .into_iter()
+            .filter(|i| {
+                selection
+                    .states
+                    .as_ref()
+                    .is_none_or(|s| s.contains(&i.state))
+            })
+            .map(|i| i.name.clone())
+            .collect();
+        if selected.resources.is_empty() && selected.missing.is_empty() {
+            selected.warnings.push(selection.why_empty(
+                noun,
+                region,
+                listing.len(),
+                [matched, not_excluded, tagged_count],
+            ));
+        } else {
+            selected.warnings.extend(
+                unmatched
+                    .into_iter()
+                    .map(|glob| format!("`{glob}` matches no {noun} in {region}")),
+            );
+        }
+        selected
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const NAMES: &[&str] = &["web-1", "web-2", "web-10", "db-1", "db-2", "bastion", "api"];
+        const SELECTORS: &[&str] = &[
+            "*",
+            "web-*",
+            "web-?",
+            "db-[12]",
+            "web-[!1]*",
+            "cache-*",
+            "web-1",
+            "db-2",
+            "ghost",
+            "api",
+        ];
+        const STATES: &[&str] = &["running", "stopped", "pending"];
+
+        fn resource() -> impl Strategy<Value = Resource> {
+            (
+                prop::sample::select(NAMES),
+                prop::sample::select(STATES),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(&["env", "role"][..]),
+                        prop::option::of(prop::sample::select(&["prod", "dev", ""][..])),
+                    ),
+                    0..3,
+                ),
+            )
+                .prop_map(|(name, state, tags)| instance(name, state, &tags))
+        }
+
+        fn tag_match() -> impl Strategy<Value = TagMatch> {
+            prop_oneof![
+                Just(TagMatch::Present),
+                prop::collection::btree_set(
+                    prop::sample::select(&["prod", "dev", ""][..]).prop_map(str::to_owned),
+                    1..3
+                )
+                .prop_map(TagMatch::AnyOf),
+            ]
+        }
+
+        fn chosen() -> impl Strategy<Value = Selection> {
+            (
+                prop::sample::subsequence(SELECTORS, 1..4),
+                prop::sample::subsequence(&SELECTORS[1..], 0..3),
+                prop::collection::btree_map(
+                    prop::sample::select(&["env", "role"][..]).prop_map(str::to_owned),
+                    tag_match(),
+                    0..3,
+                ),
+                prop::option::of(prop::sample::subsequence(STATES, 1..3)),
+            )
+                .prop_map(|(resources, exclude, tags, states)| Selection {
+                    resources: resources
+                        .iter()
+                        .map(|s| Selector::parse(s).unwrap())
+                        .collect(),
+                    exclude: exclude
+                        .iter()
+                        .map(|s| Selector::parse(s).unwrap())
+                        .collect(),
+                    tags,
+                    states: states.map(|s| s.iter().map(|s| (*s).to_owned()).collect()),
+                })
+        }
+
+        proptest! {
+            /// `explain` says "selected" of exactly what `select` selects, and `select`
+            /// is what selection was before `explain` existed: the same resources in the
+            /// same order, the same missing names and the same warnings.
+            #[test]
+            fn explain_and_select_agree(
+                selection in chosen(),
+                mut listing in prop::collection::vec(resource(), 0..8),
+            ) {
+                listing.sort_by(|a, b| a.name.cmp(&b.name));
+                let selected = selection.select(ResourceType::Instance, "r", Some(&listing));
+                prop_assert_eq!(&selected, &reference_select(&selection, "r", &listing));
+                let explanation = selection.explain(ResourceType::Instance, "r", &listing);
+                prop_assert_eq!(explanation.resources.len(), listing.len());
+                let said: BTreeSet<&str> = explanation
+                    .resources
+                    .iter()
+                    .filter(|e| e.verdict.is_selected())
+                    .map(|e| e.resource.name.as_str())
+                    .collect();
+                let picked: BTreeSet<&str> = selected.resources.iter().map(String::as_str).collect();
+                prop_assert_eq!(said, picked);
+                prop_assert_eq!(selected.resources.len(), explanation.resources.iter().filter(|e| e.verdict.is_selected()).count());
+                for explained in &explanation.resources {
+                    let line = explained.verdict.to_string();
+                    prop_assert_eq!(line.starts_with("selected: "), explained.verdict.is_selected(), "{}", line);
+                }
+            }
+        }
     }
 }
