@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::catalog::{Comparison, TreatMissingData};
 use crate::domain::time;
 
 /// The state of an alarm, spelled as CloudWatch spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AlarmState {
     #[serde(rename = "OK")]
     Ok,

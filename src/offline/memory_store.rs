@@ -1,5 +1,5 @@
 //! The alarm state store in memory, with the same conditions as the DynamoDB table: for
-//! tests and offline runs.
+//! tests and offline runs, and under the local state file (`check --state-file`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,38 +12,59 @@ use crate::ports::{Loaded, StateStore, StoreError};
 
 /// The store in memory, with the same conditions as [`DynamoStore`](crate::aws::DynamoStore): for tests and
 /// offline runs (state lasts as long as the process).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     items: Mutex<HashMap<String, Item>>,
+    /// What errors call the store in place of a table name.
+    name: String,
 }
 
 #[derive(Debug, Default)]
-struct Item {
-    stored: Option<Stored>,
-    claim: Option<Claim>,
+pub(super) struct Item {
+    pub(super) stored: Option<Stored>,
+    pub(super) claim: Option<Claim>,
     /// A first notice delivered to some targets (with a state, it is in `stored`).
-    delivered: Option<Delivered>,
+    pub(super) delivered: Option<Delivered>,
 }
 
+/// The pending state is kept for parity with the table; only the state file reads it
+/// back (to write it out).
 #[derive(Debug)]
-#[allow(dead_code)] // the pending state is kept for parity with the table, not read back
-struct Claim {
-    token: String,
+pub(super) struct Claim {
+    pub(super) token: String,
     /// Epoch seconds, as in the table.
-    expires_at: i64,
-    pending_state: AlarmState,
-    pending_range_end: DateTime<Utc>,
+    pub(super) expires_at: i64,
+    pub(super) pending_state: AlarmState,
+    pub(super) pending_range_end: DateTime<Utc>,
 }
 
-const MEMORY: &str = "(memory)";
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::holding("(memory)", HashMap::new())
+    }
+}
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A store that starts with `items`, called `name` in its errors.
+    pub(super) fn holding(name: impl Into<String>, items: HashMap<String, Item>) -> Self {
+        MemoryStore {
+            items: Mutex::new(items),
+            name: name.into(),
+        }
+    }
+
     fn items(&self) -> std::sync::MutexGuard<'_, HashMap<String, Item>> {
         self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `read` on every item, the store locked meanwhile: what the state file writes
+    /// out is then always one moment of the store, the latest.
+    pub(super) fn read<R>(&self, read: impl FnOnce(&HashMap<String, Item>) -> R) -> R {
+        read(&self.items())
     }
 
     /// Whether `item` holds `expected_version` and no claim running at `now`.
@@ -72,7 +93,7 @@ impl MemoryStore {
                 Ok(())
             }
             _ => Err(StoreError::ClaimLost {
-                table: MEMORY.into(),
+                table: self.name.clone(),
                 key: key.to_owned(),
                 token: token.to_owned(),
             }),

@@ -153,6 +153,13 @@ pub enum StoreError {
         key: String,
         token: String,
     },
+    /// The local state file (`check --state-file`) could not be written.
+    #[error("cannot write the state file {path} (after a change to {key}): {detail}")]
+    File {
+        path: String,
+        key: String,
+        detail: String,
+    },
     #[error(
         "BatchGetItem on table {table} left {count} keys unprocessed after {attempts} attempts (throttled?), among them {key}"
     )]
@@ -189,7 +196,8 @@ pub struct Unreadable {
 }
 
 /// Where alarm states live. `DynamoStore` in the function, `MemoryStore` in tests and
-/// offline runs; [`conformance`] holds the behaviour both must show.
+/// offline runs, `FileStore` for `check --state-file`; [`conformance`] holds the
+/// behaviour each must show.
 pub trait StateStore: Sync {
     /// The stored state of each key that has one (keys never written, or only claimed
     /// and never confirmed, are absent), and the items that could not be decoded.
