@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod output;
 mod record;
 mod refused;
+mod store;
 pub mod template;
 mod text;
 mod units;
@@ -189,6 +190,12 @@ struct CheckArgs {
     /// Take datapoints from a recording instead of Lightsail (format: examples/README.md).
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+    /// Keep alarm state in this local JSON file (created when missing), with the same
+    /// semantics as ALERT_STATE_TABLE (not with it): only transitions and reminders are
+    /// notified. A simulation: a dry run records its decisions in it too, so successive
+    /// runs over a recording (--replay, --at) show transitions and recoveries.
+    #[arg(long, value_name = "PATH")]
+    state_file: Option<PathBuf>,
     /// Stop fetching after this many seconds (e.g. 30 or 2.5): what was not evaluated by
     /// then is an ERROR result with stage `deadline`; the alerts of what was evaluated
     /// are still published, for at most 2 s more. Default: no limit.
@@ -394,6 +401,11 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         not_in_future(at, Utc::now(), "--at")?;
     }
     let mut job = job(&args, &settings).await?;
+    let state_file = args
+        .state_file
+        .as_deref()
+        .map(|path| store::state_file(path, settings.state_table.as_deref()))
+        .transpose()?;
     let at = match (args.at, &job.recording) {
         (Some(at), _) => at,
         (None, Some(recording)) => {
@@ -416,8 +428,10 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         return Ok(refused);
     }
     let store = match (state_table, &config) {
-        (Some(table), Some(config)) => Some(DynamoStore::from_config(config, table)),
-        _ => None,
+        (Some(table), Some(config)) => {
+            Some(store::Store::Table(DynamoStore::from_config(config, table)))
+        }
+        _ => state_file,
     };
     let source = match (job.recording, &config) {
         (Some(recording), _) => Source::Replay(recording),
@@ -432,7 +446,12 @@ async fn check(args: CheckArgs) -> Result<ExitCode, InputError> {
         deadline: args.timeout.map(Deadline::after),
     };
     let rules = job.rules;
-    let report = run::run(&rules, &source, sink.as_ref(), store.as_ref(), options).await;
+    let report = match &store {
+        Some(store::Store::File(file)) if job.dry_run => {
+            run::simulate(&rules, &source, file, options).await
+        }
+        _ => run::run(&rules, &source, sink.as_ref(), store.as_ref(), options).await,
+    };
     if let Some(line) = every_call_refused(&report, &chosen) {
         // Every call refused for its credentials: one line instead of a table of the
         // same error on every row (the JSON report is still printed for scripts).

@@ -72,7 +72,7 @@ pub(super) fn render(rules: &RuleSet, report: &Report, options: Options) -> Stri
     if shown.is_empty() {
         let _ = writeln!(out, "Nothing needs attention.");
     } else {
-        table(&mut out, &shown, &report.errors, paint);
+        table(&mut out, &shown, report, paint);
     }
     let hidden = report.results.len() - shown.len();
     if hidden > 0 {
@@ -190,7 +190,9 @@ struct Row {
     notes: Vec<String>,
 }
 
-fn row(result: &RuleResult, errors: &[RunError], kinds: bool) -> Row {
+/// `dry_run`: nothing was published, so a notified result (in a `--state-file`
+/// simulation, recorded as notified) would have been sent.
+fn row(result: &RuleResult, errors: &[RunError], kinds: bool, dry_run: bool) -> Row {
     let publish_errors: Vec<&RunError> = errors
         .iter()
         .filter(|e| {
@@ -203,6 +205,7 @@ fn row(result: &RuleResult, errors: &[RunError], kinds: bool) -> Row {
     let alert = match (publish_errors.is_empty(), result.notified) {
         (false, true) => "partly FAILED",
         (false, false) => "FAILED",
+        (true, true) if dry_run => "would send",
         (true, true) => "sent",
         (true, false) if result.why == Why::DryRun => "would send",
         (true, false) => "",
@@ -277,11 +280,14 @@ fn kind(kind: ResourceType) -> Option<&'static str> {
     }
 }
 
-fn table(out: &mut String, results: &[&RuleResult], errors: &[RunError], paint: Paint) {
+fn table(out: &mut String, results: &[&RuleResult], report: &Report, paint: Paint) {
     let kinds = results
         .iter()
         .any(|r| r.resource_type != results[0].resource_type);
-    let rows: Vec<Row> = results.iter().map(|r| row(r, errors, kinds)).collect();
+    let rows: Vec<Row> = results
+        .iter()
+        .map(|r| row(r, &report.errors, kinds, report.dry_run))
+        .collect();
     // The ALERT column only when a row has something to say in it.
     let columns: Vec<usize> = (0..Column::ALL.len())
         .filter(|&i| Column::ALL[i] != Column::Alert || rows.iter().any(|r| !r.cells[i].is_empty()))

@@ -157,6 +157,35 @@ async fn attempt<K: AlertSink, D: StateStore>(
     }
 }
 
+/// The sink of a simulation (`run::simulate`): takes every alert and sends none.
+pub(super) struct Simulated;
+
+impl AlertSink for Simulated {
+    fn publish(
+        &self,
+        _alert: &Alert,
+    ) -> impl std::future::Future<Output = Result<String, PublishError>> + Send {
+        std::future::ready(Ok(String::new()))
+    }
+}
+
+/// Records in `result` what a simulated delivery did: the alerts [`Simulated`] took are
+/// the ones a run with `--publish` would have sent (returned, for the report), and the
+/// result is `notified` as the store now records it; nothing counts as published.
+pub(super) fn simulated(
+    mut done: Done,
+    result: &mut RuleResult,
+    errors: &mut Vec<RunError>,
+) -> Vec<Alert> {
+    let alerts: Vec<Alert> = std::mem::take(&mut done.published)
+        .into_iter()
+        .map(|(alert, _)| alert)
+        .collect();
+    result.notified = !alerts.is_empty();
+    record(done, result, errors);
+    alerts
+}
+
 /// An alert that was not published goes into the log whole, so that it is not lost even
 /// if the retried invocation never succeeds: each part a field of its own, the body
 /// (`body`) as the string it would have been published as.

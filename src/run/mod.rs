@@ -7,7 +7,8 @@
 //! [`Deadline`], no fetch starts near it, fetches in flight are abandoned at it, and
 //! every alarm not evaluated by then is an `ERROR` result with stage `deadline`; what was
 //! evaluated is still delivered. The Lambda handler and the `check` command both call
-//! [`run`]; only their sources, sinks and state stores differ.
+//! [`run`]; only their sources, sinks and state stores differ. [`simulate`] is a dry run
+//! that records its decisions (`check --state-file`).
 
 mod deadline;
 mod decide;
@@ -67,6 +68,25 @@ struct Settled {
 
 type Fetched = Arc<Result<Vec<MetricDatapoint>, FetchError>>;
 
+/// How a run delivers what it decides.
+enum Delivery<'k, K> {
+    /// Publish to the sink; with a state store, claim, publish, confirm.
+    Publish(&'k K),
+    /// Publish nothing and store nothing: the alerts go into the report.
+    DryRun,
+    /// Publish nothing, but record every decision in the state store as if its alerts
+    /// had been published (a local state file, SPEC §15): the alerts go into the report.
+    Simulate,
+}
+
+impl<K> Clone for Delivery<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K> Copy for Delivery<'_, K> {}
+
 /// Runs every rule at `options.at`: lists, plans, fetches, evaluates, decides against the
 /// state store (when there is one) and publishes to `sink` — or, without a sink (a dry
 /// run), puts the alerts into the report.
@@ -82,8 +102,39 @@ where
     K: AlertSink,
     D: StateStore,
 {
+    let delivery = sink.map_or(Delivery::DryRun, Delivery::Publish);
+    execute(rules, source, delivery, store, options).await
+}
+
+/// A dry run that still records its decisions in `store` (`check --state-file` without
+/// `--publish`): each notice is claimed and confirmed as if it had been published, so
+/// the next run sees the transition, the open alarm and the time of the last notice. The
+/// report is a dry run's, its notified results marked `notified`, their alerts in
+/// `alerts`.
+pub async fn simulate<S, D>(rules: &RuleSet, source: &S, store: &D, options: RunOptions) -> Report
+where
+    S: MetricSource + ResourceSource,
+    D: StateStore,
+{
+    execute::<S, deliver::Simulated, D>(rules, source, Delivery::Simulate, Some(store), options)
+        .await
+}
+
+async fn execute<S, K, D>(
+    rules: &RuleSet,
+    source: &S,
+    delivery: Delivery<'_, K>,
+    store: Option<&D>,
+    options: RunOptions,
+) -> Report
+where
+    S: MetricSource + ResourceSource,
+    K: AlertSink,
+    D: StateStore,
+{
     let started = std::time::Instant::now();
-    let mut report = Report::new(options.at, sink.is_none());
+    let dry_run = !matches!(delivery, Delivery::Publish(_));
+    let mut report = Report::new(options.at, dry_run);
     let needed = plan::listings_needed(rules);
     let listing_calls = needed.len();
     if !needed.is_empty() {
@@ -105,7 +156,7 @@ where
     // keeps the read going when no alarm is waiting for it yet.
     let (states, settled) = tokio::join!(
         states.clone(),
-        stream(&plan, source, sink, store, states.clone(), &options)
+        stream(&plan, source, delivery, store, states.clone(), &options)
     );
     warn_unreadable(&plan, &states, &mut report);
     if let States::Unavailable(message) = states.as_ref() {
@@ -233,7 +284,7 @@ fn warn_unreadable(plan: &Plan<'_>, states: &States, report: &mut Report) {
 async fn stream<'p, S, K, D>(
     plan: &'p Plan<'p>,
     source: &S,
-    sink: Option<&K>,
+    delivery: Delivery<'_, K>,
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
     options: &RunOptions,
@@ -279,7 +330,9 @@ where
                 break;
             };
             let states = states.clone();
-            settling.push(settle(plan, index, fetched, sink, store, states, options));
+            settling.push(settle(
+                plan, index, fetched, delivery, store, states, options,
+            ));
         }
         tokio::select! {
             Some((call, alarms, took, fetched)) = fetching.next() => {
@@ -374,7 +427,7 @@ async fn settle<K: AlertSink, D: StateStore>(
     plan: &Plan<'_>,
     index: usize,
     fetched: Fetched,
-    sink: Option<&K>,
+    delivery: Delivery<'_, K>,
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
     options: &RunOptions,
@@ -389,17 +442,22 @@ async fn settle<K: AlertSink, D: StateStore>(
         shown: Vec::new(),
     };
     let pending = decision.pending;
-    match sink {
-        None => {
+    let until = options.deadline.map(|d| d.finish_by());
+    match delivery {
+        Delivery::DryRun => {
             // A dry run stores nothing and shows what it would have sent.
             if !pending.alerts.is_empty() {
                 settled.result.why = Why::DryRun;
             }
             settled.shown = pending.alerts;
         }
-        Some(_) if pending.alerts.is_empty() && pending.write.is_none() => {}
-        Some(sink) => {
-            let until = options.deadline.map(|d| d.finish_by());
+        _ if pending.alerts.is_empty() && pending.write.is_none() => {}
+        Delivery::Simulate => {
+            let sink = &deliver::Simulated;
+            let done = deliver::deliver(pending, sink, store, options.at, until).await;
+            settled.shown = deliver::simulated(done, &mut settled.result, &mut settled.errors);
+        }
+        Delivery::Publish(sink) => {
             let done = deliver::deliver(pending, sink, store, options.at, until).await;
             settled.published = deliver::record(done, &mut settled.result, &mut settled.errors);
         }
