@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod output;
 mod record;
 mod refused;
+mod schema;
 mod store;
 pub mod template;
 mod text;
@@ -157,6 +158,10 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Print the JSON Schema (draft 2020-12) of the rules document, for editors:
+    /// `lightsail-alerts schema > rules.schema.json`, then `# yaml-language-server:
+    /// $schema=rules.schema.json` at the top of a rules file.
+    Schema,
 }
 
 #[derive(Debug, clap::Args)]
@@ -296,6 +301,7 @@ pub fn main() -> ExitCode {
         Command::Validate { rules, aws, .. } => {
             runtime.block_on(validate(rules.as_ref(), &aws.chosen()))
         }
+        Command::Schema => return schema::print(),
     };
     match outcome {
         Ok(code) => code,

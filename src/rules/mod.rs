@@ -9,6 +9,8 @@
 //! mapping by a `Scope` (`scope`) into the `errors` types, each naming the path of what
 //! it is about; when a document has errors, `positions` finds the line and column of
 //! those paths in its text. `values` reads YAML values, `suggest` says "did you mean".
+//! `schema` is the document's JSON Schema, described by README.md's rules reference
+//! (`reference`).
 
 mod document;
 mod encoding;
@@ -17,7 +19,9 @@ mod metric;
 mod notify;
 mod policy;
 mod positions;
+mod reference;
 mod rule;
+mod schema;
 mod scope;
 mod selection;
 mod suggest;
@@ -35,6 +39,7 @@ pub use crate::domain::rule::{Destination, InvalidValue, Rule, RuleName, RuleSet
 pub use encoding::{EncodingError, document_text};
 pub use errors::{ValidationError, ValidationErrors};
 pub use positions::Position;
+pub use schema::json_schema;
 
 /// An AWS region name as rules accept it (`us-east-1`), or what is wrong with it.
 pub fn check_region_name(region: &str) -> Result<String, String> {

@@ -12,7 +12,7 @@ use super::suggest::closest;
 use super::values::{describe, key_text, lookup, mapping, parse_name, string};
 use crate::domain::rule::{Destination, InvalidValue, TopicArn};
 
-const NOTIFY_FIELDS: &[&str] = &["topicArn", "format"];
+pub(super) const NOTIFY_FIELDS: &[&str] = &["topicArn", "format"];
 const NOTIFY_ALLOWED: &str = "expected a list like [{topicArn: arn:aws:sns:...:alerts, format: json}] \
      (format: text, json or chat; default text)";
 

@@ -12,14 +12,14 @@ use super::scope::{Field, Scope};
 use super::suggest::with_suggestion;
 use super::values::{describe, string, whole_number};
 
-const STATES: [AlarmState; 3] = [
+pub(super) const STATES: [AlarmState; 3] = [
     AlarmState::Alarm,
     AlarmState::Ok,
     AlarmState::InsufficientData,
 ];
 const NOTIFY_ON_ALLOWED: &str = "ALARM, OK, INSUFFICIENT_DATA";
 /// `renotifyMinutes` at most: a week.
-const MAX_RENOTIFY_MINUTES: u32 = 10_080;
+pub(super) const MAX_RENOTIFY_MINUTES: u32 = 10_080;
 
 /// `notifyOn: [ALARM, OK]`: a non-empty list of alarm states, each once.
 pub(super) fn check_notify_on(scope: &mut Scope<'_>, map: &Mapping) -> Field<BTreeSet<AlarmState>> {

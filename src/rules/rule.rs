@@ -29,6 +29,8 @@ use crate::domain::rule::{Destination, RULE_NAME_ALLOWED, Rule, RuleName};
 const REGION_REQUIRED: &str = "required; set `region` or `regions` on the rule, `defaults.region` \
      in the document, or the AWS_REGION environment variable (on the command line also \
      --region, or the profile's `region` in ~/.aws/config)";
+/// `evaluationPeriods` when a rule sets none.
+pub(super) const DEFAULT_EVALUATION_PERIODS: u32 = 1;
 const TOPIC_REQUIRED: &str = "required; set `topicArn` on the rule, `defaults.topicArn` in the \
      document, or the ALERT_TOPIC_ARN environment variable";
 
@@ -240,7 +242,7 @@ fn check_evaluation(scope: &mut Scope<'_>, map: &Mapping, period: Option<u32>) -
         .field(map, "evaluationPeriods", |v| {
             check_evaluation_periods(v, period)
         })
-        .or_else(|| Some(1));
+        .or_else(|| Some(DEFAULT_EVALUATION_PERIODS));
     let datapoints_to_alarm = scope
         .field(map, "datapointsToAlarm", |v| {
             check_datapoints_to_alarm(v, evaluation_periods)

@@ -36,7 +36,7 @@ fn exclude_allowed(noun: &str) -> String {
 /// Entries `instances` and `exclude` may list each. Every name is checked against every
 /// exclusion, so two lists of 100,000 (a megabyte of YAML) would take minutes; a fleet
 /// larger than this is selected with globs or tags.
-const MAX_SELECTORS: usize = 1_000;
+pub(super) const MAX_SELECTORS: usize = 1_000;
 const TAGS_ALLOWED: &str = "expected a mapping of tag key to a value, a list of values, or \"*\" \
      (any value), e.g. {env: prod, role: [web, api], backup: \"*\"}";
 
