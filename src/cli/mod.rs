@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod explain;
 mod output;
 mod record;
 mod refused;
@@ -158,6 +159,12 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Show, per rule and region, every listed resource of the rule's type and why it is
+    /// selected or not (names and globs, exclude, tags, states), from the listings alone:
+    /// no metric is fetched. Lists Lightsail with your credentials, or the fleet of a
+    /// recording with --replay. Exit status: 0 explained, 1 a region could not be listed,
+    /// 2 invalid input.
+    Explain(explain::ExplainArgs),
     /// Print the JSON Schema (draft 2020-12) of the rules document, for editors:
     /// `lightsail-alerts schema > rules.schema.json`, then `# yaml-language-server:
     /// $schema=rules.schema.json` at the top of a rules file.
@@ -301,6 +308,7 @@ pub fn main() -> ExitCode {
         Command::Validate { rules, aws, .. } => {
             runtime.block_on(validate(rules.as_ref(), &aws.chosen()))
         }
+        Command::Explain(args) => runtime.block_on(explain::explain(args)),
         Command::Schema => return schema::print(),
     };
     match outcome {

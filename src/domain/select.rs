@@ -202,17 +202,17 @@ impl fmt::Display for Verdict<'_> {
             Verdict::Duplicate => f.write_str("not selected: listed again, the first one decides"),
             Verdict::Excluded { by } => write!(f, "not selected: excluded by {by}"),
             Verdict::Tag { key, wanted, found } => {
-                let wanted = match wanted {
-                    TagMatch::Present => None,
-                    TagMatch::AnyOf(values) => Some(or(&mut values.iter().map(String::as_str))),
+                let (wanted, wanted_any) = match wanted {
+                    TagMatch::Present => ("any value".to_owned(), true),
+                    TagMatch::AnyOf(values) => (or(&mut values.iter().map(String::as_str)), false),
                 };
-                let wanted = wanted.as_deref().unwrap_or("any value");
                 let has: Vec<&str> = found
                     .iter()
                     .flatten()
                     .map(|v| if v.is_empty() { "\"\"" } else { v })
                     .collect();
                 match (found.is_empty(), has.is_empty()) {
+                    (true, _) if wanted_any => write!(f, "not selected: no tag {key}"),
                     (true, _) => write!(f, "not selected: no tag {key} (wanted {wanted})"),
                     (false, true) => {
                         write!(f, "not selected: tag {key} has no value, not {wanted}")
@@ -880,7 +880,7 @@ mod tests {
         let explanation = staging.explain(ResourceType::Instance, "eu-west-1", &fleet);
         assert_eq!(
             explanation.resources[3].verdict.to_string(),
-            "not selected: no tag role (wanted any value)"
+            "not selected: no tag role"
         );
     }
 

@@ -12,12 +12,12 @@ use crate::domain::select::Resource;
 use crate::ports::{ListError, ResourceSource};
 
 /// Every listing of a run, by resource type and region.
-pub(super) type Listings = HashMap<(ResourceType, String), Result<Vec<Resource>, ListError>>;
+pub(crate) type Listings = HashMap<(ResourceType, String), Result<Vec<Resource>, ListError>>;
 
 /// Lists every (type, region) once, at most `concurrency` at a time, each listing sorted
 /// by name once here rather than by every rule that selects from it. A listing that fails
 /// fails only itself.
-pub(super) async fn list_all<S: ResourceSource>(
+pub(crate) async fn list_all<S: ResourceSource>(
     source: &S,
     needed: BTreeSet<(ResourceType, &str)>,
     concurrency: usize,

@@ -20,6 +20,7 @@ pub mod report;
 mod response;
 
 pub use deadline::Deadline;
+pub(crate) use list::{Listings, list_all};
 pub use report::{Report, ResultState, RuleResult, RunError, RunWarning, Stage};
 pub use response::{MAX_RESPONSE_BYTES, Omitted};
 
