@@ -8,7 +8,8 @@
 //!   adapters once and hands them to [`run`].
 //! - [`settings`]: the environment, read and checked once at the edge.
 //! - [`panics`]: the hook that logs a panic (a bug) like any other error.
-//! - [`rules`]: the rules document parser and validator, split by concern.
+//! - [`rules`]: the rules document parser and validator, split by concern, and its JSON
+//!   Schema.
 //! - [`run`]: one run as stages (list, plan, fetch, evaluate, decide, deliver) and its
 //!   report.
 //! - [`domain`]: the pure core (no async, no SDK, no I/O): the metric catalog,
@@ -17,7 +18,7 @@
 //!   `ResourceSource`, `AlertSink`, `StateStore`.
 //! - [`aws`]: one adapter per AWS service (Lightsail, SNS, DynamoDB, S3) and the shared
 //!   SDK config; [`offline`]: the recording (replayed, and written by `record`) and the
-//!   in-memory state store.
+//!   state store in memory and in a local file.
 //! - [`fuzzing`]: the readers of untrusted input from bytes, for the fuzz targets
 //!   (`fuzz/`) and the replay of their corpus.
 

@@ -42,8 +42,10 @@ impl Reference {
             .find(&format!("\n{SECTION}\n"))
             .ok_or_else(|| format!("README.md has no section `{SECTION}`"))?;
         let section = &text[start + 1..];
+        // The next heading of level 2 or 3 (a YAML comment in an example, `# ...`, is
+        // not one).
         let end = section[SECTION.len()..]
-            .find("\n#")
+            .find("\n##")
             .map_or(section.len(), |end| end + SECTION.len());
         let mut tables = tables(&section[..end])?.into_iter();
         match (tables.next(), tables.next(), tables.next(), tables.next()) {
