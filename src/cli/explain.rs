@@ -89,11 +89,8 @@ pub(super) async fn explain(args: ExplainArgs) -> Result<ExitCode, InputError> {
                 None => aws::clients::sdk_config_for(settings.retries, &chosen).await,
             };
             // As `check` does: said once, before any call.
-            if let Err(problem) =
-                aws::clients::check_credentials(&config, chosen.profile.as_deref()).await
-            {
-                output::stderr(&format!("error: {problem}"));
-                return Ok(ExitCode::from(EXIT_RUN_ERROR));
+            if let Some(refused) = super::credentials_refused(&config, &chosen).await {
+                return Ok(refused);
             }
             Source::Lightsail(Box::new(LightsailSource::new(config)))
         }
