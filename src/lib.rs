@@ -19,6 +19,8 @@
 //! - [`aws`]: one adapter per AWS service (Lightsail, SNS, DynamoDB, S3) and the shared
 //!   SDK config; [`offline`]: the recording (replayed, and written by `record`) and the
 //!   state store in memory and in a local file.
+//! - [`ruletest`]: rule unit tests (`lightsail-alerts test`): test files, each step a
+//!   real run over series in promtool's notation, against an in-memory state store.
 //! - [`fuzzing`]: the readers of untrusted input from bytes, for the fuzz targets
 //!   (`fuzz/`) and the replay of their corpus.
 
@@ -31,5 +33,6 @@ pub mod offline;
 pub mod panics;
 pub mod ports;
 pub mod rules;
+pub mod ruletest;
 pub mod run;
 pub mod settings;

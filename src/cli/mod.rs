@@ -1,6 +1,7 @@
 //! The command line: `check` runs one evaluation exactly as the Lambda does, with the
 //! local AWS credentials or a recording; `record` runs its selection and fetching
-//! against AWS and writes a recording; `validate` checks a rules document.
+//! against AWS and writes a recording; `validate` checks a rules document; `test` runs
+//! rule unit tests (`test.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ mod refused;
 mod schema;
 mod store;
 pub mod template;
+mod test;
 mod text;
 mod units;
 
@@ -169,6 +171,10 @@ enum Command {
     /// `lightsail-alerts schema > rules.schema.json`, then `# yaml-language-server:
     /// $schema=rules.schema.json` at the top of a rules file.
     Schema,
+    /// Run rule unit tests: series of values in promtool's notation, steps that say which
+    /// results and alerts the rules must give at given times.
+    #[command(after_help = test::TEST_HELP)]
+    Test(test::TestArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -310,6 +316,7 @@ pub fn main() -> ExitCode {
         }
         Command::Explain(args) => runtime.block_on(explain::explain(args)),
         Command::Schema => return schema::print(),
+        Command::Test(args) => Ok(runtime.block_on(test::test(args))),
     };
     match outcome {
         Ok(code) => code,

@@ -106,7 +106,7 @@ impl<S> Recorder<S> {
             resources: resources.len(),
             series: series.len(),
             failed: kept.failed,
-            recording: Recording::new(recorded_at, description, resources, series),
+            recording: Recording::new(recorded_at, description, Some(resources), series),
         }
     }
 }

@@ -183,18 +183,19 @@ struct VersionOnly {
 
 impl Recording {
     /// A recording of `resources` and `series` made for `recorded_at`, at this build's
-    /// [`RECORDING_VERSION`].
+    /// [`RECORDING_VERSION`] (written by `record`, or made in code for a rule test's
+    /// series, `crate::ruletest`), indexed as `parse` indexes one read from a file.
     pub fn new(
         recorded_at: DateTime<Utc>,
         description: Option<String>,
-        resources: Vec<RecordedResource>,
+        resources: Option<Vec<RecordedResource>>,
         series: Vec<Series>,
     ) -> Self {
         let mut recording = Recording {
             recording_version: Some(RECORDING_VERSION),
             recorded_at,
             description,
-            resources: Some(resources),
+            resources,
             listings: None,
             series,
             by_resource: HashMap::new(),
@@ -262,7 +263,7 @@ impl Recording {
             .get(&query.key.resource)
             .into_iter()
             .flatten()
-            // In range: `parse` built `by_resource` from the positions of `series`.
+            // In range: `index` built `by_resource` from the positions of `series`.
             .map(|&position| &self.series[position])
             .filter(|s| s.resource_type == query.key.resource_type)
             .filter(|s| s.region.as_deref().is_none_or(|r| r == query.key.region))

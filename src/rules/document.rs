@@ -28,13 +28,13 @@ const ALIAS_ALLOWANCE: usize = 10_000;
 /// Why a text is not a document: the message of a `ValidationError`, and where the
 /// parser stopped, if it says.
 #[derive(Debug)]
-pub(super) struct LoadError {
-    pub(super) message: String,
-    pub(super) at: Option<Position>,
+pub(crate) struct LoadError {
+    pub(crate) message: String,
+    pub(crate) at: Option<Position>,
 }
 
 /// The document's value, or why it is not one.
-pub(super) fn load(text: &str) -> Result<Value, LoadError> {
+pub(crate) fn load(text: &str) -> Result<Value, LoadError> {
     let budget = text.len().saturating_mul(2).saturating_add(ALIAS_ALLOWANCE);
     if exceeds(text, budget) {
         return Err(LoadError {

@@ -40,6 +40,11 @@ pub use encoding::{EncodingError, document_text};
 pub use errors::{ValidationError, ValidationErrors};
 pub use positions::Position;
 pub use schema::json_schema;
+// For other documents read the same way (rule test files, `crate::ruletest`): the
+// bounded YAML load, the places of paths in a text, and "did you mean".
+pub(crate) use document::load as load_document;
+pub(crate) use positions::{Path, Positions, Target};
+pub(crate) use suggest::closest;
 
 /// An AWS region name as rules accept it (`us-east-1`), or what is wrong with it.
 pub fn check_region_name(region: &str) -> Result<String, String> {
@@ -48,7 +53,6 @@ pub fn check_region_name(region: &str) -> Result<String, String> {
 
 use notify::{check_notify, check_topic_arn, destinations};
 use policy::{check_notify_on, check_reminders, check_renotify_minutes};
-use positions::Path;
 use rule::check_rule;
 use scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, Defaults, Field, Scope};
 use selection::check_regions;

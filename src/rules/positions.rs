@@ -48,17 +48,17 @@ pub struct Path(Vec<Segment>);
 
 impl Path {
     /// The document itself.
-    pub(super) fn root() -> Self {
+    pub(crate) fn root() -> Self {
         Path::default()
     }
 
     /// This path, then `key`.
-    pub(super) fn key(&self, key: impl Into<String>) -> Self {
+    pub(crate) fn key(&self, key: impl Into<String>) -> Self {
         self.then(Segment::Key(key.into()))
     }
 
     /// This path, then the list's `index`.
-    pub(super) fn index(&self, index: usize) -> Self {
+    pub(crate) fn index(&self, index: usize) -> Self {
         self.then(Segment::Index(index))
     }
 
@@ -108,7 +108,7 @@ impl fmt::Display for Path {
 /// What an error points at: the value at its path (what was wrong with it), or the key
 /// (an unknown field: the key itself is the mistake).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Target {
+pub(crate) enum Target {
     Value,
     Key,
 }
@@ -122,7 +122,7 @@ struct Found {
 
 /// The positions of some paths of one text, and of their ancestors.
 #[derive(Debug, Default)]
-pub(super) struct Positions {
+pub(crate) struct Positions {
     found: HashMap<Vec<Segment>, Found>,
 }
 
@@ -130,7 +130,7 @@ impl Positions {
     /// Walks `text`'s parse events once, keeping the positions of `paths` and of every
     /// ancestor of them. Text the parser refuses keeps what was found before the refusal
     /// (nothing, if it refuses at once).
-    pub(super) fn find<'p>(text: &str, paths: impl IntoIterator<Item = &'p Path>) -> Self {
+    pub(crate) fn find<'p>(text: &str, paths: impl IntoIterator<Item = &'p Path>) -> Self {
         let mut wanted: HashSet<&[Segment]> = HashSet::new();
         for path in paths {
             for len in 0..=path.0.len() {
@@ -156,7 +156,7 @@ impl Positions {
     /// Where the error about `path` should point: the value at it or its key, else the
     /// nearest ancestor's value (the mapping a missing field belongs in, the rule a
     /// merged field came from); `None` if not even the document was found.
-    pub(super) fn locate(&self, path: &Path, target: Target) -> Option<Position> {
+    pub(crate) fn locate(&self, path: &Path, target: Target) -> Option<Position> {
         let own = self.found.get(path.segments());
         if let (Target::Key, Some(Found { key: Some(key), .. })) = (target, own) {
             return Some(*key);

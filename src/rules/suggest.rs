@@ -15,7 +15,7 @@ pub(super) fn with_suggestion<'c>(
 /// spaces, or a few edits away (fewer for short names, where any two edits match); else
 /// the shortest candidate that `value` (4 characters or more) begins, such as `breach`
 /// for `breaching` or `GreaterThan` for `GreaterThanThreshold`.
-pub(super) fn closest<'c>(
+pub(crate) fn closest<'c>(
     value: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
