@@ -14,7 +14,8 @@
 #   4. sam validate (offline SAM transform) and sam validate --lint
 #   5. cargo clippy --all-targets -- -D warnings
 #   6. cargo test, against a moto server the tests start from $MOTO_SERVER; the bench
-#      smoke; `validate --template template.yaml` (the rules the template deploys)
+#      smoke; `validate --template template.yaml` (the rules the template deploys);
+#      `test examples/rules.test.yaml` (the example rules' unit tests)
 #
 # The last line is the total over every suite, alone on its line:
 # "N passed, M failed" (a step that fails before the tests counts as one failure).
@@ -111,22 +112,28 @@ else
     echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (the bench smoke)" >>"$log"
     status=1
 fi
-# The rules this project's own template deploys, checked as the function reads them
-# (counted as one suite, like the bench smoke).
-printf '\n==> validate --template template.yaml\n'
 # The binary `cargo test` built for the integration tests: `cargo run` would build
 # another one (without the dev-dependencies' features), minutes of CPU and gigabytes.
 binary="${CARGO_TARGET_DIR:-target}/debug/lightsail-alerts"
-[[ -x "$binary" ]] || cargo test --quiet --no-run --test it 2>>"$log.validate"
-if "$binary" validate --template template.yaml >/dev/null 2>>"$log.validate"; then
-    tail -1 "$log.validate"
-    echo "test result: ok. 1 passed; 0 failed; 0 ignored (validate --template)" >>"$log"
-else
-    cat "$log.validate" >&2
-    echo "test result: FAILED. 0 passed; 1 failed; 0 ignored (validate --template)" >>"$log"
-    status=1
-fi
-rm -f "$log.validate"
+[[ -x "$binary" ]] || cargo test --quiet --no-run --test it 2>&1 | tail -3
+# Runs the built binary with the given arguments as one more suite of one test,
+# counted like the bench smoke: its last line when it passes, all it said when not.
+binary_suite() {
+    printf '\n==> %s\n' "$*"
+    if "$binary" "$@" >"$log.suite" 2>&1; then
+        tail -1 "$log.suite"
+        echo "test result: ok. 1 passed; 0 failed; 0 ignored ($*)" >>"$log"
+    else
+        cat "$log.suite" >&2
+        echo "test result: FAILED. 0 passed; 1 failed; 0 ignored ($*)" >>"$log"
+        status=1
+    fi
+    rm -f "$log.suite"
+}
+# The rules this project's own template deploys, checked as the function reads them.
+binary_suite validate --template template.yaml
+# The example rules' unit tests (examples/rules.test.yaml).
+binary_suite test examples/rules.test.yaml
 set -e
 # Every suite (unit, tests/it, doc-tests, the smokes) ends with its own "test result:" line.
 read -r passed failed < <(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' "$log" |
