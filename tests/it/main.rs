@@ -23,6 +23,7 @@ mod panic_hook;
 mod record;
 mod report;
 mod resources;
+mod rule_tests;
 mod rules_tools;
 mod s3_rules;
 mod sequence;
