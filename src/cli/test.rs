@@ -20,8 +20,9 @@ a fleet, series of values in promtool's notation (`50 40 _ 12x2 10+5x3`), and st
 that run the rules at a time and say what the results must include and exactly which
 alerts are sent. The steps of a test share one alarm state store in memory, so
 transitions, reminders and recovery thresholds are tested. Nothing is fetched or
-published, and no environment variable is read: rules that name no region or topic get
-us-east-1 and a placeholder topic. The format is in the README, \"Testing rules\".
+published, and neither AWS_REGION nor ALERT_TOPIC_ARN is read: rules that name no region
+or topic get us-east-1 and a placeholder topic. The format is in the README, \"Testing
+rules\".
 
 Exit status: 0 every test passed, 1 a test failed, 2 a test file is invalid (its
 errors on stderr, file:line:column).";
