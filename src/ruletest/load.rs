@@ -503,8 +503,16 @@ rules:
 
     /// Writes `rules.yaml` and `tests/t.yaml` in a new directory and loads the test.
     pub(crate) fn load_text(test: &str) -> (tempfile::TempDir, Result<TestFile, Vec<Invalid>>) {
+        load_with(RULES, test)
+    }
+
+    /// The same with other rules.
+    pub(crate) fn load_with(
+        rules: &str,
+        test: &str,
+    ) -> (tempfile::TempDir, Result<TestFile, Vec<Invalid>>) {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("rules.yaml"), RULES).unwrap();
+        std::fs::write(dir.path().join("rules.yaml"), rules).unwrap();
         std::fs::create_dir(dir.path().join("tests")).unwrap();
         let path = dir.path().join("tests/t.yaml");
         std::fs::write(&path, test).unwrap();

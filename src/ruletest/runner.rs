@@ -55,7 +55,7 @@ pub async fn run_test<'t>(rules: &RuleSet, test: &'t Test) -> Vec<StepOutcome<'t
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ruletest::load::tests::load_text;
+    use crate::ruletest::load::tests::{RULES, load_text, load_with};
 
     fn run(test: &Test, rules: &RuleSet) -> Vec<(Vec<String>, usize)> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -111,6 +111,36 @@ tests:
                 (vec!["burst-capacity-low web-1 ALARM".to_owned()], 0),
                 (vec!["burst-capacity-low web-1 OK".to_owned()], 0),
             ]
+        );
+    }
+
+    #[test]
+    fn a_notice_to_several_topics_is_one_alert() {
+        let rules = RULES.replace(
+            "    datapointsToAlarm: 2\n",
+            "    datapointsToAlarm: 2
+    notify:
+      - {topicArn: \"arn:aws:sns:us-east-1:123456789012:ops\"}
+      - {topicArn: \"arn:aws:sns:eu-west-1:123456789012:bots\", format: json}
+",
+        );
+        let (_dir, loaded) = load_with(
+            &rules,
+            r#"
+rules: ../rules.yaml
+tests:
+  - name: two topics
+    start: 2026-11-24T12:00:00Z
+    series: [{resource: web-1, metric: BurstCapacityPercentage, values: "10x3"}]
+    expect:
+      - {at: 2026-11-24T12:15:00Z, alerts: [{rule: burst-capacity-low, resource: web-1, state: ALARM}]}
+"#,
+        );
+        let file = loaded.unwrap();
+        assert_eq!(file.rules.rules[0].destinations.len(), 2);
+        assert_eq!(
+            run(&file.tests[0], &file.rules),
+            [(vec!["burst-capacity-low web-1 ALARM".to_owned()], 0)]
         );
     }
 
