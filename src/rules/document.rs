@@ -219,7 +219,6 @@ impl<'de> de::Visitor<'de> for Count<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
 
     use super::*;
 
@@ -244,15 +243,14 @@ mod tests {
 
     #[test]
     fn aliases_that_repeat_a_large_anchor_are_refused_before_they_are_expanded() {
+        // Expanded, these are a million and 10^10 values: the refusal comes first.
         for doc in [wide(1_000), laughs(10)] {
-            let started = Instant::now();
             let err = load(&doc).unwrap_err().message;
             assert!(
                 err.starts_with("the document's aliases (`*name`) expand it to more than "),
                 "{err}"
             );
             assert!(err.contains("write the repeated parts out"), "{err}");
-            assert!(started.elapsed() < Duration::from_secs(1));
         }
     }
 

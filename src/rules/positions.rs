@@ -469,10 +469,9 @@ rules:
             let list = vec![format!("*a{}", level - 1); 10].join(", ");
             text.push_str(&format!("a{level}: &a{level} [{list}]\n"));
         }
-        let started = std::time::Instant::now();
-        // The last alias of the last list, not anything it stands for.
+        // The last alias of the last list, not anything it stands for (expanded, the
+        // walk would never end).
         assert_eq!(value(&text, &["a9", "9", "9", "9"]), "10:55");
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -436,14 +436,13 @@ mod tests {
 
     #[test]
     fn instances_and_exclude_list_at_most_a_thousand_entries_each() {
-        let started = std::time::Instant::now();
-        // The largest lists allowed, every name checked against every glob.
+        // The largest lists allowed, every name checked against every glob (how long
+        // that takes is measured by `cargo bench --bench run`, not asserted here).
         let doc = one_rule(&set(&[
             ("instances", &list("web-", MAX_SELECTORS)),
             ("exclude", &list("db-*", MAX_SELECTORS)),
         ]));
         assert!(parse(&doc, SOURCE, &none()).is_ok());
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
 
         let doc = one_rule(&set(&[
             ("instances", &list("web-", 1_001)),
@@ -466,15 +465,14 @@ mod tests {
 
     #[test]
     fn a_long_list_of_regions_is_checked_for_repeats_in_linear_time() {
-        // 50,000 distinct region names: `Vec::contains` took over a billion comparisons.
+        // 50,000 distinct region names: `Vec::contains` took over a billion comparisons
+        // (minutes); a set takes 50,000.
         let regions: Vec<String> = (0..50_000).map(|i| format!("xx-test-{i}")).collect();
         let doc = one_rule(&set(&[(
             "regions",
             &format!("[{}, xx-test-7]", regions.join(", ")),
         )]));
-        let started = std::time::Instant::now();
         let lines = error_lines(&doc, &none());
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(
             lines[0].ends_with("[50000]: `xx-test-7` is listed twice"),
