@@ -161,15 +161,19 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
-    /// Show, per rule and region, every listed resource of the rule's type and why it is
+    /// Show which resources each rule selects, and why the others are not selected
+    ///
+    /// Per rule and region, every listed resource of the rule's type and why it is
     /// selected or not (names and globs, exclude, tags, states), from the listings alone:
     /// no metric is fetched. Lists Lightsail with your credentials, or the fleet of a
     /// recording with --replay. Exit status: 0 explained, 1 a region could not be listed,
     /// 2 invalid input.
     Explain(explain::ExplainArgs),
-    /// Print the JSON Schema (draft 2020-12) of the rules document, for editors:
-    /// `lightsail-alerts schema > rules.schema.json`, then `# yaml-language-server:
-    /// $schema=rules.schema.json` at the top of a rules file.
+    /// Print the JSON Schema of the rules document, for editors
+    ///
+    /// The JSON Schema (draft 2020-12) of the rules document: `lightsail-alerts schema >
+    /// rules.schema.json`, then `# yaml-language-server: $schema=rules.schema.json` at the
+    /// top of a rules file.
     Schema,
     /// Run rule unit tests: series of values in promtool's notation, steps that say which
     /// results and alerts the rules must give at given times.
