@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::format::{
-    AlertFacts, View, breaches, condition, console_url, headline, headline_within,
+    AlertFacts, View, breaches, condition, console_url, headline, headline_within, test_headline,
 };
 use crate::domain::catalog::{MetricName, ResourceType};
 use crate::domain::time;
@@ -52,6 +52,9 @@ struct ChatMetadata {
 /// Alerts of one rule, region and instance share a thread, so ALARM and its later
 /// recovery notice read together.
 pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
+    if facts.test {
+        return test(facts, view);
+    }
     let AlertFacts {
         rule,
         region,
@@ -60,7 +63,7 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
         id,
         ..
     } = *facts;
-    let state = evaluation.state.as_str();
+    let state = facts.state();
     let url = console_url(rule.resource_type, region, resource);
     let reminder = facts.reminder_since.is_some();
     let mut headline = headline(rule, resource, evaluation.state);
@@ -105,6 +108,57 @@ pub(super) fn chat(facts: &AlertFacts<'_>, view: &View) -> String {
                 ("resource", resource.to_owned()),
                 ("region", region.to_owned()),
                 ("metric", rule.metric.to_string()),
+                ("state", state.to_owned()),
+                ("severity", rule.severity.to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        },
+    };
+    serde_json::to_string_pretty(&notification).expect("plain data serialises")
+}
+
+/// A test notice: a card that says what it is for, in a thread of its own per region.
+fn test(facts: &AlertFacts<'_>, view: &View) -> String {
+    let AlertFacts {
+        rule, region, id, ..
+    } = *facts;
+    let state = facts.state();
+    let title = test_headline(rule);
+    let mut description = format!(
+        "*{state}*: a test notice from lightsail-alerts, severity *{}*\n",
+        rule.severity
+    );
+    if let Some(text) = &view.description {
+        let _ = writeln!(description, "{text}");
+    }
+    let _ = write!(description, "Sent at {}", time::rfc3339(facts.evaluated_at));
+    let notification = ChatNotification {
+        version: "1.0",
+        source: "custom",
+        id,
+        content: ChatContent {
+            text_type: "client-markdown",
+            title: title.clone(),
+            description,
+            next_steps: vec![
+                "Nothing to do: alerts from lightsail-alerts reach this channel.".to_owned(),
+            ],
+            keywords: vec![
+                state.to_owned(),
+                rule.severity.to_string(),
+                rule.name.to_string(),
+                region.to_owned(),
+            ],
+        },
+        metadata: ChatMetadata {
+            thread_id: format!("{}#{region}", rule.name),
+            summary: title,
+            event_type: state.to_owned(),
+            related_resources: Vec::new(),
+            additional_context: [
+                ("rule", rule.name.to_string()),
+                ("region", region.to_owned()),
                 ("state", state.to_owned()),
                 ("severity", rule.severity.to_string()),
             ]
@@ -203,7 +257,7 @@ fn description(facts: &AlertFacts<'_>, view: &View) -> String {
         evaluated_at,
         ..
     } = *facts;
-    let state = evaluation.state.as_str();
+    let state = facts.state();
     let mut d = String::new();
     let _ = writeln!(
         d,

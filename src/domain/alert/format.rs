@@ -10,6 +10,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use crate::domain::catalog::{Format, ResourceType};
 use crate::domain::evaluate::{AlarmState, Datapoint, Evaluation};
 use crate::domain::rule::Rule;
+use crate::domain::transition::TEST_STATE;
 
 /// Everything one alert says, whatever its format.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +30,20 @@ pub struct AlertFacts<'a> {
     /// A stable id of (rule, region, resource, state, range end): the same alert has the
     /// same id in every format and every retry.
     pub id: &'a str,
+    /// A test notice (`test-alert`): the rule and evaluation are placeholders, and each
+    /// format says so instead of showing a condition and datapoints.
+    pub test: bool,
+}
+
+impl AlertFacts<'_> {
+    /// The state the alert shows: the evaluation's, or `TEST` for a test notice.
+    pub fn state(&self) -> &'static str {
+        if self.test {
+            TEST_STATE
+        } else {
+            self.evaluation.state.as_str()
+        }
+    }
 }
 
 /// What a body shows of the facts: all of them, unless the SNS size limit forced cuts.
@@ -50,6 +65,15 @@ pub fn headline(rule: &Rule, resource: &str, state: AlarmState) -> String {
         rule.metric,
         rule.comparison.symbol(),
         rule.threshold,
+    )
+}
+
+/// The headline of a test notice: `[TEST] test-alert: a test notice from
+/// lightsail-alerts`, short enough for every subject and title as it is.
+pub(super) fn test_headline(rule: &Rule) -> String {
+    format!(
+        "[{TEST_STATE}] {}: a test notice from lightsail-alerts",
+        rule.name
     )
 }
 

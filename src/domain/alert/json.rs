@@ -11,6 +11,8 @@ use crate::domain::time;
 pub const JSON_VERSION: &str = "1";
 /// The `source` of the `json` document.
 pub const JSON_SOURCE: &str = "lightsail-alerts";
+/// The `consoleUrl` of a test notice, which is about no resource: the console's home.
+const CONSOLE_HOME: &str = "https://lightsail.aws.amazon.com/ls/webapp/home";
 
 /// The `json` document, version 1 (`schemas/alert-v1.schema.json`). Every field is
 /// always present; `description`, `previousState` and `reminderSince` may be null.
@@ -20,7 +22,8 @@ struct JsonAlert<'a> {
     version: &'static str,
     source: &'static str,
     id: &'a str,
-    state: AlarmState,
+    /// The evaluation's state, or `TEST` in a test notice.
+    state: &'static str,
     previous_state: Option<AlarmState>,
     /// Set on a reminder of a persisting ALARM: since when it has lasted.
     reminder_since: Option<String>,
@@ -72,7 +75,7 @@ pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         version: JSON_VERSION,
         source: JSON_SOURCE,
         id,
-        state: evaluation.state,
+        state: facts.state(),
         previous_state,
         reminder_since: facts.reminder_since.map(time::rfc3339),
         rule: rule.name.as_str(),
@@ -103,7 +106,11 @@ pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         datapoints_omitted: view.omitted,
         evaluated_at: time::rfc3339(evaluated_at),
         range_end: time::rfc3339(evaluation.range_end),
-        console_url: console_url(rule.resource_type, region, resource),
+        console_url: if facts.test {
+            CONSOLE_HOME.to_owned()
+        } else {
+            console_url(rule.resource_type, region, resource)
+        },
     };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
 }

@@ -1,13 +1,16 @@
 //! Rendering alerts (SPEC §5, §9): one SNS `Publish` per destination of a rule, with its
-//! subject, message in the destination's format, attributes and FIFO ids.
+//! subject, message in the destination's format, attributes and FIFO ids; and the test
+//! notice of `test-alert` (SPEC §16), rendered the same way.
 
 mod chat;
 mod format;
 mod json;
+mod test_notice;
 mod text;
 
 pub use format::{console_url, headline};
 pub use json::{JSON_SOURCE, JSON_VERSION};
+pub use test_notice::test_notices;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,7 +24,7 @@ use crate::domain::catalog::{Format, ResourceType};
 use crate::domain::evaluate::Evaluation;
 use crate::domain::rule::{Rule, TopicArn};
 use crate::domain::time;
-use crate::domain::transition::Notice;
+use crate::domain::transition::{Notice, TEST_STATE};
 use format::AlertFacts;
 
 /// SNS rejects subjects of 100 characters or more.
@@ -57,25 +60,36 @@ pub fn render(
     evaluated_at: DateTime<Utc>,
     notice: Notice,
 ) -> Vec<Alert> {
-    let state = evaluation.state.as_str();
+    let test = notice == Notice::Test;
+    let state = if test {
+        TEST_STATE
+    } else {
+        evaluation.state.as_str()
+    };
     // Also the FIFO deduplication id: the same alert, retried, is the same message.
     // A reminder always covers a newer range than the notice before it, so it gets its
-    // own id without a part of its own.
-    let id = hex_sha256(&[
-        rule.name.as_str(),
-        region,
-        resource,
-        state,
-        &time::rfc3339(evaluation.range_end),
-    ]);
-    let subject = format::headline_within(
-        rule,
-        resource,
-        evaluation.state,
-        notice.reminder_since().is_some(),
-        MAX_SUBJECT,
-        sns_subject,
-    );
+    // own id without a part of its own. A test notice is new each time it is sent (to
+    // the nanosecond): SNS must not drop a second test as a duplicate of the first.
+    let range = if test {
+        evaluation
+            .range_end
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    } else {
+        time::rfc3339(evaluation.range_end)
+    };
+    let id = hex_sha256(&[rule.name.as_str(), region, resource, state, &range]);
+    let subject = if test {
+        sns_subject(&format::test_headline(rule))
+    } else {
+        format::headline_within(
+            rule,
+            resource,
+            evaluation.state,
+            notice.reminder_since().is_some(),
+            MAX_SUBJECT,
+            sns_subject,
+        )
+    };
     let facts = AlertFacts {
         rule,
         region,
@@ -85,25 +99,30 @@ pub fn render(
         previous_state: notice.previous_state(),
         reminder_since: notice.reminder_since(),
         id: &id,
+        test,
     };
     rule.destinations
         .iter()
         .map(|destination| {
             // `instance` stays on instance alerts, for the filter policies written
-            // before SPEC §11; `resourceType` and `resource` are on every alert.
-            let instance =
-                (rule.resource_type == ResourceType::Instance).then_some(("instance", resource));
-            let attributes: BTreeMap<String, String> = [
-                ("severity", rule.severity.as_str()),
-                ("rule", rule.name.as_str()),
+            // before SPEC §11; `resourceType` and `resource` are on every alert. A test
+            // notice is about no resource and no metric: it has neither attribute.
+            let instance = (rule.resource_type == ResourceType::Instance && !test)
+                .then_some(("instance", resource));
+            let about = (!test).then_some([
                 ("resourceType", rule.resource_type.as_str()),
                 ("resource", resource),
                 ("metric", rule.metric.as_str()),
+            ]);
+            let attributes: BTreeMap<String, String> = [
+                ("severity", rule.severity.as_str()),
+                ("rule", rule.name.as_str()),
                 ("state", state),
                 ("region", region),
                 ("format", destination.format.as_str()),
             ]
             .into_iter()
+            .chain(about.into_iter().flatten())
             .chain(instance)
             .map(|(k, v)| (k.to_owned(), sns_text(v)))
             .collect();

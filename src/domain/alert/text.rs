@@ -9,6 +9,9 @@ use crate::domain::time;
 
 /// `text`: the message for people (e-mail, SMS, a queue someone reads).
 pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
+    if facts.test {
+        return test(facts, view);
+    }
     let AlertFacts {
         rule,
         region,
@@ -17,7 +20,7 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
         evaluated_at,
         ..
     } = *facts;
-    let state = evaluation.state.as_str();
+    let state = facts.state();
     let mut m = String::new();
     let _ = writeln!(
         m,
@@ -78,6 +81,25 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
         console_url(rule.resource_type, region, resource)
     );
     let _ = write!(m, "Sent by lightsail-alerts.");
+    m
+}
+
+/// A test notice: what it is for, and the values of the attributes it carries.
+fn test(facts: &AlertFacts<'_>, view: &View) -> String {
+    let mut m = String::new();
+    let _ = writeln!(m, "{}: a test notice from lightsail-alerts", facts.state());
+    let _ = writeln!(m);
+    if let Some(description) = &view.description {
+        let _ = writeln!(m, "{description}");
+        let _ = writeln!(m);
+    }
+    let _ = writeln!(m, "Rule:        {}", facts.rule.name);
+    let _ = writeln!(m, "Severity:    {}", facts.rule.severity);
+    let _ = writeln!(m, "State:       {}", facts.state());
+    let _ = writeln!(m, "Region:      {}", facts.region);
+    let _ = writeln!(m, "Sent:        {}", time::rfc3339(facts.evaluated_at));
+    let _ = writeln!(m);
+    let _ = write!(m, "Sent by lightsail-alerts test-alert.");
     m
 }
 

@@ -65,6 +65,10 @@ pub struct Delivered {
     pub topics: BTreeSet<String>,
 }
 
+/// The `state` a test notice shows wherever an alert shows its alarm state: the subject's
+/// `[TEST]`, the `state` attribute, the body of every format.
+pub const TEST_STATE: &str = "TEST";
+
 /// What to tell subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -75,6 +79,10 @@ pub enum Notice {
     },
     /// ALARM persists; it has lasted since `since`.
     Reminder { since: DateTime<Utc> },
+    /// A test notice (`lightsail-alerts test-alert`, SPEC §16): nothing was evaluated; it
+    /// checks that a topic's subscribers receive alerts. Never the outcome of a
+    /// transition.
+    Test,
 }
 
 impl Notice {
@@ -89,24 +97,27 @@ impl Notice {
         match self {
             Notice::Transition { from, .. } => from,
             Notice::Reminder { .. } => Some(AlarmState::Alarm),
+            Notice::Test => None,
         }
     }
 
     /// For a reminder, since when the ALARM has lasted.
     pub fn reminder_since(self) -> Option<DateTime<Utc>> {
         match self {
-            Notice::Transition { .. } => None,
+            Notice::Transition { .. } | Notice::Test => None,
             Notice::Reminder { since } => Some(since),
         }
     }
 
     /// What this notice is, as a [`Delivered`] record names it: `ALARM`, `OK`,
-    /// `INSUFFICIENT_DATA`, or `ALARM reminder`. The state it leaves is the stored one,
-    /// which a partial delivery does not change.
+    /// `INSUFFICIENT_DATA`, or `ALARM reminder` (`TEST` for a test notice, which no run
+    /// records). The state it leaves is the stored one, which a partial delivery does not
+    /// change.
     pub fn id(self) -> String {
         match self {
             Notice::Transition { to, .. } => to.as_str().to_owned(),
             Notice::Reminder { .. } => "ALARM reminder".to_owned(),
+            Notice::Test => TEST_STATE.to_owned(),
         }
     }
 }
