@@ -1,8 +1,9 @@
-//! The Lambda edge: decoding the invoking event, and the handler. Config and clients are
-//! built once per execution environment, outside the handler.
+//! The Lambda edge: decoding the invoking event, and the handler, which sends the
+//! heartbeat after a completed run. Config and clients are built once per execution
+//! environment, outside the handler.
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::aws::s3::S3Rules;
 use crate::aws::{self, DynamoStore, LightsailSource, SnsSink};
 use crate::domain::time::not_in_future;
+use crate::heartbeat::{self, Heartbeat};
 use crate::panics;
 use crate::run::{self, Deadline, MAX_RESPONSE_BYTES, Report, RunOptions};
 use crate::settings::{InputError, Settings};
@@ -22,6 +24,10 @@ mod init_error;
 
 /// The errors of a failed invocation logged one line each, at most.
 const MAX_LOGGED_ERRORS: usize = 1000;
+
+/// Time kept after the heartbeat for returning the report before the invocation's
+/// deadline.
+const RESPONSE_TIME: Duration = Duration::from_millis(250);
 
 /// What the function was invoked with.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +115,8 @@ struct App {
     lightsail: LightsailSource,
     sns: SnsSink,
     state: Option<DynamoStore>,
+    /// With `ALERT_HEARTBEAT_URL`: requested after each completed run.
+    heartbeat: Option<Heartbeat>,
 }
 
 /// Why an invocation failed, as the Lambda service records it.
@@ -181,12 +189,14 @@ impl App {
             .as_deref()
             .map(|table| DynamoStore::from_config(&config, table));
         let s3_rules = settings.s3_rules(None, &config);
+        let heartbeat = settings.heartbeat_url.clone().map(Heartbeat::new);
         Ok(App {
             settings,
             s3_rules,
             lightsail: LightsailSource::new(config.clone()),
             sns: SnsSink::new(config),
             state,
+            heartbeat,
         })
     }
 }
@@ -197,11 +207,25 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
     let invocation_deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
     let deadline = Deadline::lambda(invocation_deadline, app.settings.deadline_margin);
     let result = invoke(app, event.payload, deadline).await;
-    if let Err(err) = &result {
+    match (&result, &app.heartbeat) {
         // The runtime does not log a handler error; without this it is lost from the logs.
-        tracing::error!(error = %err, "invocation failed");
+        (Err(err), _) => tracing::error!(error = %err, "invocation failed"),
+        // A completed run, dry or not: the outside service hears that runs happen. Before
+        // the response, since Lambda freezes the environment once it is posted.
+        (Ok(_), Some(heartbeat)) => heartbeat.beat(heartbeat_time(invocation_deadline)).await,
+        (Ok(_), None) => {}
     }
     result
+}
+
+/// How long the heartbeat may take: [`heartbeat::TIMEOUT`], or less so that the report
+/// is still returned before the invocation's deadline.
+fn heartbeat_time(invocation_deadline: SystemTime) -> Duration {
+    invocation_deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(RESPONSE_TIME)
+        .min(heartbeat::TIMEOUT)
 }
 
 async fn invoke(app: &App, payload: Value, deadline: Deadline) -> Result<Report, HandlerError> {

@@ -7,6 +7,8 @@
 //! - [`cli`] and [`lambda`]: the edges. Arguments, events and output; each builds the
 //!   adapters once and hands them to [`run`].
 //! - [`settings`]: the environment, read and checked once at the edge.
+//! - [`heartbeat`]: the function's request to `ALERT_HEARTBEAT_URL` after each completed
+//!   run (SPEC §16), the one HTTP call that is not to AWS.
 //! - [`panics`]: the hook that logs a panic (a bug) like any other error.
 //! - [`rules`]: the rules document parser and validator, split by concern, and its JSON
 //!   Schema.
@@ -28,6 +30,7 @@ pub mod aws;
 pub mod cli;
 pub mod domain;
 pub mod fuzzing;
+pub mod heartbeat;
 pub mod lambda;
 pub mod offline;
 pub mod panics;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::aws::s3::{S3ReadError, S3Rules, S3Uri};
 use crate::domain::time::FutureTime;
+use crate::heartbeat::{self, HeartbeatUrl};
 use crate::rules::{self, Fallbacks, RuleSet, ValidationErrors};
 
 mod check;
@@ -42,6 +43,9 @@ pub struct Settings {
     pub custom_s3_endpoint: bool,
     /// `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE`, checked here and handed to the SDK.
     pub retries: Retries,
+    /// `ALERT_HEARTBEAT_URL`: requested after each completed run of the function (the
+    /// command line checks it and sends nothing). Its `Debug` shows the host alone.
+    pub heartbeat_url: Option<HeartbeatUrl>,
 }
 
 /// A rules document named by `ALERT_RULES_FILE` or `--rules`.
@@ -132,7 +136,11 @@ impl Settings {
             .filter_map(|(name, value)| {
                 let name = name.to_str()?.to_owned();
                 (name.starts_with("ALERT_") && value.to_str().is_none()).then(|| InvalidSetting {
-                    value: Some(value.to_string_lossy().into_owned()),
+                    value: if name == heartbeat::VARIABLE {
+                        Given::Secret
+                    } else {
+                        Given::Value(value.to_string_lossy().into_owned())
+                    },
                     name,
                     allowed: "UTF-8 text (the value has bytes that are not UTF-8; \
                               \u{FFFD} marks them)"
@@ -173,6 +181,7 @@ impl Settings {
                 .map_err(|why| check.invalid("ALERT_RULES_FILE", Some(value), why))
                 .ok()
         });
+        let heartbeat_url = check.heartbeat_url();
         let retries = check.retries();
         let ignore_endpoints = check.aws_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
         check.aws_bool("AWS_USE_FIPS_ENDPOINT");
@@ -204,6 +213,7 @@ impl Settings {
             state_table: check.set("ALERT_STATE_TABLE"),
             custom_s3_endpoint,
             retries,
+            heartbeat_url,
         })
     }
 
@@ -315,17 +325,33 @@ pub const MAX_ATTEMPTS_LIMIT: u32 = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidSetting {
     pub name: String,
-    /// `None`: not set.
-    pub value: Option<String>,
+    /// What the message shows of the value.
+    pub value: Given,
     /// What is allowed.
     pub allowed: String,
+}
+
+/// The value of an invalid setting, as its message shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Given {
+    NotSet,
+    Value(String),
+    /// Set, and not shown: it holds a secret (`ALERT_HEARTBEAT_URL`'s token).
+    Secret,
 }
 
 impl fmt::Display for InvalidSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
-            Some(value) => write!(f, "{}={value:?} is invalid: {}", self.name, self.allowed),
-            None => write!(f, "{} is not set: {}", self.name, self.allowed),
+            Given::Value(value) => {
+                write!(f, "{}={value:?} is invalid: {}", self.name, self.allowed)
+            }
+            Given::Secret => write!(
+                f,
+                "{} is invalid (its value is not shown: it holds a secret): {}",
+                self.name, self.allowed
+            ),
+            Given::NotSet => write!(f, "{} is not set: {}", self.name, self.allowed),
         }
     }
 }

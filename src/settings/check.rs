@@ -2,8 +2,9 @@
 //! [`Settings`](super::Settings) can name them all in one message before any SDK config
 //! is loaded.
 
-use super::{InvalidSetting, MAX_ATTEMPTS_LIMIT, Retries};
+use super::{Given, InvalidSetting, MAX_ATTEMPTS_LIMIT, Retries};
 use crate::domain::rule::is_region;
+use crate::heartbeat::{self, HeartbeatUrl};
 
 /// The endpoint overrides of the services the program calls: the SDK reads each (an
 /// empty one makes it panic at the first call), so each is checked.
@@ -38,7 +39,7 @@ impl<'a> Check<'a> {
     ) {
         self.invalid.push(InvalidSetting {
             name: name.to_owned(),
-            value,
+            value: value.map_or(Given::NotSet, Given::Value),
             allowed: allowed.into(),
         });
     }
@@ -119,6 +120,23 @@ impl<'a> Check<'a> {
                 Some(value),
                 "an AWS region name such as us-east-1 or eu-west-2 (lowercase, no spaces)",
             );
+        }
+    }
+
+    /// `ALERT_HEARTBEAT_URL`, whose value is never shown (it holds a secret token): what
+    /// is wrong with it is said in words of its own. Unset or blank: no heartbeat.
+    pub(super) fn heartbeat_url(&mut self) -> Option<HeartbeatUrl> {
+        let value = self.set(heartbeat::VARIABLE)?;
+        match HeartbeatUrl::parse(&value) {
+            Ok(url) => Some(url),
+            Err(why) => {
+                self.invalid.push(InvalidSetting {
+                    name: heartbeat::VARIABLE.to_owned(),
+                    value: Given::Secret,
+                    allowed: format!("{}; {why}", heartbeat::ALLOWED),
+                });
+                None
+            }
         }
     }
 
@@ -349,6 +367,39 @@ mod tests {
         assert!(
             message.contains("\n  AWS_ENDPOINT_URL_SNS=\"\" is invalid"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn the_heartbeat_url_is_checked_and_never_shown() {
+        let secret = "0f8e-secret-uuid";
+        for bad in [
+            format!("hc-ping.com/{secret}"),
+            format!("ftp://hc-ping.com/{secret}"),
+            format!("https://hc-ping.com:0x/{secret}?k={secret}"),
+        ] {
+            let err = read(&[("ALERT_HEARTBEAT_URL", bad.as_str())]).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.starts_with(
+                    "ALERT_HEARTBEAT_URL is invalid (its value is not shown: it holds a secret): \
+                     an absolute https:// or http:// URL with a host"
+                ),
+                "{message}"
+            );
+            assert!(!message.contains(secret), "{message}");
+            assert!(!format!("{err:?}").contains(secret), "{err:?}");
+        }
+        let url = format!("https://hc-ping.com/{secret}");
+        let settings = read(&[("ALERT_HEARTBEAT_URL", url.as_str())]).unwrap();
+        let heartbeat = settings.heartbeat_url.as_ref().unwrap();
+        assert_eq!(heartbeat.host(), "hc-ping.com");
+        assert!(!format!("{settings:?}").contains(secret));
+        assert!(
+            read(&[("ALERT_HEARTBEAT_URL", " ")])
+                .unwrap()
+                .heartbeat_url
+                .is_none()
         );
     }
 

@@ -29,3 +29,4 @@ mod s3_rules;
 mod sequence;
 mod state_store;
 mod template;
+mod watch;

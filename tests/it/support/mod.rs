@@ -13,7 +13,7 @@
 #![allow(dead_code)]
 
 pub mod golden;
-mod http;
+pub mod http;
 pub mod lightsail;
 pub mod moto;
 pub mod runtime;
