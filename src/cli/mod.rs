@@ -1,7 +1,8 @@
 //! The command line: `check` runs one evaluation exactly as the Lambda does, with the
 //! local AWS credentials or a recording; `record` runs its selection and fetching
 //! against AWS and writes a recording; `validate` checks a rules document; `test` runs
-//! rule unit tests (`test.rs`).
+//! rule unit tests (`test.rs`); `test-alert` sends a test notice to every target
+//! (`test_alert.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ mod schema;
 mod store;
 pub mod template;
 mod test;
+mod test_alert;
 mod text;
 mod units;
 
@@ -179,6 +181,13 @@ enum Command {
     /// results and alerts the rules must give at given times.
     #[command(after_help = test::TEST_HELP)]
     Test(test::TestArgs),
+    /// Publish a test notice to every configured target, in its format, to check
+    /// subscriptions and filter policies end to end
+    ///
+    /// One notice per target (topic and format), marked as a test: subject `[TEST] ...`,
+    /// attribute state=TEST. One line per target says its message id or why it failed.
+    #[command(after_help = test_alert::ENVIRONMENT)]
+    TestAlert(test_alert::TestAlertArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -321,6 +330,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => runtime.block_on(explain::explain(args)),
         Command::Schema => return schema::print(),
         Command::Test(args) => Ok(runtime.block_on(test::test(args))),
+        Command::TestAlert(args) => runtime.block_on(test_alert::test_alert(args)),
     };
     match outcome {
         Ok(code) => code,
