@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::aws::clients;
 use crate::domain::evaluate::AlarmState;
-use crate::domain::transition::{Delivered, Stored};
+use crate::domain::transition::{Delivered, Held, Stored};
 use crate::ports::{self, Loaded, StateStore, StoreError, Unreadable};
 
 /// How far apart the clocks of two runs may be: a claim's expiry further ahead than a
@@ -25,7 +25,9 @@ const BATCH_GET_ATTEMPTS: u32 = 8;
 /// The store in a DynamoDB table (`ALERT_STATE_TABLE`): partition key `pk` (S), one
 /// item per key with `state`, `changedAt`, `rangeEnd`, `notifiedAt`, `reason`,
 /// `version` (N), `period` (N, seconds), `alarmOpen` (BOOL), after a partial delivery
-/// `deliveredNotice` (S) and `deliveredTopics` (SS), and while claimed `claimToken`,
+/// `deliveredNotice` (S) and `deliveredTopics` (SS), while a silence or an inhibition
+/// holds a notice `heldNotice` (S, the state it announces), `heldFrom` (S, absent for a
+/// first evaluation), `heldSince` and `heldBy` (S), and while claimed `claimToken`,
 /// `claimExpiresAt` (epoch seconds, N), `pendingState`, `pendingRangeEnd`. Times are
 /// RFC 3339 in UTC.
 #[derive(Debug, Clone)]
@@ -322,6 +324,20 @@ impl Expression {
         self.set("alarmOpen", AttributeValue::Bool(new.alarm_open));
         // A confirmed write finishes any partial delivery.
         self.remove.extend(["deliveredNotice", "deliveredTopics"]);
+        match &new.held {
+            Some(held) => {
+                self.set("heldNotice", AttributeValue::S(held.to.as_str().to_owned()));
+                match held.from {
+                    Some(from) => self.set("heldFrom", AttributeValue::S(from.as_str().to_owned())),
+                    None => self.remove.push("heldFrom"),
+                }
+                self.set("heldSince", time_value(held.since));
+                self.set("heldBy", AttributeValue::S(held.by.clone()));
+            }
+            None => self
+                .remove
+                .extend(["heldNotice", "heldFrom", "heldSince", "heldBy"]),
+        }
     }
 
     fn remove_claim(&mut self) {
@@ -460,6 +476,7 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Result<Option<Stored>, Strin
         None => state == AlarmState::Alarm && notified_at.is_some(),
     };
     let delivered = parse_delivered(item)?;
+    let held = parse_held(item)?;
     Ok(Some(Stored {
         state,
         changed_at: time("changedAt", required("changedAt")?)?,
@@ -470,6 +487,32 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Result<Option<Stored>, Strin
         period,
         alarm_open,
         delivered,
+        held,
+    }))
+}
+
+/// The notice a silence or an inhibition holds, if any.
+fn parse_held(item: &HashMap<String, AttributeValue>) -> Result<Option<Held>, String> {
+    let Some(to) = text(item, "heldNotice") else {
+        return match item.get("heldNotice") {
+            None => Ok(None),
+            Some(_) => Err("heldNotice is not a string".into()),
+        };
+    };
+    let state = |name: &str, value: &str| {
+        parse_state(value)
+            .ok_or_else(|| format!("{name} {value:?} is not one of OK, ALARM, INSUFFICIENT_DATA"))
+    };
+    let since = text(item, "heldSince").ok_or("heldSince is missing or not a string")?;
+    Ok(Some(Held {
+        from: text(item, "heldFrom")
+            .map(|from| state("heldFrom", from))
+            .transpose()?,
+        to: state("heldNotice", to)?,
+        since: DateTime::parse_from_rfc3339(since)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("heldSince {since:?} is not an RFC 3339 time: {e}"))?,
+        by: text(item, "heldBy").unwrap_or_default().to_owned(),
     }))
 }
 
@@ -541,6 +584,7 @@ mod tests {
             "SET #state = :state, #changedAt = :changedAt, #rangeEnd = :rangeEnd, \
              #reason = :reason, #version = :version, #period = :period, #alarmOpen = :alarmOpen \
              REMOVE #notifiedAt, #deliveredNotice, #deliveredTopics, \
+             #heldNotice, #heldFrom, #heldSince, #heldBy, \
              #claimToken, #claimExpiresAt, #pendingState, #pendingRangeEnd"
         );
         assert_eq!(
@@ -559,6 +603,10 @@ mod tests {
                 "claimToken",
                 "deliveredNotice",
                 "deliveredTopics",
+                "heldBy",
+                "heldFrom",
+                "heldNotice",
+                "heldSince",
                 "notifiedAt",
                 "pendingRangeEnd",
                 "pendingState",

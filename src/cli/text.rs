@@ -208,6 +208,8 @@ fn row(result: &RuleResult, errors: &[RunError], kinds: bool, dry_run: bool) -> 
         (true, true) if dry_run => "would send",
         (true, true) => "sent",
         (true, false) if result.why == Why::DryRun => "would send",
+        (true, false) if result.why == Why::Silenced => "silenced",
+        (true, false) if result.why == Why::Inhibited => "inhibited",
         (true, false) => "",
     };
     let value = match (result.state.as_str(), result.datapoints.last()) {
@@ -224,6 +226,9 @@ fn row(result: &RuleResult, errors: &[RunError], kinds: bool, dry_run: bool) -> 
             .iter()
             .map(|e| format!("publish failed: {}", e.message)),
     );
+    if let Some(held_by) = &result.held_by {
+        notes.push(format!("held: {}", held_by.describe()));
+    }
     let plain = Style::new();
     Row {
         cells: [

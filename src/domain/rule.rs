@@ -12,6 +12,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::evaluate::{AlarmState, Criteria};
 use crate::domain::select::Selection;
+use crate::domain::silence::Silence;
 use crate::domain::transition::Policy;
 
 /// A validated rules document with every default filled in.
@@ -20,6 +21,10 @@ use crate::domain::transition::Policy;
 pub struct RuleSet {
     pub version: u32,
     pub rules: Vec<Rule>,
+    /// Maintenance windows (SPEC §16): the results they cover keep their state, their
+    /// notices are held until the window ends.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub silences: Vec<Silence>,
 }
 
 /// One validated rule. Serialises with the document's field names (for `validate`).

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::memory_store::{Claim, Item, MemoryStore};
 use crate::domain::evaluate::AlarmState;
-use crate::domain::transition::{Delivered, Stored};
+use crate::domain::transition::{Delivered, Held, Stored};
 use crate::ports::{Loaded, StateStore, StoreError};
 
 /// The version of the file's format; another is refused by name.
@@ -79,6 +79,19 @@ struct FileStored {
     alarm_open: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     delivered: Option<FileDelivered>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    held: Option<FileHeld>,
+}
+
+/// [`Held`]: the notice a silence or an inhibition holds.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileHeld {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<AlarmState>,
+    to: AlarmState,
+    since: DateTime<Utc>,
+    by: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -213,6 +226,12 @@ fn to_file(items: &HashMap<String, Item>) -> File {
                     period: s.period,
                     alarm_open: s.alarm_open,
                     delivered: s.delivered.as_ref().map(delivered),
+                    held: s.held.as_ref().map(|h| FileHeld {
+                        from: h.from,
+                        to: h.to,
+                        since: h.since,
+                        by: h.by.clone(),
+                    }),
                 });
                 let claim = item.claim.as_ref().map(|c| FileClaim {
                     token: c.token.clone(),
@@ -247,6 +266,12 @@ fn from_file(item: FileItem) -> Item {
             period: s.period,
             alarm_open: s.alarm_open,
             delivered: s.delivered.map(delivered),
+            held: s.held.map(|h| Held {
+                from: h.from,
+                to: h.to,
+                since: h.since,
+                by: h.by,
+            }),
         }),
         claim: item.claim.map(|c| Claim {
             token: c.token,
@@ -345,6 +370,7 @@ mod tests {
         an_expired_claim_can_be_taken_over,
         record_with_a_stale_version_fails,
         load_many_keys,
+        a_held_notice_is_kept_until_a_write_clears_it,
     );
 
     #[tokio::test]

@@ -220,5 +220,6 @@ mod tests {
         an_expired_claim_can_be_taken_over,
         record_with_a_stale_version_fails,
         load_many_keys,
+        a_held_notice_is_kept_until_a_write_clears_it,
     );
 }

@@ -17,6 +17,7 @@ pub const CASES: &[&str] = &[
     "an_expired_claim_can_be_taken_over",
     "record_with_a_stale_version_fails",
     "load_many_keys",
+    "a_held_notice_is_kept_until_a_write_clears_it",
 ];
 
 /// Runs the case called `name` (one of [`CASES`]).
@@ -30,6 +31,7 @@ pub async fn run(store: &impl StateStore, name: &str) {
         "an_expired_claim_can_be_taken_over" => an_expired_claim_can_be_taken_over(store).await,
         "record_with_a_stale_version_fails" => record_with_a_stale_version_fails(store).await,
         "load_many_keys" => load_many_keys(store).await,
+        "a_held_notice_is_kept_until_a_write_clears_it" => held_notice(store).await,
         other => panic!("no conformance case {other}; the cases are {CASES:?}"),
     }
 }
@@ -59,6 +61,7 @@ pub fn state(state: AlarmState, minute: i64, version: u64) -> Stored {
         period: Some(60 * (1 + u32::try_from(minute.rem_euclid(5)).expect("small"))),
         alarm_open: state == AlarmState::Alarm,
         delivered: None,
+        held: None,
     }
 }
 
@@ -305,4 +308,39 @@ async fn load_many_keys(store: &impl StateStore) {
     }
     let nothing = store.load(&[]).await.expect("load nothing");
     assert!(nothing.states.is_empty() && nothing.unreadable.is_empty());
+}
+
+async fn held_notice(store: &impl StateStore) {
+    let key = "held#us-east-1#web-1";
+    let mut held = state(AlarmState::Alarm, 0, 1);
+    held.alarm_open = false;
+    held.held = Some(crate::domain::transition::Held {
+        from: Some(AlarmState::Ok),
+        to: AlarmState::Alarm,
+        since: at(0),
+        by: "silence nightly-backups".into(),
+    });
+    assert!(record(store, key, None, at(0), &held).await);
+    assert_eq!(load_one(store, key).await, Some(held.clone()));
+    // A first evaluation held: no state it came from.
+    let mut first = held.clone();
+    first.version = 2;
+    if let Some(h) = first.held.as_mut() {
+        h.from = None;
+    }
+    assert!(record(store, key, Some(1), at(5), &first).await);
+    assert_eq!(load_one(store, key).await, Some(first.clone()));
+    // The release is a notice like any other: claimed, then confirmed without it.
+    let released = Stored {
+        notified_at: Some(at(10)),
+        alarm_open: true,
+        held: None,
+        ..state(AlarmState::Alarm, 10, 3)
+    };
+    assert!(claim(store, key, Some(2), "run-a", at(10), &released).await);
+    store
+        .confirm(key, "run-a", &released)
+        .await
+        .expect("confirm");
+    assert_eq!(load_one(store, key).await, Some(released));
 }

@@ -24,6 +24,7 @@ mod rule;
 mod schema;
 mod scope;
 mod selection;
+mod silences;
 mod suggest;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -171,11 +172,33 @@ fn validate(
             )
         })
         .collect();
+    let silences = match doc.field(map, "silences", |v| match v {
+        Value::Sequence(list) => Ok(list),
+        other => Err(format!(
+            "expected a list of silences (each {{name, match, schedule, comment}}), got {}",
+            describe(other)
+        )),
+    }) {
+        Field::Valid(list) => {
+            let rule_names: Vec<&RuleName> = names.keys().collect();
+            silences::check_silences(list, source, doc.errors, &rule_names)
+        }
+        Field::Absent => Some(Vec::new()),
+        Field::Invalid => None,
+    };
     doc.report_unknown(unknown);
 
     // Every `None` left an error behind, so an alert is never dropped silently.
-    match (version, rules.into_iter().collect::<Option<Vec<Rule>>>()) {
-        (Some(version), Some(rules)) if errors.is_empty() => Ok(RuleSet { version, rules }),
+    match (
+        version,
+        rules.into_iter().collect::<Option<Vec<Rule>>>(),
+        silences,
+    ) {
+        (Some(version), Some(rules), Some(silences)) if errors.is_empty() => Ok(RuleSet {
+            version,
+            rules,
+            silences,
+        }),
         _ => {
             debug_assert!(!errors.is_empty(), "a rule failed without an error");
             Err(ValidationErrors(errors))
@@ -309,6 +332,7 @@ rules:
                         destinations: vec![Destination::text(topic)],
                     },
                 ],
+                silences: Vec::new(),
             }
         );
     }
@@ -528,7 +552,7 @@ rules:
             (
                 &format!("version: 1\nrule: [{rule}]"),
                 &[
-                    "2:1: rule: unknown field `rule` (did you mean `rules`?); allowed: version, defaults, rules",
+                    "2:1: rule: unknown field `rule` (did you mean `rules`?); allowed: version, defaults, rules, silences",
                 ],
             ),
             (
@@ -699,7 +723,7 @@ rules:
             "rules.yaml:24:5: rules[2] (cpu-high): region: required; set `region` or `regions` on the rule, \
              `defaults.region` in the document, or the AWS_REGION environment variable (on the command line also \
                      --region, or the profile's `region` in ~/.aws/config)",
-            "rules.yaml:6:1: owner: unknown field `owner`; allowed: version, defaults, rules",
+            "rules.yaml:6:1: owner: unknown field `owner`; allowed: version, defaults, rules, silences",
         ];
         let lines: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
         assert_eq!(lines, expected);

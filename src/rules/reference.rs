@@ -1,5 +1,5 @@
 //! The rules reference of README.md ("Rules reference": the tables of the document's,
-//! a rule's and a `notify` entry's fields), read at build time. It is the one text that
+//! a rule's, a `notify` entry's and a silence's fields), read at build time. It is the one text that
 //! describes each field: the README's readers see it as it is, and editors see it in the
 //! JSON Schema (`schema`), whose descriptions are made from it here.
 
@@ -22,12 +22,14 @@ pub(crate) struct FieldDoc {
     pub allowed: &'static str,
 }
 
-/// The three tables of the rules reference, in the README's order.
+/// The four tables of the rules reference, in the README's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reference {
     pub document: Vec<FieldDoc>,
     pub rule: Vec<FieldDoc>,
     pub notify: Vec<FieldDoc>,
+    /// A silence, with the fields of its `match` and `schedule`.
+    pub silence: Vec<FieldDoc>,
 }
 
 impl Reference {
@@ -48,15 +50,22 @@ impl Reference {
             .find("\n##")
             .map_or(section.len(), |end| end + SECTION.len());
         let mut tables = tables(&section[..end])?.into_iter();
-        match (tables.next(), tables.next(), tables.next(), tables.next()) {
-            (Some(document), Some(rule), Some(notify), None) => Ok(Reference {
+        match (
+            tables.next(),
+            tables.next(),
+            tables.next(),
+            tables.next(),
+            tables.next(),
+        ) {
+            (Some(document), Some(rule), Some(notify), Some(silence), None) => Ok(Reference {
                 document,
                 rule,
                 notify,
+                silence,
             }),
             _ => Err(format!(
-                "README.md's `{SECTION}` should hold three tables headed `{HEADER}` (the \
-                 document, a rule, a notify entry)"
+                "README.md's `{SECTION}` should hold four tables headed `{HEADER}` (the \
+                 document, a rule, a notify entry, a silence)"
             )),
         }
     }
@@ -180,6 +189,7 @@ mod tests {
     use super::*;
     use crate::rules::notify::NOTIFY_FIELDS;
     use crate::rules::scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, RULE_FIELDS};
+    use crate::rules::silences::{MATCH_FIELDS, SCHEDULE_FIELDS, SILENCE_FIELDS};
 
     fn fields(table: &[FieldDoc]) -> Vec<&str> {
         table.iter().map(|doc| doc.field).collect()
@@ -197,6 +207,8 @@ mod tests {
         accepted.sort_unstable();
         assert_eq!(rule, accepted);
         assert_eq!(fields(&reference.notify), NOTIFY_FIELDS);
+        let silence: Vec<&str> = [SILENCE_FIELDS, MATCH_FIELDS, SCHEDULE_FIELDS].concat();
+        assert_eq!(fields(&reference.silence), silence);
         for field in DEFAULTS_FIELDS {
             assert!(
                 reference.rule.iter().any(|doc| doc.field == *field),

@@ -25,6 +25,7 @@ use super::policy::{MAX_RENOTIFY_MINUTES, STATES};
 use super::reference::{FieldDoc, Reference};
 use super::scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, RULE_FIELDS};
 use super::selection::MAX_SELECTORS;
+use super::silences::{MATCH_FIELDS, SCHEDULE_FIELDS, SILENCE_FIELDS};
 
 /// `[a-z]{2}(-[a-z]+)+-\d+`, as `is_region` checks it.
 const REGION: &str = "^[a-z]{2}(-[a-z]+)+-[0-9]+$";
@@ -97,10 +98,12 @@ pub fn json_schema() -> Result<Value, String> {
     describe(&mut rules, "rules", &document("rules")?);
     let mut version = json!({"const": 1});
     describe(&mut version, "version", &document("version")?);
+    let mut silences = silences_schema(&reference)?;
+    describe(&mut silences, "silences", &document("silences")?);
 
     let properties: Map<String, Value> = DOCUMENT_FIELDS
         .iter()
-        .zip([version, defaults, rules])
+        .zip([version, defaults, rules, silences])
         .map(|(field, schema)| ((*field).to_owned(), schema))
         .collect();
     Ok(json!({
@@ -278,6 +281,72 @@ fn property(field: &str, reference: &Reference) -> Result<Value, String> {
         }
         other => return Err(format!("no schema for the field `{other}`")),
     })
+}
+
+/// `silences`: a list of `{name, match, schedule, comment}`, `schedule` one of its two
+/// forms.
+fn silences_schema(reference: &Reference) -> Result<Value, String> {
+    let doc = |field: &str| row(&reference.silence, field);
+    let glob = json!({"type": "string", "minLength": 1});
+    let time = json!({"type": "string", "format": "date-time"});
+    let mut matcher = Map::new();
+    for field in MATCH_FIELDS {
+        let schema = match *field {
+            "tags" => json!({
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+            }),
+            _ => glob.clone(),
+        };
+        matcher.insert((*field).to_owned(), documented(schema, field, &doc(field)?));
+    }
+    let mut schedule = Map::new();
+    for field in SCHEDULE_FIELDS {
+        let schema = match *field {
+            "cron" => json!({"type": "string", "pattern": "^\\s*\\S+(\\s+\\S+){4}\\s*$"}),
+            "duration" => json!({"type": "string", "minLength": 2}),
+            "timezone" => json!({"type": "string", "default": "UTC"}),
+            _ => time.clone(),
+        };
+        schedule.insert((*field).to_owned(), documented(schema, field, &doc(field)?));
+    }
+    let mut properties = Map::new();
+    for field in SILENCE_FIELDS {
+        let schema = match *field {
+            "name" => json!({"type": "string", "pattern": RULE_NAME}),
+            "match" => json!({
+                "type": "object",
+                "additionalProperties": false,
+                "minProperties": 1,
+                "properties": matcher,
+            }),
+            "schedule" => {
+                let none_of = |fields: &[&str]| json!({"not": {"anyOf": fields.iter().map(|f| json!({"required": [f]})).collect::<Vec<_>>()}});
+                json!({
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": schedule,
+                    "oneOf": [
+                        {"required": ["cron", "duration"], "allOf": [none_of(&["start", "end"])]},
+                        {"required": ["start", "end"], "allOf": [none_of(&["cron", "duration", "timezone"])]},
+                    ],
+                })
+            }
+            _ => json!({"type": "string"}),
+        };
+        properties.insert((*field).to_owned(), documented(schema, field, &doc(field)?));
+    }
+    Ok(json!({
+        "type": "array",
+        "items": {
+            "title": "a silence",
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "match", "schedule"],
+            "properties": properties,
+        },
+    }))
 }
 
 /// `a` and `b` are not both set.

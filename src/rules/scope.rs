@@ -14,7 +14,7 @@ use super::suggest::closest;
 use super::values::{key_text, lookup};
 use crate::domain::rule::Destination;
 
-pub(super) const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "rules"];
+pub(super) const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "rules", "silences"];
 // `recoveryThreshold` is per rule only: it is tied to the rule's own threshold and
 // comparison, so one value for every rule would be wrong for most of them.
 pub(super) const DEFAULTS_FIELDS: &[&str] = &[

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::deliver::{Pending, StateWrite};
+use super::hold::Holding;
 use super::plan::Planned;
 use super::report::{ResultState, RuleResult, RunError, Stage};
 use crate::domain::alert;
@@ -66,18 +67,25 @@ pub(super) struct Decision {
     pub pending: Pending,
 }
 
-/// Decides `planned` at `t` from its query's datapoints (or why there are none).
+/// Decides `planned` at `t` from its query's datapoints (or why there are none), its
+/// notices held by `holding` (a silence or an inhibition) if any.
 pub(super) fn decide(
     planned: &Planned<'_>,
     fetched: &Result<Vec<MetricDatapoint>, FetchError>,
     states: &States,
     t: DateTime<Utc>,
+    holding: Option<Holding>,
 ) -> Decision {
     let previous = states.get(&planned.key);
     let points = match fetched {
         Ok(points) => points,
-        Err(err) => return failed(planned, previous, err, t),
+        Err(err) => {
+            let mut decision = failed(planned, previous, err, t);
+            decision.result.held_by = holding.map(|h| h.held_by);
+            return decision;
+        }
     };
+    let hold = holding.as_ref().map(|h| &h.hold);
     let evaluation = evaluate_one(planned, points, previous.map(|p| p.state), t);
     let (why, notice, write) = match states {
         States::Unavailable(_) => (Why::StateUnavailable, None, None),
@@ -88,7 +96,8 @@ pub(super) fn decide(
                 period: planned.alarm.rule.period,
                 reason: &evaluation.reason,
             };
-            let outcome = transition::decide(previous, evaluated, t, &planned.alarm.rule.policy());
+            let policy = planned.alarm.rule.policy();
+            let outcome = transition::decide_with(previous, evaluated, t, &policy, hold);
             let expected_version = states.version(&planned.key);
             let write = outcome.store.map(|mut new| {
                 // Replacing an unreadable item still moves its version on, so that a
@@ -104,11 +113,15 @@ pub(super) fn decide(
             });
             (outcome.why, outcome.notice, write)
         }
-        States::Stateless => {
-            let notice =
-                (evaluation.state == AlarmState::Alarm).then(|| Notice::first(AlarmState::Alarm));
-            (Why::Stateless, notice, None)
-        }
+        // Without a store there is nothing to hold a notice in: a silenced ALARM is
+        // not sent, and the next run after the silence sends it (as it sends every ALARM).
+        States::Stateless => match (evaluation.state, hold) {
+            (AlarmState::Alarm, Some(hold)) => (Why::from(hold), None, None),
+            (AlarmState::Alarm, None) => {
+                (Why::Stateless, Some(Notice::first(AlarmState::Alarm)), None)
+            }
+            _ => (Why::Stateless, None, None),
+        },
     };
     let alarm = &planned.alarm;
     let alerts = notice
@@ -125,6 +138,7 @@ pub(super) fn decide(
         .unwrap_or_default();
     let mut result = evaluated(planned, evaluation, previous.map(|p| p.state));
     result.why = why;
+    result.held_by = holding.map(|h| h.held_by);
     let mut pending = Pending {
         alerts,
         write,

@@ -14,6 +14,7 @@ mod deadline;
 mod decide;
 mod deliver;
 mod fetch;
+mod hold;
 mod list;
 mod plan;
 pub mod report;
@@ -21,7 +22,7 @@ mod response;
 
 pub use deadline::Deadline;
 pub(crate) use list::{Listings, list_all};
-pub use report::{Report, ResultState, RuleResult, RunError, RunWarning, Stage};
+pub use report::{HeldBy, HoldKind, Report, ResultState, RuleResult, RunError, RunWarning, Stage};
 pub use response::{MAX_RESPONSE_BYTES, Omitted};
 
 use std::collections::VecDeque;
@@ -36,6 +37,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::domain::alert::Alert;
 use crate::domain::plan::MetricDatapoint;
+use crate::domain::silence::Active;
 use crate::domain::time;
 use crate::domain::transition::Why;
 use crate::ports::{
@@ -63,6 +65,7 @@ struct Settled {
     index: usize,
     result: RuleResult,
     errors: Vec<RunError>,
+    warnings: Vec<RunWarning>,
     published: usize,
     shown: Vec<Alert>,
 }
@@ -147,6 +150,8 @@ where
     let listings = list::list_all(source, needed, options.concurrency, options.deadline).await;
     let plan = Plan::new(&rules.rules, &listings, options.at, &mut report);
     drop(listings);
+    // The document's silences in force at `t`, found once for every alarm.
+    let silences = Active::of_rules(&rules.silences, options.at);
     let queries = plan.queries.len();
     tracing::info!(alarms = plan.alarms.len(), queries, at = %time::rfc3339(options.at), "fetching datapoints");
 
@@ -157,7 +162,15 @@ where
     // keeps the read going when no alarm is waiting for it yet.
     let (states, settled) = tokio::join!(
         states.clone(),
-        stream(&plan, source, delivery, store, states.clone(), &options)
+        stream(
+            &plan,
+            source,
+            delivery,
+            store,
+            states.clone(),
+            &silences,
+            &options
+        )
     );
     warn_unreadable(&plan, &states, &mut report);
     if let States::Unavailable(message) = states.as_ref() {
@@ -288,6 +301,7 @@ async fn stream<'p, S, K, D>(
     delivery: Delivery<'_, K>,
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
+    silences: &[Active],
     options: &RunOptions,
 ) -> Vec<Settled>
 where
@@ -332,7 +346,7 @@ where
             };
             let states = states.clone();
             settling.push(settle(
-                plan, index, fetched, delivery, store, states, options,
+                plan, index, fetched, delivery, store, states, silences, options,
             ));
         }
         tokio::select! {
@@ -424,6 +438,7 @@ impl Slots {
 }
 
 /// Decides one alarm and delivers its notification (or, in a dry run, shows it).
+#[allow(clippy::too_many_arguments)]
 async fn settle<K: AlertSink, D: StateStore>(
     plan: &Plan<'_>,
     index: usize,
@@ -431,14 +446,18 @@ async fn settle<K: AlertSink, D: StateStore>(
     delivery: Delivery<'_, K>,
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
+    silences: &[Active],
     options: &RunOptions,
 ) -> Settled {
     let states = states.await;
-    let decision = decide::decide(&plan.alarms[index], &fetched, &states, options.at);
+    let planned = &plan.alarms[index];
+    let (holding, warning) = hold::silence(planned, silences, options.at);
+    let decision = decide::decide(planned, &fetched, &states, options.at, holding);
     let mut settled = Settled {
         index,
         result: decision.result,
         errors: decision.error.into_iter().collect(),
+        warnings: warning.into_iter().collect(),
         published: 0,
         shown: Vec::new(),
     };
@@ -487,6 +506,17 @@ impl Report {
         for one in settled {
             self.results.push(one.result);
             self.errors.extend(one.errors);
+            // A resource's tag is said once, whichever rules watch it.
+            for warning in one.warnings {
+                let known = self
+                    .warnings
+                    .iter()
+                    .any(|w| w.region == warning.region && w.message == warning.message);
+                if !known {
+                    tracing::warn!(rule = %warning.rule, region = %warning.region, "{}", warning.message);
+                    self.warnings.push(warning);
+                }
+            }
             self.published += one.published;
             if let Some(alerts) = self.alerts.as_mut() {
                 alerts.extend(one.shown);

@@ -20,7 +20,13 @@ pub(super) struct Planned<'r> {
     pub key: String,
     /// `false` for a name the region's listing does not have: an ERROR without a call.
     pub listed: bool,
+    /// The resource's tags, when its region's listing was read this run (silences by
+    /// tag, and the `lightsail-alerts:silence-until` tag, need them).
+    pub tags: Option<Vec<(String, Option<String>)>>,
 }
+
+/// A resource's tags as its listing gives them: a key and an optional value.
+type Tags = [(String, Option<String>)];
 
 /// What a run will do, in the report's order.
 #[derive(Debug)]
@@ -31,14 +37,34 @@ pub(super) struct Plan<'r> {
     pub queries: Vec<(Query, Vec<usize>)>,
 }
 
-/// The (type, region) listings some rule needs.
+/// The (type, region) listings some rule needs: for its selection, or for the tags a
+/// silence matches by (a silence by tag covers the resources of a rule of names too).
 pub(super) fn listings_needed(rules: &RuleSet) -> BTreeSet<(ResourceType, &str)> {
-    select::listings_needed(
+    let mut needed = select::listings_needed(
         rules
             .rules
             .iter()
             .map(|rule| (rule.resource_type, &rule.selection, rule.regions.as_slice())),
-    )
+    );
+    for silence in rules.silences.iter().filter(|s| !s.matcher.tags.is_empty()) {
+        let matcher = &silence.matcher;
+        for rule in &rules.rules {
+            if matcher
+                .rule
+                .as_ref()
+                .is_some_and(|r| !r.matches(rule.name.as_str()))
+            {
+                continue;
+            }
+            needed.extend(
+                rule.regions
+                    .iter()
+                    .filter(|region| matcher.region.as_ref().is_none_or(|r| r.matches(region)))
+                    .map(|region| (rule.resource_type, region.as_str())),
+            );
+        }
+    }
+    needed
 }
 
 impl<'r> Plan<'r> {
@@ -76,9 +102,27 @@ impl<'r> Plan<'r> {
                 message: message.clone(),
             });
         }
+        // Each listed resource's tags, found by type, region and name.
+        let tagged: HashMap<(ResourceType, &str, &str), &Tags> = listings
+            .iter()
+            .filter_map(|((kind, region), listing)| Some((kind, region, listing.as_ref().ok()?)))
+            .flat_map(|(kind, region, listing)| {
+                listing
+                    .iter()
+                    .map(move |r| ((*kind, region.as_str(), r.name.as_str()), r.tags.as_slice()))
+            })
+            .collect();
         let planned = |listed: bool| {
+            let tagged = &tagged;
             move |alarm: Alarm<'r>| Planned {
                 key: ports::key(alarm.rule.name.as_str(), alarm.region, &alarm.resource),
+                tags: tagged
+                    .get(&(
+                        alarm.rule.resource_type,
+                        alarm.region,
+                        alarm.resource.as_str(),
+                    ))
+                    .map(|tags| tags.to_vec()),
                 alarm,
                 listed,
             }

@@ -10,6 +10,7 @@ use crate::domain::alert::Alert;
 use crate::domain::catalog::{Comparison, ResourceType, Severity, Statistic, Unit};
 use crate::domain::evaluate::{AlarmState, Datapoint};
 use crate::domain::rule::Rule;
+use crate::domain::silence::Origin;
 use crate::domain::transition::Why;
 
 /// The version of the report's format (`schemas/report-v1.schema.json`). Fields may be
@@ -133,8 +134,55 @@ pub struct RuleResult {
     pub notified: bool,
     /// Why it was or was not notified.
     pub why: Why,
+    /// The silence or inhibition covering it in this run (SPEC §16), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<HeldBy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// What holds a result's notices: a silence in force, or a rule that inhibits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldBy {
+    /// `silence` or `inhibition`.
+    pub kind: HoldKind,
+    /// The silence's name (an ad hoc silence's ID, or the tag
+    /// `lightsail-alerts:silence-until`), or the inhibiting rule's.
+    pub name: String,
+    /// Where a silence is defined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// When a silence's window ends.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::time::serialize_option"
+    )]
+    pub until: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HoldKind {
+    Silence,
+    Inhibition,
+}
+
+impl HeldBy {
+    /// `silence nightly-backups until 2026-11-24T04:00:00Z`, `inhibited by status-check`.
+    pub fn describe(&self) -> String {
+        match (self.kind, self.until) {
+            (HoldKind::Silence, Some(until)) => format!(
+                "silence {} until {}",
+                self.name,
+                crate::domain::time::rfc3339(until)
+            ),
+            (HoldKind::Silence, None) => format!("silence {}", self.name),
+            (HoldKind::Inhibition, _) => format!("inhibited by {}", self.name),
+        }
+    }
 }
 
 /// One evaluated datapoint of a result.
@@ -176,6 +224,7 @@ impl RuleResult {
             previous_state: None,
             notified: false,
             why: Why::Stateless,
+            held_by: None,
             error: None,
         }
     }

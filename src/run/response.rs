@@ -170,6 +170,7 @@ mod tests {
             previous_state: None,
             notified: false,
             why: Why::Stateless,
+            held_by: None,
             error: None,
         }
     }

@@ -19,6 +19,7 @@ mod fuzz_corpus;
 mod golden_output;
 mod inputs;
 mod lambda;
+mod noise;
 mod panic_hook;
 mod record;
 mod report;

@@ -1,5 +1,12 @@
 //! Transitions (SPEC §9): from the stored state and a new evaluation, what to notify and
 //! what to store. Pure functions, no I/O.
+//!
+//! A silence or an inhibition (SPEC §16) *holds* the notices of a result: it is still
+//! evaluated and its state kept, and the notice it would have sent is kept in the item
+//! ([`Held`]) instead. When the hold ends, the held notice is sent if it is still news to
+//! the subscriber (an ALARM still open that they never heard of, a recovery of an ALARM
+//! they were paged for); one whose state passed meanwhile is dropped, so an ALARM that
+//! recovered during a silence sends nothing at all.
 
 use std::collections::BTreeSet;
 
@@ -54,6 +61,48 @@ pub struct Stored {
     /// The targets a notice already reached in a run whose other targets failed: the
     /// retry sends it to the others alone. Every state write clears it.
     pub delivered: Option<Delivered>,
+    /// The notice a silence or an inhibition is holding back, to send when it ends.
+    pub held: Option<Held>,
+}
+
+/// A notice held back by a silence or an inhibition (SPEC §16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The transition it announces.
+    pub from: Option<AlarmState>,
+    pub to: AlarmState,
+    /// Evaluation time it was first held.
+    pub since: DateTime<Utc>,
+    /// What held it: `silence <name>` or `inhibited by <rule>`.
+    pub by: String,
+}
+
+/// What holds a result's notices in this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// A silence (from the rules, ad hoc, or a resource's tag), by name.
+    Silenced { by: String },
+    /// An inhibiting rule in ALARM for the same resource, by name.
+    Inhibited { by: String },
+}
+
+impl From<&Hold> for Why {
+    fn from(hold: &Hold) -> Why {
+        match hold {
+            Hold::Silenced { .. } => Why::Silenced,
+            Hold::Inhibited { .. } => Why::Inhibited,
+        }
+    }
+}
+
+impl Hold {
+    /// How the stored item names it.
+    fn describe(&self) -> String {
+        match self {
+            Hold::Silenced { by } => format!("silence {by}"),
+            Hold::Inhibited { by } => format!("inhibited by {by}"),
+        }
+    }
 }
 
 /// A notice delivered to some of its targets (SPEC §13, per-target delivery).
@@ -123,7 +172,8 @@ impl Notice {
 }
 
 /// Why a result was or was not notified, for the run report: the transition rules
-/// ([`decide`] gives the first seven), or what the run itself found.
+/// ([`decide`] gives the first seven, [`decide_with`] the holds), or what the run
+/// itself found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Why {
@@ -155,6 +205,12 @@ pub enum Why {
     FetchFailed,
     /// Not evaluated: the run's deadline came before its datapoints.
     Deadline,
+    /// A silence holds the notice: sent when the silence ends, if still news.
+    Silenced,
+    /// An inhibiting rule in ALARM for the same resource holds the notice.
+    Inhibited,
+    /// A notice held by a silence or an inhibition, sent now that it has ended.
+    Released,
 }
 
 impl Why {
@@ -174,6 +230,9 @@ impl Why {
             Why::StateUnavailable => "stateUnavailable",
             Why::FetchFailed => "fetchFailed",
             Why::Deadline => "deadline",
+            Why::Silenced => "silenced",
+            Why::Inhibited => "inhibited",
+            Why::Released => "released",
         }
     }
 }
@@ -206,7 +265,7 @@ pub struct Evaluated<'a> {
 }
 
 /// Decides what to store and whether (and why) to notify, for `evaluated` at evaluation
-/// time `t`.
+/// time `t`, with nothing holding its notices.
 ///
 /// `notified_at` is carried over from `stored`: the caller sets it to `t` when it
 /// confirms a published notice.
@@ -216,9 +275,34 @@ pub fn decide(
     t: DateTime<Utc>,
     policy: &Policy,
 ) -> Outcome {
+    decide_with(stored, evaluated, t, policy, None)
+}
+
+/// [`decide`], with `hold` (a silence or an inhibition) holding the notice, if any:
+///
+/// - While held, nothing is sent. A notice that would have been is kept in the item
+///   ([`Held`]): the latest one, since its `from` state, unless it tells the subscriber
+///   nothing new (back into ALARM while the ALARM they were paged for is still open).
+///   A held notice whose state has passed is dropped. Reminders are not kept: the
+///   first one due after the hold goes out then.
+/// - With no hold, a held notice still news is sent (`released`): the ALARM if it is
+///   still ALARM and the subscriber never heard of it; the recovery if it is still OK
+///   and they were paged for the ALARM. Otherwise it is dropped: an ALARM that
+///   recovered during a silence sends neither the ALARM nor the OK.
+///
+/// An ALARM whose notice is held is not open: its recovery is not news either.
+pub fn decide_with(
+    stored: Option<&Stored>,
+    evaluated: Evaluated<'_>,
+    t: DateTime<Utc>,
+    policy: &Policy,
+    hold: Option<&Hold>,
+) -> Outcome {
     let Evaluated {
         state, range_end, ..
     } = evaluated;
+    let held_before = stored.and_then(|s| s.held.as_ref());
+    let release_due = hold.is_none() && held_before.is_some();
     if let Some(stored) = stored {
         // An item written with another period has range ends on another grid: the rule
         // was edited, and its evaluations are not older for that.
@@ -228,11 +312,13 @@ pub fn decide(
         }
         // A retry of an invocation already handled, or a second run in the same
         // period: the first one notified (or will, through its claim). Not when a
-        // notice reached only some of its targets: this run finishes it.
+        // notice reached only some of its targets: this run finishes it; nor when a
+        // hold has ended on a notice it held: this run sends it.
         if same_period
             && range_end == stored.range_end
             && state == stored.state
             && stored.delivered.is_none()
+            && !release_due
         {
             return Outcome::nothing(Why::SameRange);
         }
@@ -243,9 +329,11 @@ pub fn decide(
         Some(stored) if !changed => stored.changed_at,
         _ => t,
     };
-    // The incident a subscriber was paged for: open until OK recovers it.
-    let alarm_open = stored.is_some_and(|s| s.alarm_open || s.state == AlarmState::Alarm);
-    let (notice, why) = if changed {
+    // The incident a subscriber was paged for: open until OK recovers it. An ALARM
+    // whose notice is held was never heard of.
+    let alarm_open =
+        stored.is_some_and(|s| s.alarm_open || (s.state == AlarmState::Alarm && s.held.is_none()));
+    let (mut notice, mut why) = if changed {
         if state == AlarmState::Ok && !alarm_open {
             (None, Why::InsufficientToOk)
         } else if !policy.notify_on.contains(&state) {
@@ -262,6 +350,62 @@ pub fn decide(
     } else {
         (None, Why::Unchanged)
     };
+    let held = match hold {
+        Some(hold) => {
+            let held = match notice.take() {
+                // Back into ALARM while the one they were paged for is open: not news.
+                Some(Notice::Transition {
+                    to: AlarmState::Alarm,
+                    ..
+                }) if alarm_open => None,
+                Some(Notice::Transition { from, to }) => Some(Held {
+                    from,
+                    to,
+                    since: held_before.map_or(t, |h| h.since),
+                    by: hold.describe(),
+                }),
+                Some(Notice::Reminder { .. }) => held_before.cloned(),
+                None => held_before.filter(|h| h.to == state).cloned(),
+            };
+            if why == Why::Transition || why == Why::Renotify {
+                why = Why::from(hold);
+            }
+            held
+        }
+        None => {
+            if let Some(held) = held_before {
+                let news = state == held.to
+                    && policy.notify_on.contains(&state)
+                    && match state {
+                        AlarmState::Alarm => !alarm_open,
+                        AlarmState::Ok => alarm_open,
+                        AlarmState::InsufficientData => true,
+                    };
+                match notice {
+                    Some(Notice::Transition { .. }) if held.to != AlarmState::Ok => {}
+                    // Back into ALARM before the recovery was heard: the ALARM the
+                    // subscriber was paged for never closed for them.
+                    Some(Notice::Transition {
+                        to: AlarmState::Alarm,
+                        ..
+                    }) if alarm_open => {
+                        notice = None;
+                        why = Why::Unchanged;
+                    }
+                    Some(Notice::Transition { .. }) => {}
+                    _ if news => {
+                        notice = Some(Notice::Transition {
+                            from: held.from,
+                            to: held.to,
+                        });
+                        why = Why::Released;
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+    };
     let new = Stored {
         state,
         changed_at,
@@ -273,10 +417,12 @@ pub fn decide(
         alarm_open: match state {
             // Written with the notice confirmed, or recorded without one.
             AlarmState::Alarm => notice.is_some() || stored.is_some_and(|s| s.alarm_open),
-            AlarmState::Ok => false,
+            // A recovery held: the subscriber still has the ALARM open.
+            AlarmState::Ok => held.as_ref().is_some_and(|h| h.to == AlarmState::Ok),
             AlarmState::InsufficientData => alarm_open,
         },
         delivered: None,
+        held,
     };
     Outcome {
         store: Some(new),

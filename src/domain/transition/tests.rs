@@ -18,6 +18,7 @@ fn stored(state: AlarmState, minute: i64, notified: Option<i64>) -> Stored {
         period: Some(300),
         alarm_open: state == Alarm && notified.is_some(),
         delivered: None,
+        held: None,
     }
 }
 
@@ -340,6 +341,9 @@ fn why_is_spelled_for_the_report() {
         Why::InsufficientToOk,
         Why::Stale,
         Why::SameRange,
+        Why::Silenced,
+        Why::Inhibited,
+        Why::Released,
     ] {
         assert_eq!(
             serde_json::to_string(&why).unwrap(),
@@ -403,4 +407,276 @@ fn hysteresis_applies_while_in_alarm() {
     let threshold = effective_threshold(Lt, 20.0, Some(30.0), Some(Alarm));
     assert!(Lt.breaches(25.0, threshold));
     assert!(!Lt.breaches(30.0, threshold));
+}
+
+fn silence() -> Hold {
+    Hold::Silenced {
+        by: "nightly".into(),
+    }
+}
+
+/// One run of a sequence: the evaluation at minute `minute` (for the range ending
+/// then), with or without the silence.
+fn step(before: Option<&Stored>, state: AlarmState, minute: i64, held: bool) -> Outcome {
+    decide_with(
+        before,
+        five_minutes(state, at(minute)),
+        at(minute),
+        &Policy::default(),
+        held.then(silence).as_ref(),
+    )
+}
+
+/// The item after a run, as the deliver stage leaves it: a notice sent is confirmed with
+/// `notified_at`.
+fn written(outcome: &Outcome, minute: i64) -> Stored {
+    let mut new = outcome.store.clone().expect("a write");
+    if outcome.notice.is_some() {
+        new.notified_at = Some(at(minute));
+    }
+    new
+}
+
+/// A sequence of (state, silenced) runs from `first`, five minutes apart: each run's
+/// (notice, why).
+fn sequence(first: Option<Stored>, runs: &[(AlarmState, bool)]) -> Vec<(Option<Notice>, Why)> {
+    let mut item = first;
+    let mut seen = Vec::new();
+    for (k, (state, held)) in runs.iter().enumerate() {
+        let minute = 5 * (k as i64 + 1);
+        let outcome = step(item.as_ref(), *state, minute, *held);
+        item = Some(written(&outcome, minute));
+        seen.push((outcome.notice, outcome.why));
+    }
+    seen
+}
+
+fn alarm_from(from: Option<AlarmState>) -> Option<Notice> {
+    Some(Notice::Transition { from, to: Alarm })
+}
+
+#[test]
+fn an_alarm_during_a_silence_is_sent_when_it_ends_if_still_alarm() {
+    let ok = stored(Ok, 0, None);
+    let seen = sequence(
+        Some(ok),
+        &[(Alarm, true), (Alarm, true), (Alarm, false), (Alarm, false)],
+    );
+    assert_eq!(
+        seen,
+        [
+            (None, Why::Silenced),
+            (None, Why::Unchanged),
+            // The silence is over: the held ALARM goes out, once, saying what it left.
+            (alarm_from(Some(Ok)), Why::Released),
+            (None, Why::Unchanged),
+        ]
+    );
+}
+
+#[test]
+fn an_alarm_that_recovered_during_a_silence_sends_nothing() {
+    let ok = stored(Ok, 0, None);
+    let seen = sequence(
+        Some(ok),
+        &[(Alarm, true), (Ok, true), (Ok, false), (Ok, false)],
+    );
+    // Neither the held ALARM nor the OK: the subscriber never heard of the incident.
+    assert_eq!(
+        seen,
+        [
+            (None, Why::Silenced),
+            (None, Why::InsufficientToOk),
+            (None, Why::Unchanged),
+            (None, Why::Unchanged),
+        ]
+    );
+    // Nor one that recovered in the very run after the silence.
+    let seen = sequence(Some(stored(Ok, 0, None)), &[(Alarm, true), (Ok, false)]);
+    assert_eq!(seen[1], (None, Why::InsufficientToOk));
+}
+
+#[test]
+fn a_first_alarm_during_a_silence_is_held_as_a_first_alarm() {
+    let seen = sequence(None, &[(Alarm, true), (Alarm, false)]);
+    assert_eq!(
+        seen,
+        [(None, Why::Silenced), (alarm_from(None), Why::Released)]
+    );
+}
+
+#[test]
+fn a_held_alarm_is_not_open_and_keeps_its_item() {
+    let outcome = step(Some(&stored(Ok, 0, None)), Alarm, 5, true);
+    let item = outcome.store.unwrap();
+    assert_eq!(item.state, Alarm, "the state is kept");
+    assert!(!item.alarm_open, "nobody was paged for it");
+    assert_eq!(
+        item.held,
+        Some(Held {
+            from: Some(Ok),
+            to: Alarm,
+            since: at(5),
+            by: "silence nightly".into(),
+        })
+    );
+    // Held on: since the first hold.
+    let again = step(Some(&item), Alarm, 10, true);
+    assert_eq!(again.store.unwrap().held.unwrap().since, at(5));
+}
+
+#[test]
+fn a_recovery_during_a_silence_is_sent_when_it_ends_if_still_ok() {
+    // Paged for an ALARM before the silence.
+    let alarm = stored(Alarm, 0, Some(0));
+    let seen = sequence(Some(alarm.clone()), &[(Ok, true), (Ok, true), (Ok, false)]);
+    let recovery = Some(Notice::Transition {
+        from: Some(Alarm),
+        to: Ok,
+    });
+    assert_eq!(
+        seen,
+        [
+            (None, Why::Silenced),
+            (None, Why::Unchanged),
+            (recovery, Why::Released),
+        ]
+    );
+    // Back into ALARM before it ended: the ALARM they were paged for never closed.
+    let seen = sequence(
+        Some(alarm.clone()),
+        &[(Ok, true), (Alarm, true), (Alarm, false)],
+    );
+    assert_eq!(
+        seen,
+        [
+            (None, Why::Silenced),
+            (None, Why::Silenced),
+            (None, Why::Unchanged),
+        ]
+    );
+    // ... or in the run right after it.
+    let seen = sequence(Some(alarm), &[(Ok, true), (Alarm, false)]);
+    assert_eq!(seen[1], (None, Why::Unchanged));
+}
+
+#[test]
+fn an_alarm_that_persists_through_a_silence_sends_nothing_more() {
+    let alarm = stored(Alarm, 0, Some(0));
+    let seen = sequence(Some(alarm), &[(Alarm, true), (Alarm, false)]);
+    assert_eq!(seen, [(None, Why::Unchanged), (None, Why::Unchanged)]);
+}
+
+#[test]
+fn reminders_are_not_held_but_the_first_due_after_the_silence_goes_out() {
+    let reminding = policy(&[Alarm, Ok], 10);
+    let alarm = stored(Alarm, 0, Some(0));
+    let held = decide_with(
+        Some(&alarm),
+        five_minutes(Alarm, at(15)),
+        at(15),
+        &reminding,
+        Some(&silence()),
+    );
+    assert_eq!((held.notice, held.why), (None, Why::Silenced));
+    assert_eq!(held.store.as_ref().unwrap().held, None);
+    let after = decide(
+        held.store.as_ref(),
+        five_minutes(Alarm, at(20)),
+        at(20),
+        &reminding,
+    );
+    assert_eq!(after.why, Why::Renotify);
+}
+
+#[test]
+fn a_release_takes_the_place_of_a_reminder() {
+    // Never notified: a reminder would be due at once; the held ALARM goes instead.
+    let reminding = policy(&[Alarm, Ok], 10);
+    let ok = stored(Ok, 0, None);
+    let held = decide_with(
+        Some(&ok),
+        five_minutes(Alarm, at(5)),
+        at(5),
+        &reminding,
+        Some(&silence()),
+    );
+    let released = decide(
+        held.store.as_ref(),
+        five_minutes(Alarm, at(10)),
+        at(10),
+        &reminding,
+    );
+    assert_eq!(
+        (released.notice, released.why),
+        (alarm_from(Some(Ok)), Why::Released)
+    );
+}
+
+#[test]
+fn a_release_is_not_a_retry_of_the_same_range() {
+    let ok = stored(Ok, 0, None);
+    let held = written(&step(Some(&ok), Alarm, 5, true), 5);
+    // The silence ends within the same period: the run sends what it held.
+    let released = step(Some(&held), Alarm, 5, false);
+    assert_eq!(released.why, Why::Released);
+    // And a retry of that run finds nothing left to do.
+    let done = written(&released, 5);
+    assert_eq!(step(Some(&done), Alarm, 5, false).why, Why::SameRange);
+}
+
+#[test]
+fn inhibition_holds_like_a_silence() {
+    let ok = stored(Ok, 0, None);
+    let inhibited = decide_with(
+        Some(&ok),
+        five_minutes(Alarm, at(5)),
+        at(5),
+        &Policy::default(),
+        Some(&Hold::Inhibited {
+            by: "status-check".into(),
+        }),
+    );
+    assert_eq!((inhibited.notice, inhibited.why), (None, Why::Inhibited));
+    let item = inhibited.store.unwrap();
+    assert_eq!(item.held.as_ref().unwrap().by, "inhibited by status-check");
+    let released = decide(
+        Some(&item),
+        five_minutes(Alarm, at(10)),
+        at(10),
+        &Policy::default(),
+    );
+    assert_eq!(released.why, Why::Released);
+}
+
+#[test]
+fn a_held_notice_follows_notify_on_when_released() {
+    // INSUFFICIENT_DATA opted in: held, and sent after if it is still so.
+    let all = policy(&[Alarm, Ok, Insufficient], 0);
+    let ok = stored(Ok, 0, None);
+    let held = decide_with(
+        Some(&ok),
+        five_minutes(Insufficient, at(5)),
+        at(5),
+        &all,
+        Some(&silence()),
+    );
+    assert_eq!(held.why, Why::Silenced);
+    let released = decide(
+        held.store.as_ref(),
+        five_minutes(Insufficient, at(10)),
+        at(10),
+        &all,
+    );
+    assert_eq!(released.why, Why::Released);
+    // With ALARM taken out of notifyOn since, a held ALARM is not sent.
+    let held = step(Some(&stored(Ok, 0, None)), Alarm, 5, true);
+    let quiet = decide(
+        held.store.as_ref(),
+        five_minutes(Alarm, at(10)),
+        at(10),
+        &policy(&[Ok], 0),
+    );
+    assert_eq!((quiet.notice, quiet.why), (None, Why::Unchanged));
+    assert_eq!(quiet.store.unwrap().held, None);
 }

@@ -47,8 +47,14 @@ const KEPT_VARS: &[&str] = &[
     "LLVM_PROFILE_FILE",
 ];
 
-/// The compiled `lightsail-alerts` binary that Cargo built for these integration tests.
+/// The compiled `lightsail-alerts` binary that Cargo built for these integration tests,
+/// or the one `LIGHTSAIL_ALERTS_BIN` names: where several work trees share one
+/// `CARGO_TARGET_DIR`, each build links its own binary to the same path, so a copy of
+/// one's own is the binary under test.
 pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("LIGHTSAIL_ALERTS_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
     // `option_env!` rather than `env!` so this file also compiles in a crate without that
     // binary (the fakes' own self-tests); there, calling this is the error.
     match option_env!("CARGO_BIN_EXE_lightsail-alerts") {

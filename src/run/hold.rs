@@ -1,0 +1,68 @@
+//! What holds an alarm's notices in a run (SPEC §16): a silence in force at the
+//! evaluation time — its resource's `lightsail-alerts:silence-until` tag, one of the
+//! document's `silences`, an ad hoc one — or a rule it is `inhibitedBy` in ALARM for
+//! the same resource. The transition rules (`domain::transition`) decide what holding
+//! means; this finds what holds.
+
+use chrono::{DateTime, Utc};
+
+use super::plan::Planned;
+use super::report::{HeldBy, HoldKind, RunWarning};
+use crate::domain::silence::{self, Active};
+use crate::domain::transition::Hold;
+
+/// A hold, as the transition rules and the report each name it.
+#[derive(Debug, Clone)]
+pub(super) struct Holding {
+    pub hold: Hold,
+    pub held_by: HeldBy,
+}
+
+impl Holding {
+    fn silence(active: &Active) -> Self {
+        Holding {
+            hold: Hold::Silenced {
+                by: active.name.clone(),
+            },
+            held_by: HeldBy {
+                kind: HoldKind::Silence,
+                name: active.name.clone(),
+                origin: Some(active.origin),
+                until: Some(active.until),
+                comment: active.comment.clone(),
+            },
+        }
+    }
+}
+
+/// The silence that covers `planned` at `t`, if any, from `active` (the document's and
+/// the ad hoc silences in force) or its resource's tag (first: it is the most specific);
+/// and a warning when its tag holds no time.
+pub(super) fn silence(
+    planned: &Planned<'_>,
+    active: &[Active],
+    t: DateTime<Utc>,
+) -> (Option<Holding>, Option<RunWarning>) {
+    let alarm = &planned.alarm;
+    let tags = planned.tags.as_deref();
+    let mut warning = None;
+    if let Some(tagged) = tags.and_then(|tags| silence::silence_until_tag(tags, t)) {
+        match tagged {
+            Ok(active) => return (Some(Holding::silence(&active)), None),
+            Err(problem) => {
+                warning = Some(RunWarning {
+                    rule: alarm.rule.name.to_string(),
+                    region: alarm.region.to_owned(),
+                    message: format!(
+                        "{} `{}` in {}: {problem}",
+                        alarm.rule.resource_type.noun(),
+                        alarm.resource,
+                        alarm.region
+                    ),
+                });
+            }
+        }
+    }
+    let holding = Active::covering(active, alarm, tags).map(Holding::silence);
+    (holding, warning)
+}
