@@ -66,6 +66,10 @@ pub struct Rule {
     /// no topic twice. Serialised as `notify`, so `validate` shows every target.
     #[serde(rename = "notify")]
     pub destinations: Vec<Destination>,
+    /// Rules of the same resource type whose ALARM for a resource holds this rule's
+    /// notices for that resource (SPEC §16): its status check, say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inhibited_by: Vec<RuleName>,
 }
 
 /// One topic a rule's alerts are published to, and the format they are rendered in there.

@@ -15,6 +15,7 @@
 mod document;
 mod encoding;
 mod errors;
+mod inhibition;
 mod metric;
 mod notify;
 mod policy;
@@ -172,6 +173,7 @@ fn validate(
             )
         })
         .collect();
+    inhibition::check_inhibitions(&rules, &names, source, doc.errors);
     let silences = match doc.field(map, "silences", |v| match v {
         Value::Sequence(list) => Ok(list),
         other => Err(format!(
@@ -309,6 +311,7 @@ rules:
                         renotify_minutes: 0,
                         regions: vec!["us-east-1".to_owned()],
                         destinations: vec![Destination::text(topic.clone())],
+                        inhibited_by: Vec::new(),
                     },
                     Rule {
                         name: rule("status-check-failed"),
@@ -330,6 +333,7 @@ rules:
                         renotify_minutes: 0,
                         regions: vec!["us-east-1".to_owned()],
                         destinations: vec![Destination::text(topic)],
+                        inhibited_by: Vec::new(),
                     },
                 ],
                 silences: Vec::new(),
@@ -713,7 +717,7 @@ rules:
             "rules.yaml:23:5: rules[1] (burst-capacity-low): treshold: unknown field `treshold` (did you mean \
              `threshold`?); allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, \
              comparison, threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, \
-             treatMissingData, severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
+             treatMissingData, severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify, inhibitedBy",
             "rules.yaml:24:11: rules[2] (cpu-high): name: `cpu-high` is already the name of rules[0]; names \
              must be unique",
             "rules.yaml:27:17: rules[2] (cpu-high): comparison: `gt` is not a valid comparison; allowed: \

@@ -23,7 +23,7 @@ use super::policy::{check_notify_on, check_reminders, check_renotify_minutes};
 use super::positions::Path;
 use super::scope::{Defaults, Field, RULE_FIELDS, Scope};
 use super::selection::{check_region, check_regions, check_selection};
-use super::values::{finite_number, lookup, mapping, parse_name, string};
+use super::values::{describe, finite_number, lookup, mapping, parse_name, string};
 use crate::domain::rule::{Destination, RULE_NAME_ALLOWED, Rule, RuleName};
 
 const REGION_REQUIRED: &str = "required; set `region` or `regions` on the rule, `defaults.region` \
@@ -113,6 +113,7 @@ pub(super) fn check_rule(
     let (notify_on, renotify_minutes) = check_notification_policy(&mut scope, map, defaults);
     let regions = rule_regions(&mut scope, map, defaults, fallbacks, resource_type);
     let destinations = rule_targets(&mut scope, map, defaults, fallbacks);
+    let inhibited_by = check_inhibited_by(&mut scope, map, name.as_ref());
     let description = description.optional();
     scope.report_unknown(unknown);
 
@@ -136,7 +137,62 @@ pub(super) fn check_rule(
         renotify_minutes: renotify_minutes?,
         regions: regions?,
         destinations: destinations?,
+        inhibited_by: inhibited_by?,
     })
+}
+
+/// `inhibitedBy: [rule, ...]`: rule names, each once, not the rule itself. That they
+/// are rules of the document, of the same type, without a cycle, is checked once every
+/// rule is read ([`super::inhibition`]).
+fn check_inhibited_by(
+    scope: &mut Scope<'_>,
+    map: &Mapping,
+    own: Option<&RuleName>,
+) -> Option<Vec<RuleName>> {
+    let list = scope.field(map, "inhibitedBy", |v| match v {
+        Value::Sequence(list) if !list.is_empty() => Ok(list),
+        Value::Sequence(_) => Err("must name at least one rule (or leave the field out)".into()),
+        other => Err(format!(
+            "expected a list of rule names, e.g. [status-check-failed], got {}",
+            describe(other)
+        )),
+    });
+    let list = match list {
+        Field::Valid(list) => list,
+        Field::Absent => return Some(Vec::new()),
+        Field::Invalid => return None,
+    };
+    let mut names: Vec<RuleName> = Vec::with_capacity(list.len());
+    let mut valid = true;
+    for (index, item) in list.iter().enumerate() {
+        let at = Path::from("inhibitedBy").index(index);
+        let name =
+            string(item).and_then(|s| RuleName::try_from(s.to_owned()).map_err(|e| e.to_string()));
+        match name {
+            Ok(name) if Some(&name) == own => {
+                scope.error(
+                    at,
+                    format!("`{name}` is this rule; a rule cannot inhibit itself"),
+                );
+                valid = false;
+            }
+            Ok(name) => match names.iter().position(|n| *n == name) {
+                Some(first) => {
+                    scope.error(
+                        at,
+                        format!("`{name}` is listed twice (also inhibitedBy[{first}])"),
+                    );
+                    valid = false;
+                }
+                None => names.push(name),
+            },
+            Err(message) => {
+                scope.error(at, message);
+                valid = false;
+            }
+        }
+    }
+    valid.then_some(names)
 }
 
 /// `name`, already read: required, and unique in the document.
@@ -582,7 +638,7 @@ mod tests {
                 "12:5: rules[0] (cpu-high): colour: unknown field `colour`; allowed: name, description, \
                  resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, threshold, \
                  recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, severity, \
-                 notifyOn, renotifyMinutes, region, regions, topicArn, notify",
+                 notifyOn, renotifyMinutes, region, regions, topicArn, notify, inhibitedBy",
             ),
             // A misspelt required field is one error, not also "threshold: required".
             (
@@ -590,7 +646,7 @@ mod tests {
                 "11:5: rules[0] (cpu-high): treshold: unknown field `treshold` (did you mean `threshold`?); \
                  allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
-                 severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
+                 severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify, inhibitedBy",
             ),
             (
                 &[("evaluation_periods", Some("3"))],
@@ -598,14 +654,14 @@ mod tests {
                  mean `evaluationPeriods`?); allowed: name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, \
                  unit, period, comparison, threshold, recoveryThreshold, evaluationPeriods, \
                  datapointsToAlarm, treatMissingData, severity, notifyOn, renotifyMinutes, region, \
-                 regions, topicArn, notify",
+                 regions, topicArn, notify, inhibitedBy",
             ),
             (
                 &[("Unit", Some("Percent"))],
                 "12:5: rules[0] (cpu-high): Unit: unknown field `Unit` (did you mean `unit`?); allowed: \
                  name, description, resourceType, resources, instances, exclude, tags, states, metric, statistic, unit, period, comparison, \
                  threshold, recoveryThreshold, evaluationPeriods, datapointsToAlarm, treatMissingData, \
-                 severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify",
+                 severity, notifyOn, renotifyMinutes, region, regions, topicArn, notify, inhibitedBy",
             ),
         ];
         for (changes, expected) in cases {

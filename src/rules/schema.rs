@@ -254,6 +254,12 @@ fn property(field: &str, reference: &Reference) -> Result<Value, String> {
             "items": {"type": "string", "pattern": REGION},
         }),
         "topicArn" => json!({"type": "string", "pattern": TOPIC_ARN}),
+        "inhibitedBy" => json!({
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": true,
+            "items": {"type": "string", "pattern": RULE_NAME},
+        }),
         "notify" => {
             let mut target = Map::new();
             for field in NOTIFY_FIELDS {

@@ -52,6 +52,7 @@ pub(super) const RULE_FIELDS: &[&str] = &[
     "regions",
     "topicArn",
     "notify",
+    "inhibitedBy",
 ];
 
 /// One field of a mapping after its own checks.

@@ -27,7 +27,7 @@ pub(super) enum States {
 }
 
 impl States {
-    fn get(&self, key: &str) -> Option<&Stored> {
+    pub(super) fn get(&self, key: &str) -> Option<&Stored> {
         match self {
             States::Loaded(loaded) => loaded.states.get(key),
             States::Stateless | States::Unavailable(_) => None,

@@ -7,7 +7,8 @@
 use chrono::{DateTime, Utc};
 
 use super::plan::Planned;
-use super::report::{HeldBy, HoldKind, RunWarning};
+use super::report::{HeldBy, HoldKind, ResultState, RunWarning};
+use crate::domain::evaluate::AlarmState;
 use crate::domain::silence::{self, Active};
 use crate::domain::transition::Hold;
 
@@ -19,6 +20,21 @@ pub(super) struct Holding {
 }
 
 impl Holding {
+    fn inhibition(rule: &str) -> Self {
+        Holding {
+            hold: Hold::Inhibited {
+                by: rule.to_owned(),
+            },
+            held_by: HeldBy {
+                kind: HoldKind::Inhibition,
+                name: rule.to_owned(),
+                origin: None,
+                until: None,
+                comment: None,
+            },
+        }
+    }
+
     fn silence(active: &Active) -> Self {
         Holding {
             hold: Hold::Silenced {
@@ -65,4 +81,26 @@ pub(super) fn silence(
     }
     let holding = Active::covering(active, alarm, tags).map(Holding::silence);
     (holding, warning)
+}
+
+/// The first rule of `planned`'s `inhibitedBy` in ALARM for the same resource: as this
+/// run evaluated it (`now`, in the order of `planned.inhibitors`), else as stored
+/// (`stored`, by key). An inhibitor whose datapoints could not be had counts as stored.
+pub(super) fn inhibition(
+    planned: &Planned<'_>,
+    now: &[Option<ResultState>],
+    stored: impl Fn(&str) -> Option<AlarmState>,
+) -> Option<Holding> {
+    planned
+        .inhibitors
+        .iter()
+        .enumerate()
+        .find(|(i, inhibitor)| {
+            let state = match now.get(*i).copied().flatten() {
+                Some(ResultState::Alarm(state)) => Some(state),
+                Some(ResultState::Error) | None => stored(&inhibitor.key),
+            };
+            state == Some(AlarmState::Alarm)
+        })
+        .map(|(_, inhibitor)| Holding::inhibition(&inhibitor.rule))
 }

@@ -324,6 +324,11 @@ where
         .collect();
     let mut settling = FuturesUnordered::new();
     let mut settled = Vec::with_capacity(plan.alarms.len());
+    // Each alarm's state once settled in this run: an inhibited alarm waits for its
+    // inhibitors' (SPEC §16), unless nothing else is left to wait for.
+    let mut evaluated: Vec<Option<ResultState>> = vec![None; plan.alarms.len()];
+    let mut waiting: Vec<(usize, Fetched)> = Vec::new();
+    let mut no_more_waits = false;
     loop {
         while slots.free() {
             let Some((query, alarms)) = queries.next() else {
@@ -344,10 +349,30 @@ where
             let Some((index, fetched)) = ready.pop_front() else {
                 break;
             };
+            let inhibitors = &plan.alarms[index].inhibitors;
+            let unsettled = inhibitors.iter().any(|i| {
+                i.alarm
+                    .is_some_and(|j| j != index && evaluated[j].is_none())
+            });
+            if unsettled && !no_more_waits {
+                waiting.push((index, fetched));
+                continue;
+            }
+            let now: Vec<Option<ResultState>> = inhibitors
+                .iter()
+                .map(|i| i.alarm.and_then(|j| evaluated[j]))
+                .collect();
             let states = states.clone();
             settling.push(settle(
-                plan, index, fetched, delivery, store, states, silences, options,
+                plan, index, fetched, delivery, store, states, silences, now, options,
             ));
+        }
+        if fetching.is_empty() && settling.is_empty() && ready.is_empty() && !waiting.is_empty() {
+            // Only waits are left (an inhibitor that cannot settle first): the stored
+            // states decide.
+            no_more_waits = true;
+            ready.extend(waiting.drain(..));
+            continue;
         }
         tokio::select! {
             Some((call, alarms, took, fetched)) = fetching.next() => {
@@ -355,7 +380,18 @@ where
                 ready.extend(alarms.iter().map(|&index| (index, fetched.clone())));
             }
             Some(call) = timers.next(), if slots.any_in_flight() => slots.slow(call),
-            Some(done) = settling.next() => settled.push(done),
+            Some(done) = settling.next() => {
+                evaluated[done.index] = Some(done.result.state);
+                let (free, still): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(index, _)| {
+                    plan.alarms[*index]
+                        .inhibitors
+                        .iter()
+                        .all(|i| i.alarm.is_none_or(|j| evaluated[j].is_some()))
+                });
+                waiting = still;
+                ready.extend(free);
+                settled.push(done);
+            }
             else => break,
         }
     }
@@ -447,11 +483,17 @@ async fn settle<K: AlertSink, D: StateStore>(
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
     silences: &[Active],
+    inhibitors_now: Vec<Option<ResultState>>,
     options: &RunOptions,
 ) -> Settled {
     let states = states.await;
     let planned = &plan.alarms[index];
     let (holding, warning) = hold::silence(planned, silences, options.at);
+    let holding = holding.or_else(|| {
+        hold::inhibition(planned, &inhibitors_now, |key| {
+            states.get(key).map(|stored| stored.state)
+        })
+    });
     let decision = decide::decide(planned, &fetched, &states, options.at, holding);
     let mut settled = Settled {
         index,

@@ -23,6 +23,18 @@ pub(super) struct Planned<'r> {
     /// The resource's tags, when its region's listing was read this run (silences by
     /// tag, and the `lightsail-alerts:silence-until` tag, need them).
     pub tags: Option<Vec<(String, Option<String>)>>,
+    /// The rules of its `inhibitedBy`, for the same resource.
+    pub inhibitors: Vec<Inhibitor>,
+}
+
+/// A rule that inhibits an alarm, for the same region and resource.
+#[derive(Debug, Clone)]
+pub(super) struct Inhibitor {
+    pub rule: String,
+    /// Its state key, whose stored state counts when it is not evaluated in this run.
+    pub key: String,
+    /// Its alarm in this run's plan, when it has one: that evaluation counts.
+    pub alarm: Option<usize>,
 }
 
 /// A resource's tags as its listing gives them: a key and an optional value.
@@ -125,15 +137,37 @@ impl<'r> Plan<'r> {
                     .map(|tags| tags.to_vec()),
                 alarm,
                 listed,
+                inhibitors: Vec::new(),
             }
         };
         let queries = plan::plan(&resolution.alarms, t);
-        let alarms: Vec<Planned<'r>> = resolution
+        let mut alarms: Vec<Planned<'r>> = resolution
             .alarms
             .into_iter()
             .map(planned(true))
             .chain(resolution.missing.into_iter().map(planned(false)))
             .collect();
+        let by_key: HashMap<String, usize> = alarms
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.key.clone(), i))
+            .collect();
+        for planned in &mut alarms {
+            let alarm = &planned.alarm;
+            planned.inhibitors = alarm
+                .rule
+                .inhibited_by
+                .iter()
+                .map(|rule| {
+                    let key = ports::key(rule.as_str(), alarm.region, &alarm.resource);
+                    Inhibitor {
+                        rule: rule.to_string(),
+                        alarm: by_key.get(&key).copied(),
+                        key,
+                    }
+                })
+                .collect();
+        }
         let position: HashMap<_, usize> = queries
             .iter()
             .enumerate()
@@ -149,8 +183,19 @@ impl<'r> Plan<'r> {
         }
     }
 
-    /// Every alarm's state key, in the plan's order.
+    /// Every alarm's state key, in the plan's order, and the keys of the inhibiting rules
+    /// this run does not evaluate for the same resources (their stored state counts).
     pub fn keys(&self) -> Vec<String> {
-        self.alarms.iter().map(|p| p.key.clone()).collect()
+        let inhibitors = self
+            .alarms
+            .iter()
+            .flat_map(|p| &p.inhibitors)
+            .filter(|i| i.alarm.is_none())
+            .map(|i| i.key.clone());
+        self.alarms
+            .iter()
+            .map(|p| p.key.clone())
+            .chain(inhibitors)
+            .collect()
     }
 }

@@ -217,3 +217,75 @@ fn a_recovery_in_a_cron_window_is_sent_after_it() {
         ],
     );
 }
+
+/// `status` (web-1's status check failing, over 5 minutes) inhibits `burst-low`.
+const STATUS: &str = "  - name: status\n    instances: [web-1]\n    metric: StatusCheckFailed\n    period: 300\n    comparison: GreaterThanThreshold\n    threshold: 0\n";
+
+fn sorted(mut subjects: Vec<String>) -> Vec<String> {
+    subjects.sort();
+    subjects
+}
+
+#[test]
+fn an_alarm_inhibited_by_a_failing_status_check_is_sent_when_the_check_recovers() {
+    let Some(noise) = Noise::new() else { return };
+    // run:                                    0     1     2     3     4
+    noise.series("StatusCheckFailed", "Count", &[0.0, 1.0, 1.0, 0.0, 0.0]);
+    noise.series(
+        "BurstCapacityPercentage",
+        "Percent",
+        &[50.0, 10.0, 10.0, 10.0, 10.0],
+    );
+    let rules = noise.rules("[web-1]", "    inhibitedBy: [status]\n", STATUS);
+    let status_alarm = "[ALARM] status: web-1 StatusCheckFailed > 0";
+    let status_ok = "[OK] status: web-1 StatusCheckFailed > 0";
+
+    noise.run(&rules, 0);
+    assert!(noise.received().is_empty());
+    // The status check fails and burst capacity drops: only the cause is paged.
+    let report = noise.run(&rules, 1);
+    let burst = result(&report, "burst-low");
+    assert_eq!(
+        (&burst["state"], &burst["why"]),
+        (&"ALARM".into(), &"inhibited".into())
+    );
+    assert_eq!(
+        burst["heldBy"],
+        serde_json::json!({"kind": "inhibition", "name": "status"})
+    );
+    assert_eq!(noise.received(), [status_alarm]);
+    noise.run(&rules, 2);
+    assert!(noise.received().is_empty());
+    // The check recovers and burst capacity is still low: now it is news.
+    let report = noise.run(&rules, 3);
+    assert_eq!(result(&report, "burst-low")["why"], "released");
+    assert_eq!(
+        sorted(noise.received()),
+        sorted(vec![ALARM.into(), status_ok.into()])
+    );
+    noise.run(&rules, 4);
+    assert!(noise.received().is_empty());
+}
+
+#[test]
+fn an_alarm_that_recovers_while_inhibited_sends_nothing() {
+    let Some(noise) = Noise::new() else { return };
+    noise.series("StatusCheckFailed", "Count", &[0.0, 1.0, 0.0, 0.0]);
+    noise.series(
+        "BurstCapacityPercentage",
+        "Percent",
+        &[50.0, 10.0, 50.0, 50.0],
+    );
+    let rules = noise.rules("[web-1]", "    inhibitedBy: [status]\n", STATUS);
+    for run in 0..4 {
+        noise.run(&rules, run);
+    }
+    let received = noise.received();
+    assert_eq!(
+        received,
+        [
+            "[ALARM] status: web-1 StatusCheckFailed > 0",
+            "[OK] status: web-1 StatusCheckFailed > 0"
+        ]
+    );
+}
