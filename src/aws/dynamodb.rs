@@ -10,6 +10,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::aws::clients;
 use crate::domain::evaluate::AlarmState;
+use crate::domain::select::Selector;
+use crate::domain::silence::{AdHoc, Book, Matcher};
 use crate::domain::transition::{Delivered, Held, Stored};
 use crate::ports::{self, Loaded, StateStore, StoreError, Unreadable};
 
@@ -29,7 +31,7 @@ const BATCH_GET_ATTEMPTS: u32 = 8;
 /// holds a notice `heldNotice` (S, the state it announces), `heldFrom` (S, absent for a
 /// first evaluation), `heldSince` and `heldBy` (S), and while claimed `claimToken`,
 /// `claimExpiresAt` (epoch seconds, N), `pendingState`, `pendingRangeEnd`. Times are
-/// RFC 3339 in UTC.
+/// RFC 3339 in UTC. One more item, `silences`, holds the ad hoc silences ([`Book`]).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
@@ -84,6 +86,18 @@ impl DynamoStore {
                 .flatten()
             {
                 let key = text(item, "pk").unwrap_or_default().to_owned();
+                if key == ports::SILENCES_KEY {
+                    match parse_silences(item) {
+                        Ok(book) => found.silences = book,
+                        Err(problem) => {
+                            let version = number_attribute(item, "version");
+                            found
+                                .unreadable
+                                .insert(key, Unreadable { version, problem });
+                        }
+                    }
+                    continue;
+                }
                 match parse(item) {
                     Ok(Some(stored)) => {
                         found.states.insert(key, stored);
@@ -94,10 +108,7 @@ impl DynamoStore {
                         }
                     }
                     Err(problem) => {
-                        let version = match item.get("version") {
-                            Some(AttributeValue::N(n)) => n.parse().ok(),
-                            _ => None,
-                        };
+                        let version = number_attribute(item, "version");
                         found
                             .unreadable
                             .insert(key, Unreadable { version, problem });
@@ -211,6 +222,9 @@ impl StateStore for DynamoStore {
             loaded.states.extend(chunk.states);
             loaded.unreadable.extend(chunk.unreadable);
             loaded.delivered.extend(chunk.delivered);
+            if chunk.silences.version.is_some() {
+                loaded.silences = chunk.silences;
+            }
         }
         Ok(loaded)
     }
@@ -289,6 +303,131 @@ impl StateStore for DynamoStore {
         expression.expect_no_running_claim(now);
         self.update("UpdateItem (record)", key, expression).await
     }
+
+    async fn write_silences(&self, book: &Book) -> Result<bool, StoreError> {
+        let mut expression = Expression::default();
+        expression.set("silences", silences_value(book));
+        expression.set(
+            "version",
+            AttributeValue::N(book.version.map_or(1, |v| v + 1).to_string()),
+        );
+        expression.expect_version(book.version);
+        self.update("UpdateItem (silences)", ports::SILENCES_KEY, expression)
+            .await
+    }
+}
+
+/// A number attribute, when it is one.
+fn number_attribute(item: &HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The ad hoc silences as the item holds them: `silences`, a map of ID to a map of
+/// `rule`, `resource`, `region` (S, each when given), `tags` (M of S), `start`, `end`,
+/// `comment`, `createdAt` and, once expired, `expiredAt` (S).
+fn silences_value(book: &Book) -> AttributeValue {
+    let one = |silence: &AdHoc| {
+        let mut map = HashMap::new();
+        let matcher = &silence.matcher;
+        for (name, selector) in [
+            ("rule", &matcher.rule),
+            ("resource", &matcher.resource),
+            ("region", &matcher.region),
+        ] {
+            if let Some(selector) = selector {
+                map.insert(
+                    name.to_owned(),
+                    AttributeValue::S(selector.as_str().to_owned()),
+                );
+            }
+        }
+        if !matcher.tags.is_empty() {
+            let tags = matcher
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), AttributeValue::S(v.as_str().to_owned())))
+                .collect();
+            map.insert("tags".to_owned(), AttributeValue::M(tags));
+        }
+        map.insert("start".to_owned(), time_value(silence.start));
+        map.insert("end".to_owned(), time_value(silence.end));
+        map.insert(
+            "comment".to_owned(),
+            AttributeValue::S(silence.comment.clone()),
+        );
+        map.insert("createdAt".to_owned(), time_value(silence.created_at));
+        if let Some(expired) = silence.expired_at {
+            map.insert("expiredAt".to_owned(), time_value(expired));
+        }
+        AttributeValue::M(map)
+    };
+    AttributeValue::M(
+        book.silences
+            .iter()
+            .map(|(id, silence)| (id.clone(), one(silence)))
+            .collect(),
+    )
+}
+
+/// The ad hoc silences of their item, or what is wrong with it.
+fn parse_silences(item: &HashMap<String, AttributeValue>) -> Result<Book, String> {
+    let version = number_attribute(item, "version").ok_or("version is missing or not a number")?;
+    let Some(AttributeValue::M(silences)) = item.get("silences") else {
+        return Err("silences is missing or not a map".into());
+    };
+    let mut book = Book {
+        version: Some(version),
+        silences: Default::default(),
+    };
+    for (id, value) in silences {
+        let AttributeValue::M(map) = value else {
+            return Err(format!("silence {id} is not a map"));
+        };
+        let text = |name: &str| text(map, name);
+        let time = |name: &str| -> Result<DateTime<Utc>, String> {
+            let value = text(name).ok_or_else(|| format!("silence {id}: {name} is missing"))?;
+            DateTime::parse_from_rfc3339(value)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| format!("silence {id}: {name} {value:?} is not an RFC 3339 time: {e}"))
+        };
+        let glob = |name: &str| -> Result<Option<Selector>, String> {
+            text(name)
+                .map(|g| Selector::parse(g).map_err(|e| format!("silence {id}: {name}: {e}")))
+                .transpose()
+        };
+        let tags = match map.get("tags") {
+            None => Default::default(),
+            Some(AttributeValue::M(tags)) => tags
+                .iter()
+                .map(|(key, value)| match value {
+                    AttributeValue::S(glob) => Selector::parse(glob)
+                        .map(|glob| (key.clone(), glob))
+                        .map_err(|e| format!("silence {id}: tag {key}: {e}")),
+                    _ => Err(format!("silence {id}: tag {key} is not a string")),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(format!("silence {id}: tags is not a map")),
+        };
+        let silence = AdHoc {
+            id: id.clone(),
+            matcher: Matcher {
+                rule: glob("rule")?,
+                resource: glob("resource")?,
+                region: glob("region")?,
+                tags,
+            },
+            start: time("start")?,
+            end: time("end")?,
+            comment: text("comment").unwrap_or_default().to_owned(),
+            created_at: time("createdAt")?,
+            expired_at: text("expiredAt").map(|_| time("expiredAt")).transpose()?,
+        };
+        book.silences.insert(id.clone(), silence);
+    }
+    Ok(book)
 }
 
 /// An UpdateItem's expressions. Attribute `x` is written `#x` (`state` is a reserved

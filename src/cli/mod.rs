@@ -16,6 +16,7 @@ mod output;
 mod record;
 mod refused;
 mod schema;
+mod silence;
 mod store;
 pub mod template;
 mod test;
@@ -188,6 +189,14 @@ enum Command {
     /// attribute state=TEST. One line per target says its message id or why it failed.
     #[command(after_help = test_alert::ENVIRONMENT)]
     TestAlert(test_alert::TestAlertArgs),
+    /// Silence results for a while (add), list the silences, end one (expire)
+    ///
+    /// Ad hoc silences, kept in the state table (ALERT_STATE_TABLE, or --state-file):
+    /// the results they match are still evaluated and their state kept; their notices are
+    /// held until the silence ends, then sent if still news. Exit status: 0 done, 1 the
+    /// table failed, 2 invalid input.
+    #[command(subcommand)]
+    Silence(silence::SilenceCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -331,6 +340,7 @@ pub fn main() -> ExitCode {
         Command::Schema => return schema::print(),
         Command::Test(args) => Ok(runtime.block_on(test::test(args))),
         Command::TestAlert(args) => runtime.block_on(test_alert::test_alert(args)),
+        Command::Silence(command) => runtime.block_on(silence::silence(command)),
     };
     match outcome {
         Ok(code) => code,

@@ -2,14 +2,16 @@
 //! local file of `--state-file` (a simulation: a dry run records its decisions there).
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use crate::aws::DynamoStore;
+use crate::aws::{self, DynamoStore};
+use crate::domain::silence::Book;
 use crate::domain::transition::{Delivered, Stored};
 use crate::offline::FileStore;
 use crate::ports::{Loaded, StateStore, StoreError};
-use crate::settings::InputError;
+use crate::settings::{InputError, Settings};
 
 /// The state store of one `check`.
 pub(super) enum Store {
@@ -30,6 +32,32 @@ pub(super) fn state_file(path: &Path, table: Option<&str>) -> Result<Store, Inpu
     FileStore::open(path)
         .map(Store::File)
         .map_err(|e| InputError::Other(e.to_string()))
+}
+
+/// The store of a command that works on the state table itself (`silence`, `status`):
+/// `--state-file PATH`, else `ALERT_STATE_TABLE`, the SDK config loaded and the
+/// credentials checked first; `Ok(Err(status))` when they are refused (said on stderr).
+pub(super) async fn open(
+    file: Option<&Path>,
+    settings: &Settings,
+    chosen: &aws::clients::Chosen,
+) -> Result<Result<Store, ExitCode>, InputError> {
+    if let Some(path) = file {
+        return state_file(path, settings.state_table.as_deref()).map(Ok);
+    }
+    let Some(table) = settings.state_table.as_deref() else {
+        return Err(InputError::Other(
+            "ad hoc silences and alarm states are kept in the state table: set \
+             ALERT_STATE_TABLE to its name (the stack's output AlarmStateTableName), or pass \
+             --state-file PATH for a local state file"
+                .to_owned(),
+        ));
+    };
+    let config = aws::clients::sdk_config_for(settings.retries, chosen).await;
+    if let Some(refused) = super::credentials_refused(&config, chosen).await {
+        return Ok(Err(refused));
+    }
+    Ok(Ok(Store::Table(DynamoStore::from_config(&config, table))))
 }
 
 impl StateStore for Store {
@@ -91,6 +119,13 @@ impl StateStore for Store {
         match self {
             Store::Table(table) => table.record(key, expected_version, now, new).await,
             Store::File(file) => file.record(key, expected_version, now, new).await,
+        }
+    }
+
+    async fn write_silences(&self, book: &Book) -> Result<bool, StoreError> {
+        match self {
+            Store::Table(table) => table.write_silences(book).await,
+            Store::File(file) => file.write_silences(book).await,
         }
     }
 }

@@ -86,7 +86,10 @@ pub(super) fn render(rules: &RuleSet, report: &Report, options: Options) -> Stri
     if !report.warnings.is_empty() {
         let _ = writeln!(out);
         for warning in &report.warnings {
-            let line = format!("warning: {}: {}", warning.rule, warning.message);
+            let line = match warning.rule.as_str() {
+                "" => format!("warning: {}", warning.message),
+                rule => format!("warning: {rule}: {}", warning.message),
+            };
             wrapped(&mut out, &line, "", WIDTH);
         }
     }

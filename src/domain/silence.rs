@@ -415,6 +415,105 @@ impl Active {
     }
 }
 
+/// An ad hoc silence (`silence add`), kept in the state table (SPEC §16).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdHoc {
+    pub id: String,
+    #[serde(rename = "match")]
+    pub matcher: Matcher,
+    #[serde(serialize_with = "time::serialize")]
+    pub start: DateTime<Utc>,
+    #[serde(serialize_with = "time::serialize")]
+    pub end: DateTime<Utc>,
+    pub comment: String,
+    #[serde(serialize_with = "time::serialize")]
+    pub created_at: DateTime<Utc>,
+    /// Set by `silence expire`: from then on it silences nothing, whatever the
+    /// evaluation time.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time::serialize_option"
+    )]
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+impl AdHoc {
+    /// When its window ends, if it is in force at `t`.
+    pub fn until(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        (self.expired_at.is_none() && self.start <= t && t < self.end).then_some(self.end)
+    }
+
+    /// `active`, `pending` (starts later) or `expired` (ended, or expired by hand) at `t`.
+    pub fn status(&self, t: DateTime<Utc>) -> &'static str {
+        if self.expired_at.is_some() || self.end <= t {
+            "expired"
+        } else if t < self.start {
+            "pending"
+        } else {
+            "active"
+        }
+    }
+
+    /// When it stopped silencing: expired by hand, else its end.
+    fn ended(&self) -> DateTime<Utc> {
+        self.expired_at.map_or(self.end, |at| at.min(self.end))
+    }
+}
+
+/// How long a silence that has ended stays listed (`silence list --all`, `status`)
+/// before the next `silence add` or `silence expire` prunes it: Alertmanager's default
+/// retention.
+pub const KEEP_ENDED: TimeDelta = TimeDelta::days(5);
+
+/// The ad hoc silences: one item of the state table, written whole, on condition that
+/// it still holds `version` (`None`: there is no such item yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Book {
+    pub version: Option<u64>,
+    pub silences: BTreeMap<String, AdHoc>,
+}
+
+impl Book {
+    /// Those in force at `t`, as the run's silences.
+    pub fn active_at(&self, t: DateTime<Utc>) -> Vec<Active> {
+        self.silences
+            .values()
+            .filter_map(|silence| {
+                Some(Active {
+                    name: silence.id.clone(),
+                    origin: Origin::AdHoc,
+                    matcher: silence.matcher.clone(),
+                    until: silence.until(t)?,
+                    comment: Some(silence.comment.clone()),
+                })
+            })
+            .collect()
+    }
+
+    /// Drops the silences that ended more than [`KEEP_ENDED`] before `now`.
+    pub fn prune(&mut self, now: DateTime<Utc>) {
+        self.silences
+            .retain(|_, silence| silence.ended() + KEEP_ENDED > now);
+    }
+
+    /// A new ID: 8 hexadecimal digits of a hash of `seed` (the clock and the process),
+    /// not already taken.
+    pub fn new_id(&self, seed: &str) -> String {
+        use sha2::{Digest, Sha256};
+        (0u32..)
+            .map(|n| {
+                let digest = Sha256::digest(format!("{seed}#{n}").as_bytes());
+                digest[..4]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            })
+            .find(|id| !self.silences.contains_key(id))
+            .unwrap_or_default()
+    }
+}
+
 /// What a resource's `lightsail-alerts:silence-until` tag says at `t`: `None` without
 /// the tag (or with one that has passed), the silence in force, or why its value is not
 /// a time.

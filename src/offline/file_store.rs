@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::memory_store::{Claim, Item, MemoryStore};
 use crate::domain::evaluate::AlarmState;
+use crate::domain::select::Selector;
+use crate::domain::silence::{AdHoc, Book, Matcher};
 use crate::domain::transition::{Delivered, Held, Stored};
 use crate::ports::{Loaded, StateStore, StoreError};
 
@@ -44,12 +46,44 @@ pub struct FileStore {
     path: PathBuf,
 }
 
-/// The file: `{"stateFileVersion": 1, "items": {"<rule>#<region>#<resource>": {...}}}`.
+/// The file: `{"stateFileVersion": 1, "items": {"<rule>#<region>#<resource>": {...}},
+/// "silences": {"version": 1, "silences": {...}}}`, the ad hoc silences only once there
+/// are some.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct File {
     state_file_version: u32,
     items: BTreeMap<String, FileItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    silences: Option<FileSilences>,
+}
+
+/// The ad hoc silences ([`Book`]), by ID.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileSilences {
+    version: u64,
+    silences: BTreeMap<String, FileAdHoc>,
+}
+
+/// One ad hoc silence ([`AdHoc`]): its match's globs as text.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileAdHoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tags: BTreeMap<String, String>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    comment: String,
+    created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expired_at: Option<DateTime<Utc>>,
 }
 
 /// One key: its state, the notice delivered to some targets before it had one, and the
@@ -115,12 +149,14 @@ impl FileStore {
     /// Reads the file at `path`, or starts empty when there is none.
     pub fn open(path: &Path) -> Result<Self, StateFileError> {
         let shown = path.display().to_string();
-        let items = match std::fs::read(path) {
+        let (items, silences) = match std::fs::read(path) {
             Ok(bytes) => parse(&bytes).map_err(|detail| StateFileError::Corrupt {
                 path: shown.clone(),
                 detail,
             })?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                (HashMap::new(), Book::default())
+            }
             Err(err) => {
                 return Err(StateFileError::Read {
                     path: shown,
@@ -129,7 +165,7 @@ impl FileStore {
             }
         };
         Ok(FileStore {
-            memory: MemoryStore::holding(format!("(state file {shown})"), items),
+            memory: MemoryStore::holding(format!("(state file {shown})"), items, silences),
             path: path.to_owned(),
         })
     }
@@ -149,9 +185,9 @@ impl FileStore {
         };
         // Serialised and written with the store locked, so that of two changes in
         // flight the later write holds both.
-        self.memory.read(|items| {
-            let mut json =
-                serde_json::to_vec_pretty(&to_file(items)).map_err(|e| error(e.to_string()))?;
+        self.memory.read(|items, silences| {
+            let mut json = serde_json::to_vec_pretty(&to_file(items, silences))
+                .map_err(|e| error(e.to_string()))?;
             json.push(b'\n');
             let temporary = self.temporary();
             let written = std::fs::File::create(&temporary)
@@ -180,7 +216,7 @@ impl FileStore {
     }
 }
 
-fn parse(bytes: &[u8]) -> Result<HashMap<String, Item>, String> {
+fn parse(bytes: &[u8]) -> Result<(HashMap<String, Item>, Book), String> {
     // The version first, so a file of another version says so rather than which of its
     // fields this one does not know.
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
@@ -199,14 +235,87 @@ fn parse(bytes: &[u8]) -> Result<HashMap<String, Item>, String> {
     }
     // From the bytes again, for errors with a line and column.
     let file: File = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    Ok(file
+    let silences = match file.silences {
+        Some(silences) => silences_from_file(silences)?,
+        None => Book::default(),
+    };
+    let items = file
         .items
         .into_iter()
         .map(|(key, item)| (key, from_file(item)))
-        .collect())
+        .collect();
+    Ok((items, silences))
 }
 
-fn to_file(items: &HashMap<String, Item>) -> File {
+fn silences_from_file(file: FileSilences) -> Result<Book, String> {
+    let glob = |id: &str, text: Option<String>| {
+        text.map(|t| Selector::parse(&t).map_err(|e| format!("silence {id}: {e}")))
+            .transpose()
+    };
+    let mut book = Book {
+        version: Some(file.version),
+        silences: BTreeMap::new(),
+    };
+    for (id, s) in file.silences {
+        let tags = s
+            .tags
+            .into_iter()
+            .map(|(k, v)| Selector::parse(&v).map(|g| (k, g)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("silence {id}: {e}"))?;
+        let matcher = Matcher {
+            rule: glob(&id, s.rule)?,
+            resource: glob(&id, s.resource)?,
+            region: glob(&id, s.region)?,
+            tags,
+        };
+        book.silences.insert(
+            id.clone(),
+            AdHoc {
+                id,
+                matcher,
+                start: s.start,
+                end: s.end,
+                comment: s.comment,
+                created_at: s.created_at,
+                expired_at: s.expired_at,
+            },
+        );
+    }
+    Ok(book)
+}
+
+fn silences_to_file(book: &Book) -> Option<FileSilences> {
+    let text = |s: &Option<Selector>| s.as_ref().map(|s| s.as_str().to_owned());
+    Some(FileSilences {
+        version: book.version?,
+        silences: book
+            .silences
+            .iter()
+            .map(|(id, s)| {
+                let silence = FileAdHoc {
+                    rule: text(&s.matcher.rule),
+                    resource: text(&s.matcher.resource),
+                    region: text(&s.matcher.region),
+                    tags: s
+                        .matcher
+                        .tags
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
+                        .collect(),
+                    start: s.start,
+                    end: s.end,
+                    comment: s.comment.clone(),
+                    created_at: s.created_at,
+                    expired_at: s.expired_at,
+                };
+                (id.clone(), silence)
+            })
+            .collect(),
+    })
+}
+
+fn to_file(items: &HashMap<String, Item>, silences: &Book) -> File {
     let delivered = |d: &Delivered| FileDelivered {
         notice: d.notice.clone(),
         topics: d.topics.clone(),
@@ -247,6 +356,7 @@ fn to_file(items: &HashMap<String, Item>) -> File {
                 (key.clone(), item)
             })
             .collect(),
+        silences: silences_to_file(silences),
     }
 }
 
@@ -329,6 +439,11 @@ impl StateStore for FileStore {
         let written = self.memory.record(key, expected_version, now, new).await;
         self.saved(key, written)
     }
+
+    async fn write_silences(&self, book: &Book) -> Result<bool, StoreError> {
+        let written = self.memory.write_silences(book).await;
+        self.saved(crate::ports::SILENCES_KEY, written)
+    }
 }
 
 #[cfg(test)]
@@ -371,6 +486,7 @@ mod tests {
         record_with_a_stale_version_fails,
         load_many_keys,
         a_held_notice_is_kept_until_a_write_clears_it,
+        silences_are_written_whole_on_their_version,
     );
 
     #[tokio::test]
@@ -397,7 +513,7 @@ mod tests {
         );
         // The claim is in the file before anything is published.
         let claimed = FileStore::open(&path).unwrap();
-        assert!(claimed.memory.read(|items| items[key].claim.is_some()));
+        assert!(claimed.memory.read(|items, _| items[key].claim.is_some()));
         assert!(
             !claimed
                 .claim(key, None, "other", at(1), at(6), &alarm)

@@ -7,14 +7,17 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::domain::evaluate::AlarmState;
+use crate::domain::silence::Book;
 use crate::domain::transition::{Delivered, Stored};
-use crate::ports::{Loaded, StateStore, StoreError};
+use crate::ports::{Loaded, SILENCES_KEY, StateStore, StoreError};
 
 /// The store in memory, with the same conditions as [`DynamoStore`](crate::aws::DynamoStore): for tests and
 /// offline runs (state lasts as long as the process).
 #[derive(Debug)]
 pub struct MemoryStore {
     items: Mutex<HashMap<String, Item>>,
+    /// The ad hoc silences' item. Locked after `items` when both are.
+    silences: Mutex<Book>,
     /// What errors call the store in place of a table name.
     name: String,
 }
@@ -40,7 +43,7 @@ pub(super) struct Claim {
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self::holding("(memory)", HashMap::new())
+        Self::holding("(memory)", HashMap::new(), Book::default())
     }
 }
 
@@ -49,22 +52,33 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// A store that starts with `items`, called `name` in its errors.
-    pub(super) fn holding(name: impl Into<String>, items: HashMap<String, Item>) -> Self {
+    /// A store that starts with `items` and the ad hoc `silences`, called `name` in its
+    /// errors.
+    pub(super) fn holding(
+        name: impl Into<String>,
+        items: HashMap<String, Item>,
+        silences: Book,
+    ) -> Self {
         MemoryStore {
             items: Mutex::new(items),
+            silences: Mutex::new(silences),
             name: name.into(),
         }
+    }
+
+    fn silences(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.silences.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn items(&self) -> std::sync::MutexGuard<'_, HashMap<String, Item>> {
         self.items.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `read` on every item, the store locked meanwhile: what the state file writes
-    /// out is then always one moment of the store, the latest.
-    pub(super) fn read<R>(&self, read: impl FnOnce(&HashMap<String, Item>) -> R) -> R {
-        read(&self.items())
+    /// Runs `read` on every item and the ad hoc silences, the store locked meanwhile:
+    /// what the state file writes out is then always one moment of the store, the latest.
+    pub(super) fn read<R>(&self, read: impl FnOnce(&HashMap<String, Item>, &Book) -> R) -> R {
+        let items = self.items();
+        read(&items, &self.silences())
     }
 
     /// Whether `item` holds `expected_version` and no claim running at `now`.
@@ -115,10 +129,15 @@ impl StateStore for MemoryStore {
             .iter()
             .filter_map(|k| Some((k.clone(), items.get(k)?.delivered.clone()?)))
             .collect();
+        let silences = match keys.iter().any(|k| k == SILENCES_KEY) {
+            true => self.silences().clone(),
+            false => Book::default(),
+        };
         std::future::ready(Ok(Loaded {
             states,
             unreadable: HashMap::new(),
             delivered,
+            silences,
         }))
     }
 
@@ -190,6 +209,18 @@ impl StateStore for MemoryStore {
         }
         std::future::ready(Ok(written))
     }
+
+    fn write_silences(&self, book: &Book) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let mut silences = self.silences();
+        let written = silences.version == book.version;
+        if written {
+            *silences = Book {
+                version: Some(book.version.map_or(1, |v| v + 1)),
+                silences: book.silences.clone(),
+            };
+        }
+        std::future::ready(Ok(written))
+    }
 }
 
 #[cfg(test)]
@@ -221,5 +252,6 @@ mod tests {
         record_with_a_stale_version_fails,
         load_many_keys,
         a_held_notice_is_kept_until_a_write_clears_it,
+        silences_are_written_whole_on_their_version,
     );
 }

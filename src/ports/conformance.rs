@@ -18,6 +18,7 @@ pub const CASES: &[&str] = &[
     "record_with_a_stale_version_fails",
     "load_many_keys",
     "a_held_notice_is_kept_until_a_write_clears_it",
+    "silences_are_written_whole_on_their_version",
 ];
 
 /// Runs the case called `name` (one of [`CASES`]).
@@ -32,6 +33,7 @@ pub async fn run(store: &impl StateStore, name: &str) {
         "record_with_a_stale_version_fails" => record_with_a_stale_version_fails(store).await,
         "load_many_keys" => load_many_keys(store).await,
         "a_held_notice_is_kept_until_a_write_clears_it" => held_notice(store).await,
+        "silences_are_written_whole_on_their_version" => silences(store).await,
         other => panic!("no conformance case {other}; the cases are {CASES:?}"),
     }
 }
@@ -343,4 +345,72 @@ async fn held_notice(store: &impl StateStore) {
         .await
         .expect("confirm");
     assert_eq!(load_one(store, key).await, Some(released));
+}
+
+/// An ad hoc silence `id` on web-* from minute `from` to `to`.
+pub fn ad_hoc(id: &str, from: i64, to: i64) -> crate::domain::silence::AdHoc {
+    use crate::domain::select::Selector;
+    let glob = |g: &str| Some(Selector::parse(g).expect("a glob"));
+    crate::domain::silence::AdHoc {
+        id: id.to_owned(),
+        matcher: crate::domain::silence::Matcher {
+            rule: glob("cpu-*"),
+            resource: glob("web-?"),
+            region: None,
+            tags: [("env".to_owned(), Selector::parse("prod").expect("a name"))].into(),
+        },
+        start: at(from),
+        end: at(to),
+        comment: "deploy — “quoted”".to_owned(),
+        created_at: at(from - 1),
+        expired_at: None,
+    }
+}
+
+async fn silences(store: &impl StateStore) {
+    use crate::domain::silence::Book;
+    let read = || async {
+        store
+            .load(&[SILENCES_KEY.to_owned()])
+            .await
+            .expect("load")
+            .silences
+    };
+    assert_eq!(read().await, Book::default(), "no item yet");
+    let mut book = Book::default();
+    book.silences.insert("a1".into(), ad_hoc("a1", 0, 60));
+    assert!(store.write_silences(&book).await.expect("write"));
+    let first = read().await;
+    assert_eq!(first.version, Some(1));
+    assert_eq!(first.silences, book.silences);
+    // Another writer that read no item loses.
+    assert!(!store.write_silences(&book).await.expect("write"));
+    let mut second = first.clone();
+    let mut expired = ad_hoc("b2", 10, 20);
+    expired.matcher.tags.clear();
+    expired.expired_at = Some(at(15));
+    second.silences.insert("b2".into(), expired);
+    assert!(store.write_silences(&second).await.expect("write"));
+    assert!(!store.write_silences(&first).await.expect("a stale write"));
+    let read_back = read().await;
+    assert_eq!(
+        (read_back.version, &read_back.silences),
+        (Some(2), &second.silences)
+    );
+    // Pruned to nothing.
+    let empty = Book {
+        version: Some(2),
+        silences: Default::default(),
+    };
+    assert!(store.write_silences(&empty).await.expect("write"));
+    assert_eq!(
+        read().await,
+        Book {
+            version: Some(3),
+            silences: Default::default()
+        }
+    );
+    // An alarm's load does not need it.
+    let alarms = store.load(&["x#y#z".to_owned()]).await.expect("load");
+    assert!(alarms.states.is_empty() && alarms.unreadable.is_empty());
 }

@@ -28,6 +28,7 @@ use crate::domain::alert::Alert;
 use crate::domain::catalog::ResourceType;
 use crate::domain::plan::{MetricDatapoint, Query};
 use crate::domain::select::Resource;
+use crate::domain::silence::Book;
 use crate::domain::transition::{Delivered, Stored};
 
 // ---------------------------------------------------------------------------------------
@@ -135,6 +136,10 @@ pub fn key(rule: &str, region: &str, resource: &str) -> String {
     format!("{rule}#{region}#{resource}")
 }
 
+/// The key of the one item that holds every ad hoc silence (SPEC §16): no alarm's key,
+/// which always has two `#`. A run reads it with the alarms' items.
+pub const SILENCES_KEY: &str = "silences";
+
 /// A store call that failed. Each message names the table and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -184,6 +189,9 @@ pub struct Loaded {
     /// first notice whose other publishes failed); for the others it is in
     /// [`Stored::delivered`].
     pub delivered: HashMap<String, Delivered>,
+    /// The ad hoc silences, when [`SILENCES_KEY`] was among the keys (empty, version
+    /// `None`, without such an item; an item that cannot be decoded is in `unreadable`).
+    pub silences: Book,
 }
 
 /// An item that could not be decoded.
@@ -250,6 +258,11 @@ pub trait StateStore: Sync {
         now: DateTime<Utc>,
         new: &Stored,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Writes the ad hoc silences whole (the item [`SILENCES_KEY`], at `book.version` + 1,
+    /// or 1 for the first), provided the item still holds `book.version` (`None`: there
+    /// is none). `Ok(false)` = someone else wrote first: read again.
+    fn write_silences(&self, book: &Book) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[cfg(test)]

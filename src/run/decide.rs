@@ -11,6 +11,7 @@ use super::report::{ResultState, RuleResult, RunError, Stage};
 use crate::domain::alert;
 use crate::domain::evaluate::{self, AlarmState, Datapoint, Evaluation};
 use crate::domain::plan::MetricDatapoint;
+use crate::domain::silence::Active;
 use crate::domain::transition::{self, Delivered, Evaluated, Notice, Stored, Why};
 use crate::ports::{FetchError, Loaded};
 
@@ -27,6 +28,14 @@ pub(super) enum States {
 }
 
 impl States {
+    /// The ad hoc silences in force at `t`.
+    pub(super) fn ad_hoc_silences(&self, t: DateTime<Utc>) -> Vec<Active> {
+        match self {
+            States::Loaded(loaded) => loaded.silences.active_at(t),
+            States::Stateless | States::Unavailable(_) => Vec::new(),
+        }
+    }
+
     pub(super) fn get(&self, key: &str) -> Option<&Stored> {
         match self {
             States::Loaded(loaded) => loaded.states.get(key),

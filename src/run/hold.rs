@@ -51,12 +51,13 @@ impl Holding {
     }
 }
 
-/// The silence that covers `planned` at `t`, if any, from `active` (the document's and
-/// the ad hoc silences in force) or its resource's tag (first: it is the most specific);
-/// and a warning when its tag holds no time.
+/// The silence that covers `planned` at `t`, if any: its resource's tag (first: it is
+/// the most specific), else one of the document's in force (`rules`), else an ad hoc one
+/// in force (`ad_hoc`); and a warning when its tag holds no time.
 pub(super) fn silence(
     planned: &Planned<'_>,
-    active: &[Active],
+    rules: &[Active],
+    ad_hoc: &[Active],
     t: DateTime<Utc>,
 ) -> (Option<Holding>, Option<RunWarning>) {
     let alarm = &planned.alarm;
@@ -79,7 +80,9 @@ pub(super) fn silence(
             }
         }
     }
-    let holding = Active::covering(active, alarm, tags).map(Holding::silence);
+    let holding = Active::covering(rules, alarm, tags)
+        .or_else(|| Active::covering(ad_hoc, alarm, tags))
+        .map(Holding::silence);
     (holding, warning)
 }
 

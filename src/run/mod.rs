@@ -41,7 +41,8 @@ use crate::domain::silence::Active;
 use crate::domain::time;
 use crate::domain::transition::Why;
 use crate::ports::{
-    AlertSink, FetchError, Loaded, MetricSource, ResourceSource, StateStore, Unreadable,
+    AlertSink, FetchError, Loaded, MetricSource, ResourceSource, SILENCES_KEY, StateStore,
+    Unreadable,
 };
 use crate::rules::RuleSet;
 use decide::States;
@@ -220,6 +221,9 @@ async fn load_states<D: StateStore>(
     let Some(store) = store else {
         return Arc::new(States::Stateless);
     };
+    // The ad hoc silences come with the alarms' items, in the same calls.
+    let mut keys = keys;
+    keys.push(SILENCES_KEY.to_owned());
     let until = deadline.map(|d| d.fetch_by());
     let states = match deadline::within(until, store.load(&keys)).await {
         Some(Ok(mut loaded)) => {
@@ -267,11 +271,24 @@ fn set_aside_the_future(loaded: &mut Loaded, now: DateTime<Utc>) {
     }
 }
 
-/// A warning for each alarm whose state item could not be used.
+/// A warning for each alarm whose state item could not be used, and for the ad hoc
+/// silences' item.
 fn warn_unreadable(plan: &Plan<'_>, states: &States, report: &mut Report) {
     let States::Loaded(loaded) = states else {
         return;
     };
+    if let Some(unreadable) = loaded.unreadable.get(SILENCES_KEY) {
+        let message = format!(
+            "the ad hoc silences' item `{SILENCES_KEY}` is unreadable ({}): no ad hoc silence              applies; delete the item to start afresh (`silence add` will not write over it)",
+            unreadable.problem
+        );
+        tracing::warn!("{message}");
+        report.warnings.push(RunWarning {
+            rule: String::new(),
+            region: String::new(),
+            message,
+        });
+    }
     for planned in &plan.alarms {
         let Some(unreadable) = loaded.unreadable.get(&planned.key) else {
             continue;
@@ -488,7 +505,8 @@ async fn settle<K: AlertSink, D: StateStore>(
 ) -> Settled {
     let states = states.await;
     let planned = &plan.alarms[index];
-    let (holding, warning) = hold::silence(planned, silences, options.at);
+    let ad_hoc = states.ad_hoc_silences(options.at);
+    let (holding, warning) = hold::silence(planned, silences, &ad_hoc, options.at);
     let holding = holding.or_else(|| {
         hold::inhibition(planned, &inhibitors_now, |key| {
             states.get(key).map(|stored| stored.state)

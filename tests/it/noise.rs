@@ -19,10 +19,24 @@ struct Noise {
     topic: String,
     queue: String,
     dir: tempfile::TempDir,
+    /// Run k evaluates at `t0 + k * 300` (epoch seconds).
+    t0: i64,
 }
 
 impl Noise {
+    /// Runs from the suites' evaluation time (2026-11-24T13:05:00Z).
     fn new() -> Option<Noise> {
+        Self::from(T0)
+    }
+
+    /// Runs from an hour ago (on a five-minute boundary): ad hoc silences are kept by
+    /// the clock, and those that ended days before it are pruned.
+    fn near_now() -> Option<Noise> {
+        let now = chrono::Utc::now().timestamp();
+        Self::from(now - now % 300 - 3_600)
+    }
+
+    fn from(t0: i64) -> Option<Noise> {
         let moto = Moto::start()?;
         moto.create_state_table(TABLE);
         let (topic, queue) = moto.topic_with_queue("noise");
@@ -32,7 +46,18 @@ impl Noise {
             topic,
             queue,
             dir: tempfile::tempdir().unwrap(),
+            t0,
         })
+    }
+
+    /// The evaluation time of run `run`.
+    fn at(&self, run: i64) -> String {
+        if self.t0 == T0 {
+            return at(run);
+        }
+        chrono::DateTime::from_timestamp(self.t0 + run * 300, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
 
     /// `metric` of web-1 at run k's age-1 period is `values[k]`.
@@ -40,7 +65,7 @@ impl Noise {
         let points: Vec<(i64, f64)> = values
             .iter()
             .enumerate()
-            .map(|(k, v)| (T0 + k as i64 * 300 - 300, *v))
+            .map(|(k, v)| (self.t0 + k as i64 * 300 - 300, *v))
             .collect();
         self.fake.add_points("web-1", metric, unit, &points);
     }
@@ -75,7 +100,7 @@ impl Noise {
                 "--output",
                 "json",
                 "--at",
-                &at(run),
+                &self.at(run),
                 "--rules",
             ])
             .arg(rules)
@@ -287,5 +312,138 @@ fn an_alarm_that_recovers_while_inhibited_sends_nothing() {
             "[ALARM] status: web-1 StatusCheckFailed > 0",
             "[OK] status: web-1 StatusCheckFailed > 0"
         ]
+    );
+}
+
+impl Noise {
+    /// `silence ARGS...` against the state table: (exit status, stdout, stderr).
+    fn silence(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = self.command().arg("silence").args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `silence add` of `burst-low` on `web-*` from run `from` for `duration`: its ID.
+    fn silence_burst(&self, from: i64, duration: &str) -> String {
+        let start = self.at(from);
+        let (code, stdout, stderr) = self.silence(&[
+            "add",
+            "--match",
+            "rule=burst-low",
+            "--match",
+            "resource=web-*",
+            "--start",
+            &start,
+            "--for",
+            duration,
+            "--comment",
+            "replacing the disk",
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let id = stdout.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            id.len() == 8 && id.chars().all(|c| c.is_ascii_hexdigit()),
+            "the first line is the ID alone: {stdout}"
+        );
+        id
+    }
+}
+
+#[test]
+fn an_ad_hoc_silence_holds_until_it_ends_and_then_the_alarm_is_sent() {
+    let Some(noise) = Noise::near_now() else {
+        return;
+    };
+    noise.series(
+        "BurstCapacityPercentage",
+        "Percent",
+        &[50.0, 10.0, 10.0, 10.0, 10.0],
+    );
+    let rules = noise.rules("[web-1]", "", "");
+    // Runs 1 and 2 are in it; run 3 is at its end.
+    let id = noise.silence_burst(1, "10m");
+    let reports = expect_runs(
+        &noise,
+        &rules,
+        &[
+            ("OK", "insufficientToOk", &[]),
+            ("ALARM", "silenced", &[]),
+            ("ALARM", "unchanged", &[]),
+            ("ALARM", "released", &[ALARM]),
+            ("ALARM", "unchanged", &[]),
+        ],
+    );
+    let held = &result(&reports[1], "burst-low")["heldBy"];
+    assert_eq!(held["name"], id.as_str());
+    assert_eq!(held["origin"], "adHoc");
+    assert_eq!(held["comment"], "replacing the disk");
+    assert_eq!(held["until"], noise.at(3).as_str());
+}
+
+#[test]
+fn an_expired_ad_hoc_silence_holds_nothing_more_and_is_listed_as_expired() {
+    let Some(noise) = Noise::near_now() else {
+        return;
+    };
+    noise.series(
+        "BurstCapacityPercentage",
+        "Percent",
+        &[50.0, 10.0, 10.0, 10.0],
+    );
+    let rules = noise.rules("[web-1]", "", "");
+    let id = noise.silence_burst(1, "2h");
+    let other = noise.silence_burst(1, "1h");
+    assert_ne!(id, other);
+    let (code, listed, _) = noise.silence(&["list", "--output", "json"]);
+    assert_eq!(code, Some(0));
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let ids: Vec<&str> = listed["silences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{listed:#}");
+    assert!(ids.contains(&id.as_str()) && ids.contains(&other.as_str()));
+
+    noise.run(&rules, 0);
+    assert_eq!(
+        result(&noise.run(&rules, 1), "burst-low")["why"],
+        "silenced"
+    );
+    // Both are ended by hand: the next run sends the ALARM held.
+    for silence in [&id, &other] {
+        let (code, stdout, stderr) = noise.silence(&["expire", silence]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(stdout, format!("Expired {silence}.\n"));
+    }
+    assert!(noise.received().is_empty());
+    assert_eq!(
+        result(&noise.run(&rules, 2), "burst-low")["why"],
+        "released"
+    );
+    assert_eq!(noise.received(), [ALARM]);
+    // Listed as expired with --all only.
+    let (_, listed, _) = noise.silence(&["list"]);
+    assert_eq!(listed, "No ad hoc silences in force or to come.\n");
+    let (_, listed, _) = noise.silence(&["list", "--all", "--output", "json"]);
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert!(
+        listed["silences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "expired" && s.get("expiredAt").is_some()),
+        "{listed:#}"
+    );
+    // An ID it does not have is invalid input.
+    let (code, _, stderr) = noise.silence(&["expire", "00000000"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("no ad hoc silence has the ID `00000000`"),
+        "{stderr}"
     );
 }

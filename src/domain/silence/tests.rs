@@ -263,3 +263,84 @@ fn the_silence_until_tag_silences_until_its_time() {
         assert!(err.contains("not an RFC 3339 time"), "{bad:?}: {err}");
     }
 }
+
+fn ad_hoc(id: &str, start: &str, end: &str) -> AdHoc {
+    AdHoc {
+        id: id.into(),
+        matcher: Matcher {
+            resource: glob("web-*"),
+            ..Matcher::default()
+        },
+        start: utc(start),
+        end: utc(end),
+        comment: "disk swap".into(),
+        created_at: utc(start),
+        expired_at: None,
+    }
+}
+
+#[test]
+fn ad_hoc_silences_are_in_force_from_start_to_end_until_expired() {
+    let mut book = Book::default();
+    let silence = ad_hoc("a1", "2026-11-24T10:00:00Z", "2026-11-24T12:00:00Z");
+    book.silences.insert("a1".into(), silence.clone());
+    let active = |book: &Book, t: &str| book.active_at(utc(t)).len();
+    assert_eq!(active(&book, "2026-11-24T09:59:00Z"), 0);
+    assert_eq!(active(&book, "2026-11-24T10:00:00Z"), 1);
+    assert_eq!(active(&book, "2026-11-24T12:00:00Z"), 0);
+    let found = &book.active_at(utc("2026-11-24T11:00:00Z"))[0];
+    assert_eq!(
+        (found.name.as_str(), found.origin, found.until),
+        ("a1", Origin::AdHoc, utc("2026-11-24T12:00:00Z"))
+    );
+    assert_eq!(silence.status(utc("2026-11-24T09:00:00Z")), "pending");
+    assert_eq!(silence.status(utc("2026-11-24T11:00:00Z")), "active");
+    assert_eq!(silence.status(utc("2026-11-24T12:00:00Z")), "expired");
+    // Expired by hand: nothing, whatever the evaluation time.
+    book.silences.get_mut("a1").unwrap().expired_at = Some(utc("2026-11-24T10:30:00Z"));
+    assert_eq!(active(&book, "2026-11-24T10:15:00Z"), 0);
+    assert_eq!(
+        book.silences["a1"].status(utc("2026-11-24T10:15:00Z")),
+        "expired"
+    );
+}
+
+#[test]
+fn ended_silences_are_pruned_after_five_days() {
+    let mut book = Book::default();
+    book.silences.insert(
+        "old".into(),
+        ad_hoc("old", "2026-11-01T10:00:00Z", "2026-11-01T12:00:00Z"),
+    );
+    let mut expired = ad_hoc("cut", "2026-11-20T10:00:00Z", "2026-12-20T10:00:00Z");
+    expired.expired_at = Some(utc("2026-11-20T11:00:00Z"));
+    book.silences.insert("cut".into(), expired);
+    book.silences.insert(
+        "recent".into(),
+        ad_hoc("recent", "2026-11-22T10:00:00Z", "2026-11-22T12:00:00Z"),
+    );
+    book.prune(utc("2026-11-26T00:00:00Z"));
+    let kept: Vec<&str> = book.silences.keys().map(String::as_str).collect();
+    assert_eq!(
+        kept,
+        ["recent"],
+        "ended more than 5 days ago, by time or by hand"
+    );
+}
+
+#[test]
+fn new_ids_are_eight_hex_digits_not_taken() {
+    let mut book = Book::default();
+    let first = book.new_id("seed");
+    assert!(
+        first.len() == 8 && first.chars().all(|c| c.is_ascii_hexdigit()),
+        "{first}"
+    );
+    assert_eq!(book.new_id("seed"), first, "a function of the seed");
+    book.silences.insert(
+        first.clone(),
+        ad_hoc(&first, "2026-11-24T10:00:00Z", "2026-11-24T12:00:00Z"),
+    );
+    let second = book.new_id("seed");
+    assert_ne!(second, first);
+}
