@@ -85,35 +85,7 @@ impl DynamoStore {
                 .into_iter()
                 .flatten()
             {
-                let key = text(item, "pk").unwrap_or_default().to_owned();
-                if key == ports::SILENCES_KEY {
-                    match parse_silences(item) {
-                        Ok(book) => found.silences = book,
-                        Err(problem) => {
-                            let version = number_attribute(item, "version");
-                            found
-                                .unreadable
-                                .insert(key, Unreadable { version, problem });
-                        }
-                    }
-                    continue;
-                }
-                match parse(item) {
-                    Ok(Some(stored)) => {
-                        found.states.insert(key, stored);
-                    }
-                    Ok(None) => {
-                        if let Ok(Some(delivered)) = parse_delivered(item) {
-                            found.delivered.insert(key, delivered);
-                        }
-                    }
-                    Err(problem) => {
-                        let version = number_attribute(item, "version");
-                        found
-                            .unreadable
-                            .insert(key, Unreadable { version, problem });
-                    }
-                }
+                sort_item(item, &mut found);
             }
             match output
                 .unprocessed_keys
@@ -137,6 +109,31 @@ impl DynamoStore {
             key,
             count,
         })
+    }
+
+    /// Every item of the table (`status`, with the credentials of a person: the function
+    /// has no Scan permission), strongly consistent, page after page.
+    pub async fn load_all(&self) -> Result<Loaded, StoreError> {
+        let mut found = Loaded::default();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.call_error("Scan", "every item".to_owned(), e))?;
+            for item in output.items() {
+                sort_item(item, &mut found);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
     }
 
     /// Exponential backoff with the SDK's sleep: 50 ms, 100 ms, … capped at 2 s.
@@ -314,6 +311,38 @@ impl StateStore for DynamoStore {
         expression.expect_version(book.version);
         self.update("UpdateItem (silences)", ports::SILENCES_KEY, expression)
             .await
+    }
+}
+
+/// An item read, into what `found` holds: a state, a first notice's partial delivery,
+/// the ad hoc silences, or an item that cannot be decoded.
+fn sort_item(item: &HashMap<String, AttributeValue>, found: &mut Loaded) {
+    let key = text(item, "pk").unwrap_or_default().to_owned();
+    let unreadable = |problem: String| Unreadable {
+        version: number_attribute(item, "version"),
+        problem,
+    };
+    if key == ports::SILENCES_KEY {
+        match parse_silences(item) {
+            Ok(book) => found.silences = book,
+            Err(problem) => {
+                found.unreadable.insert(key, unreadable(problem));
+            }
+        }
+        return;
+    }
+    match parse(item) {
+        Ok(Some(stored)) => {
+            found.states.insert(key, stored);
+        }
+        Ok(None) => {
+            if let Ok(Some(delivered)) = parse_delivered(item) {
+                found.delivered.insert(key, delivered);
+            }
+        }
+        Err(problem) => {
+            found.unreadable.insert(key, unreadable(problem));
+        }
     }
 }
 

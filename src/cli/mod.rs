@@ -17,6 +17,7 @@ mod record;
 mod refused;
 mod schema;
 mod silence;
+mod status;
 mod store;
 pub mod template;
 mod test;
@@ -197,6 +198,13 @@ enum Command {
     /// table failed, 2 invalid input.
     #[command(subcommand)]
     Silence(silence::SilenceCommand),
+    /// List the alarm states in the state table: ALARM first, since when, the last
+    /// notice, held notices, and the silences in force now
+    ///
+    /// Reads the whole table (ALERT_STATE_TABLE, with your credentials: a Scan) or the
+    /// local --state-file. Exit status: 0 listed, 1 the table could not be read, 2 invalid
+    /// input.
+    Status(status::StatusArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -341,6 +349,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => Ok(runtime.block_on(test::test(args))),
         Command::TestAlert(args) => runtime.block_on(test_alert::test_alert(args)),
         Command::Silence(command) => runtime.block_on(silence::silence(command)),
+        Command::Status(args) => runtime.block_on(status::status(args)),
     };
     match outcome {
         Ok(code) => code,

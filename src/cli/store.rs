@@ -60,6 +60,24 @@ pub(super) async fn open(
     Ok(Ok(Store::Table(DynamoStore::from_config(&config, table))))
 }
 
+impl Store {
+    /// Every item (`status`): a Scan of the table, or the whole file.
+    pub(super) async fn load_all(&self) -> Result<Loaded, StoreError> {
+        match self {
+            Store::Table(table) => table.load_all().await,
+            Store::File(file) => Ok(file.load_all()),
+        }
+    }
+
+    /// `table NAME` or `state file PATH`, for people.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Store::Table(table) => format!("table {}", table.table()),
+            Store::File(file) => format!("state file {}", file.path().display()),
+        }
+    }
+}
+
 impl StateStore for Store {
     async fn load(&self, keys: &[String]) -> Result<Loaded, StoreError> {
         match self {

@@ -174,6 +174,11 @@ impl FileStore {
         &self.path
     }
 
+    /// Every item (`status`).
+    pub fn load_all(&self) -> Loaded {
+        self.memory.load_all()
+    }
+
     /// Writes the store out after a change to `key`: the whole file, to a temporary file
     /// in the same directory, then renamed over the old one, so a reader (or a run that
     /// dies meanwhile) sees the old file or the new one, never half of one.

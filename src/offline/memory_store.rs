@@ -81,6 +81,20 @@ impl MemoryStore {
         read(&items, &self.silences())
     }
 
+    /// Every item (`status`).
+    pub fn load_all(&self) -> Loaded {
+        let mut loaded = Loaded::default();
+        for (key, item) in self.items().iter() {
+            if let Some(stored) = &item.stored {
+                loaded.states.insert(key.clone(), stored.clone());
+            } else if let Some(delivered) = &item.delivered {
+                loaded.delivered.insert(key.clone(), delivered.clone());
+            }
+        }
+        loaded.silences = self.silences().clone();
+        loaded
+    }
+
     /// Whether `item` holds `expected_version` and no claim running at `now`.
     fn writable(item: Option<&Item>, expected_version: Option<u64>, now: DateTime<Utc>) -> bool {
         let version = item.and_then(|i| i.stored.as_ref()).map(|s| s.version);

@@ -447,3 +447,113 @@ fn an_expired_ad_hoc_silence_holds_nothing_more_and_is_listed_as_expired() {
         "{stderr}"
     );
 }
+
+#[test]
+fn status_lists_the_alarm_states_what_is_held_and_the_silences_in_force() {
+    let Some(noise) = Noise::near_now() else {
+        return;
+    };
+    noise.series("StatusCheckFailed", "Count", &[0.0, 0.0]);
+    noise.series("BurstCapacityPercentage", "Percent", &[50.0, 10.0]);
+    let until = noise.at(24);
+    let silences = format!(
+        "silences:\n  - name: maintenance\n    match: {{resource: web-1}}\n    schedule: {{start: {}, end: {until}}}\n    comment: new kernel\n",
+        noise.at(1)
+    );
+    let rules = noise.rules("[web-1]", "", &format!("{STATUS}{silences}"));
+    noise.run(&rules, 0);
+    noise.run(&rules, 1);
+    let id = noise.silence_burst(1, "3h");
+
+    let status = |args: &[&str]| {
+        let out = noise.command().arg("status").args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let rules_arg = rules.display().to_string();
+    let json: Value =
+        serde_json::from_str(&status(&["--rules", &rules_arg, "--output", "json"])).unwrap();
+    assert_eq!(json["store"], format!("table {TABLE}"));
+    let alarms = json["alarms"].as_array().unwrap();
+    let shown: Vec<(&str, &str)> = alarms
+        .iter()
+        .map(|a| (a["rule"].as_str().unwrap(), a["state"].as_str().unwrap()))
+        .collect();
+    // What needs attention first.
+    assert_eq!(shown, [("burst-low", "ALARM"), ("status", "OK")]);
+    let burst = &alarms[0];
+    assert_eq!(
+        (&burst["region"], &burst["resource"], &burst["since"]),
+        (&"us-east-1".into(), &"web-1".into(), &noise.at(1).into())
+    );
+    assert_eq!(burst["lastNotice"], Value::Null);
+    assert_eq!(
+        burst["held"],
+        serde_json::json!({
+            "notice": "ALARM",
+            "from": "OK",
+            "since": noise.at(1),
+            "by": "silence maintenance",
+        })
+    );
+    let silences: Vec<(&str, &str)> = json["silences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["origin"].as_str().unwrap()))
+        .collect();
+    assert_eq!(silences, [("maintenance", "rules"), (id.as_str(), "adHoc")]);
+    let notes = json["notes"].to_string();
+    assert!(notes.contains("lightsail-alerts:silence-until"), "{notes}");
+
+    // For people: the same, and without rules it says what it cannot show.
+    let text = status(&[]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "Alarm states in the table {TABLE} at {}",
+            &lines[0][lines[0].len() - 20..]
+        )
+    );
+    assert!(lines[2].starts_with("RULE "), "{text}");
+    assert!(
+        lines[3].starts_with("burst-low  web-1     us-east-1  ALARM"),
+        "{text}"
+    );
+    assert!(
+        lines[3].contains("ALARM (silence maintenance, since"),
+        "{text}"
+    );
+    assert!(
+        lines[4].starts_with("status     web-1     us-east-1  OK"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 alarm states: 1 ALARM, 1 OK; 1 notice held."),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  {id} (ad hoc): rule=burst-low resource=web-* until "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("The rules' own silences are not shown: no rules given"),
+        "{text}"
+    );
+}
+
+#[test]
+fn status_needs_a_state_table() {
+    let out = command().arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("set ALERT_STATE_TABLE"), "{stderr}");
+}
