@@ -557,3 +557,91 @@ fn status_needs_a_state_table() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("set ALERT_STATE_TABLE"), "{stderr}");
 }
+
+const UNTIL_TAG: &str = "lightsail-alerts:silence-until";
+
+#[test]
+fn the_silence_until_tag_holds_a_listed_resource_until_its_time() {
+    let Some(noise) = Noise::new() else { return };
+    noise.series(
+        "BurstCapacityPercentage",
+        "Percent",
+        &[50.0, 10.0, 10.0, 10.0],
+    );
+    let until = at(2);
+    noise.fake.put_instance(
+        "us-east-1",
+        "web-1",
+        "running",
+        &[(UNTIL_TAG, Some(&until))],
+    );
+    // A glob: the fleet is listed, with its tags.
+    let rules = noise.rules("[\"web-*\"]", "", "");
+    let reports = expect_runs(
+        &noise,
+        &rules,
+        &[
+            ("OK", "insufficientToOk", &[]),
+            ("ALARM", "silenced", &[]),
+            ("ALARM", "released", &[ALARM]), // its time has come
+            ("ALARM", "unchanged", &[]),
+        ],
+    );
+    assert_eq!(
+        result(&reports[1], "burst-low")["heldBy"],
+        serde_json::json!({
+            "kind": "silence",
+            "name": UNTIL_TAG,
+            "origin": "tag",
+            "until": until,
+        })
+    );
+}
+
+#[test]
+fn a_silence_until_tag_that_is_not_a_time_is_a_warning_and_silences_nothing() {
+    let Some(noise) = Noise::new() else { return };
+    noise.series("BurstCapacityPercentage", "Percent", &[10.0]);
+    noise.fake.put_instance(
+        "us-east-1",
+        "web-1",
+        "running",
+        &[(UNTIL_TAG, Some("tomorrow"))],
+    );
+    let rules = noise.rules("[\"web-*\"]", "", "");
+    let report = noise.run(&rules, 0);
+    assert_eq!(result(&report, "burst-low")["why"], "transition");
+    assert_eq!(noise.received(), [ALARM]);
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("instance `web-1` in us-east-1: its tag lightsail-alerts:silence-until is \"tomorrow\", not an RFC 3339 time"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_silence_by_tag_covers_a_rule_of_names_too() {
+    let Some(noise) = Noise::new() else { return };
+    noise.series("BurstCapacityPercentage", "Percent", &[50.0, 10.0, 10.0]);
+    noise
+        .fake
+        .put_instance("us-east-1", "web-1", "running", &[("env", Some("staging"))]);
+    let silences = format!(
+        "silences:\n  - name: staging\n    match: {{tags: {{env: \"stag*\"}}}}\n    schedule: {{start: {}, end: {}}}\n",
+        at(1),
+        at(2)
+    );
+    // A rule of names lists nothing by itself; the silence's tags make the run list.
+    let rules = noise.rules("[web-1]", "", &silences);
+    expect_runs(
+        &noise,
+        &rules,
+        &[
+            ("OK", "insufficientToOk", &[]),
+            ("ALARM", "silenced", &[]),
+            ("ALARM", "released", &[ALARM]),
+        ],
+    );
+}
