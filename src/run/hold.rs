@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::decide::States;
 use super::plan::Planned;
 use super::report::{HeldBy, HoldKind, ResultState, RunWarning};
 use crate::domain::evaluate::AlarmState;
@@ -51,10 +52,37 @@ impl Holding {
     }
 }
 
+/// What a run knows, when an alarm settles, of what may hold it.
+pub(super) struct Known<'a> {
+    /// The document's silences in force at `t`.
+    pub silences: &'a [Active],
+    /// Its inhibitors' states as this run evaluated them (in the order of
+    /// `Planned::inhibitors`), where it did.
+    pub inhibitors: Vec<Option<ResultState>>,
+}
+
+/// What holds `planned` at `t`: a silence (its resource's tag, the document's, an ad hoc
+/// one), else an inhibiting rule in ALARM; and a warning when its tag holds no time.
+pub(super) fn find(
+    planned: &Planned<'_>,
+    known: &Known<'_>,
+    states: &States,
+    t: DateTime<Utc>,
+) -> (Option<Holding>, Option<RunWarning>) {
+    let ad_hoc = states.ad_hoc_silences(t);
+    let (holding, warning) = silence(planned, known.silences, &ad_hoc, t);
+    let holding = holding.or_else(|| {
+        inhibition(planned, &known.inhibitors, |key| {
+            states.get(key).map(|stored| stored.state)
+        })
+    });
+    (holding, warning)
+}
+
 /// The silence that covers `planned` at `t`, if any: its resource's tag (first: it is
 /// the most specific), else one of the document's in force (`rules`), else an ad hoc one
 /// in force (`ad_hoc`); and a warning when its tag holds no time.
-pub(super) fn silence(
+fn silence(
     planned: &Planned<'_>,
     rules: &[Active],
     ad_hoc: &[Active],
@@ -89,7 +117,7 @@ pub(super) fn silence(
 /// The first rule of `planned`'s `inhibitedBy` in ALARM for the same resource: as this
 /// run evaluated it (`now`, in the order of `planned.inhibitors`), else as stored
 /// (`stored`, by key). An inhibitor whose datapoints could not be had counts as stored.
-pub(super) fn inhibition(
+fn inhibition(
     planned: &Planned<'_>,
     now: &[Option<ResultState>],
     stored: impl Fn(&str) -> Option<AlarmState>,
@@ -106,4 +134,164 @@ pub(super) fn inhibition(
             state == Some(AlarmState::Alarm)
         })
         .map(|(_, inhibitor)| Holding::inhibition(&inhibitor.rule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::select::{Alarm, Selector};
+    use crate::domain::silence::{AdHoc, Book, Matcher, Origin, SILENCE_UNTIL_TAG};
+    use crate::domain::transition::Stored;
+    use crate::ports::Loaded;
+    use crate::rules::{Fallbacks, Rule};
+    use crate::run::plan::Inhibitor;
+
+    fn t() -> DateTime<Utc> {
+        "2026-11-24T13:05:00Z".parse().unwrap()
+    }
+
+    fn rule() -> Rule {
+        crate::rules::parse(
+            "version: 1\nrules:\n- {name: cpu, instances: [web-1], metric: CPUUtilization, \
+             comparison: '>', threshold: 80, region: us-east-1, \
+             topicArn: 'arn:aws:sns:us-east-1:123456789012:t'}\n",
+            "test",
+            &Fallbacks::default(),
+        )
+        .unwrap()
+        .rules
+        .remove(0)
+    }
+
+    fn planned<'r>(rule: &'r Rule, tags: Option<Vec<(String, Option<String>)>>) -> Planned<'r> {
+        Planned {
+            alarm: Alarm {
+                rule,
+                region: "us-east-1",
+                resource: "web-1".into(),
+            },
+            key: "cpu#us-east-1#web-1".into(),
+            listed: true,
+            tags,
+            inhibitors: vec![Inhibitor {
+                rule: "status".into(),
+                key: "status#us-east-1#web-1".into(),
+                alarm: Some(1),
+            }],
+        }
+    }
+
+    fn active(name: &str, origin: Origin) -> Active {
+        Active {
+            name: name.into(),
+            origin,
+            matcher: Matcher {
+                resource: Some(Selector::parse("web-*").unwrap()),
+                ..Matcher::default()
+            },
+            until: t() + chrono::TimeDelta::hours(1),
+            comment: None,
+        }
+    }
+
+    /// Stored states with `status` in `state`, and an ad hoc silence when `ad_hoc`.
+    fn states(status: AlarmState, ad_hoc: bool) -> States {
+        let mut loaded = Loaded::default();
+        let mut stored = crate::ports::conformance::state(status, 0, 1);
+        stored.range_end = t();
+        loaded
+            .states
+            .insert("status#us-east-1#web-1".into(), stored as Stored);
+        if ad_hoc {
+            let mut book = Book::default();
+            book.silences.insert(
+                "a1".into(),
+                AdHoc {
+                    id: "a1".into(),
+                    matcher: active("a1", Origin::AdHoc).matcher,
+                    start: t(),
+                    end: t() + chrono::TimeDelta::hours(1),
+                    comment: "swap".into(),
+                    created_at: t(),
+                    expired_at: None,
+                },
+            );
+            loaded.silences = book;
+        }
+        States::Loaded(loaded)
+    }
+
+    fn held_by(found: (Option<Holding>, Option<RunWarning>)) -> Option<(HoldKind, String)> {
+        found.0.map(|h| (h.held_by.kind, h.held_by.name))
+    }
+
+    #[test]
+    fn the_tag_comes_first_then_the_rules_then_ad_hoc_then_inhibition() {
+        let rule = rule();
+        let tag = vec![(
+            SILENCE_UNTIL_TAG.to_owned(),
+            Some("2026-11-24T18:00:00Z".to_owned()),
+        )];
+        let rules_silence = [active("deploys", Origin::Rules)];
+        let known = |silences| Known {
+            silences,
+            inhibitors: vec![Some(ResultState::Alarm(AlarmState::Alarm))],
+        };
+        let silence = |name: &str| Some((HoldKind::Silence, name.to_owned()));
+        let all = states(AlarmState::Ok, true);
+        assert_eq!(
+            held_by(find(
+                &planned(&rule, Some(tag)),
+                &known(&rules_silence),
+                &all,
+                t()
+            )),
+            silence(SILENCE_UNTIL_TAG)
+        );
+        assert_eq!(
+            held_by(find(
+                &planned(&rule, None),
+                &known(&rules_silence),
+                &all,
+                t()
+            )),
+            silence("deploys")
+        );
+        assert_eq!(
+            held_by(find(&planned(&rule, None), &known(&[]), &all, t())),
+            silence("a1")
+        );
+        let inhibited = Some((HoldKind::Inhibition, "status".to_owned()));
+        let none = states(AlarmState::Ok, false);
+        assert_eq!(
+            held_by(find(&planned(&rule, None), &known(&[]), &none, t())),
+            inhibited
+        );
+    }
+
+    #[test]
+    fn an_inhibitor_counts_as_evaluated_in_this_run_else_as_stored() {
+        let rule = rule();
+        let planned = planned(&rule, None);
+        let with = |now: Option<ResultState>, stored: AlarmState| {
+            let known = Known {
+                silences: &[],
+                inhibitors: vec![now],
+            };
+            held_by(find(&planned, &known, &states(stored, false), t())).is_some()
+        };
+        let alarm = Some(ResultState::Alarm(AlarmState::Alarm));
+        let ok = Some(ResultState::Alarm(AlarmState::Ok));
+        assert!(with(alarm, AlarmState::Ok), "this run's ALARM");
+        assert!(
+            !with(ok, AlarmState::Alarm),
+            "this run's OK over the stored ALARM"
+        );
+        assert!(with(None, AlarmState::Alarm), "not evaluated: as stored");
+        assert!(
+            with(Some(ResultState::Error), AlarmState::Alarm),
+            "no data: as stored"
+        );
+        assert!(!with(None, AlarmState::Ok));
+    }
 }

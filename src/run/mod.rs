@@ -279,7 +279,8 @@ fn warn_unreadable(plan: &Plan<'_>, states: &States, report: &mut Report) {
     };
     if let Some(unreadable) = loaded.unreadable.get(SILENCES_KEY) {
         let message = format!(
-            "the ad hoc silences' item `{SILENCES_KEY}` is unreadable ({}): no ad hoc silence              applies; delete the item to start afresh (`silence add` will not write over it)",
+            "the ad hoc silences' item `{SILENCES_KEY}` is unreadable ({}): no ad hoc silence \
+             applies; delete the item to start afresh (`silence add` will not write over it)",
             unreadable.problem
         );
         tracing::warn!("{message}");
@@ -375,13 +376,16 @@ where
                 waiting.push((index, fetched));
                 continue;
             }
-            let now: Vec<Option<ResultState>> = inhibitors
-                .iter()
-                .map(|i| i.alarm.and_then(|j| evaluated[j]))
-                .collect();
+            let known = hold::Known {
+                silences,
+                inhibitors: inhibitors
+                    .iter()
+                    .map(|i| i.alarm.and_then(|j| evaluated[j]))
+                    .collect(),
+            };
             let states = states.clone();
             settling.push(settle(
-                plan, index, fetched, delivery, store, states, silences, now, options,
+                plan, index, fetched, delivery, store, states, known, options,
             ));
         }
         if fetching.is_empty() && settling.is_empty() && ready.is_empty() && !waiting.is_empty() {
@@ -491,7 +495,7 @@ impl Slots {
 }
 
 /// Decides one alarm and delivers its notification (or, in a dry run, shows it).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // one per stage input; bundling them would only rename
 async fn settle<K: AlertSink, D: StateStore>(
     plan: &Plan<'_>,
     index: usize,
@@ -499,19 +503,12 @@ async fn settle<K: AlertSink, D: StateStore>(
     delivery: Delivery<'_, K>,
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
-    silences: &[Active],
-    inhibitors_now: Vec<Option<ResultState>>,
+    known: hold::Known<'_>,
     options: &RunOptions,
 ) -> Settled {
     let states = states.await;
     let planned = &plan.alarms[index];
-    let ad_hoc = states.ad_hoc_silences(options.at);
-    let (holding, warning) = hold::silence(planned, silences, &ad_hoc, options.at);
-    let holding = holding.or_else(|| {
-        hold::inhibition(planned, &inhibitors_now, |key| {
-            states.get(key).map(|stored| stored.state)
-        })
-    });
+    let (holding, warning) = hold::find(planned, &known, &states, options.at);
     let decision = decide::decide(planned, &fetched, &states, options.at, holding);
     let mut settled = Settled {
         index,

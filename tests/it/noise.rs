@@ -645,3 +645,49 @@ fn a_silence_by_tag_covers_a_rule_of_names_too() {
         ],
     );
 }
+
+#[test]
+fn without_a_state_table_a_silenced_alarm_is_not_sent_and_the_next_run_after_sends_it() {
+    let Some(noise) = Noise::new() else { return };
+    noise.series(
+        "BurstCapacityPercentage",
+        "Percent",
+        &[10.0, 10.0, 10.0, 10.0, 10.0],
+    );
+    let rules = noise.rules("[web-1]", "", DEPLOYS);
+    let stateless = |run: i64| {
+        let out = command()
+            .args([
+                "check",
+                "--publish",
+                "--output",
+                "json",
+                "--at",
+                &at(run),
+                "--rules",
+            ])
+            .arg(&rules)
+            .envs(noise.fake.env())
+            .envs(noise.moto.env())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        result(&report, "burst-low")["why"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Every ALARM, every run, but not in the window (runs 1 to 3).
+    let whys: Vec<String> = (0..5).map(stateless).collect();
+    assert_eq!(
+        whys,
+        ["stateless", "silenced", "silenced", "silenced", "stateless"]
+    );
+    assert_eq!(noise.received(), [ALARM, ALARM]);
+}
