@@ -15,7 +15,8 @@
 //! - [`run`]: one run as stages (list, plan, fetch, evaluate, decide, deliver) and its
 //!   report.
 //! - [`domain`]: the pure core (no async, no SDK, no I/O): the metric catalog,
-//!   selection, query planning, evaluation, transitions, alert rendering.
+//!   selection, query planning, evaluation, transitions (and the notices silences and
+//!   inhibitions hold), silences, alert rendering.
 //! - [`ports`]: the small traits the run talks through: `MetricSource`,
 //!   `ResourceSource`, `AlertSink`, `StateStore`.
 //! - [`aws`]: one adapter per AWS service (Lightsail, SNS, DynamoDB, S3) and the shared

@@ -2,7 +2,8 @@
 //! local AWS credentials or a recording; `record` runs its selection and fetching
 //! against AWS and writes a recording; `validate` checks a rules document; `test` runs
 //! rule unit tests (`test.rs`); `test-alert` sends a test notice to every target
-//! (`test_alert.rs`).
+//! (`test_alert.rs`); `silence` manages ad hoc silences and `status` lists the state
+//! table (`silence.rs`, `status.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
