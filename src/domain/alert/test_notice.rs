@@ -76,6 +76,7 @@ fn placeholder(target: &Destination, severity: Severity) -> Rule {
         renotify_minutes: policy.renotify_minutes,
         regions: vec![target.topic_arn.region().to_owned()],
         destinations: vec![target.clone()],
+        inhibited_by: Vec::new(),
     }
 }
 

@@ -365,6 +365,8 @@ pub fn decide_with(
                     by: hold.describe(),
                 }),
                 Some(Notice::Reminder { .. }) => held_before.cloned(),
+                // Never decided here: test notices are sent by `test-alert` alone.
+                Some(Notice::Test) => None,
                 None => held_before.filter(|h| h.to == state).cloned(),
             };
             if why == Why::Transition || why == Why::Renotify {
