@@ -318,7 +318,10 @@ pub(super) fn digest(facts: &DigestFacts<'_>) -> String {
             additional_context: [
                 ("count", facts.tally.count().to_string()),
                 ("ALARM", facts.tally.alarm.to_string()),
-                ("INSUFFICIENT_DATA", facts.tally.insufficient_data.to_string()),
+                (
+                    "INSUFFICIENT_DATA",
+                    facts.tally.insufficient_data.to_string(),
+                ),
                 ("OK", facts.tally.ok.to_string()),
                 ("evaluatedAt", time::rfc3339(facts.evaluated_at)),
             ]

@@ -116,13 +116,20 @@ impl Summary {
             AlarmState::InsufficientData => 1,
             AlarmState::Ok => 2,
         };
-        (rank(self.state), self.severity, &self.rule, &self.region, &self.resource).cmp(&(
-            rank(other.state),
-            other.severity,
-            &other.rule,
-            &other.region,
-            &other.resource,
-        ))
+        (
+            rank(self.state),
+            self.severity,
+            &self.rule,
+            &self.region,
+            &self.resource,
+        )
+            .cmp(&(
+                rank(other.state),
+                other.severity,
+                &other.rule,
+                &other.region,
+                &other.resource,
+            ))
     }
 }
 
@@ -196,7 +203,10 @@ impl Tally {
     pub fn by_state(&self) -> BTreeMap<&'static str, usize> {
         BTreeMap::from([
             (AlarmState::Alarm.as_str(), self.alarm),
-            (AlarmState::InsufficientData.as_str(), self.insufficient_data),
+            (
+                AlarmState::InsufficientData.as_str(),
+                self.insufficient_data,
+            ),
             (AlarmState::Ok.as_str(), self.ok),
         ])
     }
@@ -431,7 +441,8 @@ fn attributes(summaries: &[&Summary], tally: &Tally, format: Format) -> BTreeMap
             .all(|s| of(s) == first)
             .then(|| sns_text(first))
     };
-    let common: [(&str, fn(&Summary) -> &str); 5] = [
+    type Field = fn(&Summary) -> &str;
+    let common: [(&str, Field); 5] = [
         ("rule", |s| &s.rule),
         ("resourceType", |s| s.resource_type.as_str()),
         ("resource", |s| &s.resource),
