@@ -19,8 +19,16 @@ use crate::domain::transition::Policy;
 #[serde(rename_all = "camelCase")]
 pub struct RuleSet {
     pub version: u32,
+    /// More than this many notices for one target in one run go as digests (SPEC §16);
+    /// `None`: never. `defaults.groupAbove`, default [`DEFAULT_GROUP_ABOVE`].
+    #[serde(skip)]
+    pub group_above: Option<u32>,
     pub rules: Vec<Rule>,
 }
+
+/// How many notices for one target one run sends one by one, at most, unless the rules
+/// say otherwise (`defaults.groupAbove`).
+pub const DEFAULT_GROUP_ABOVE: u32 = 10;
 
 /// One validated rule. Serialises with the document's field names (for `validate`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -175,7 +175,11 @@ fn validate(
 
     // Every `None` left an error behind, so an alert is never dropped silently.
     match (version, rules.into_iter().collect::<Option<Vec<Rule>>>()) {
-        (Some(version), Some(rules)) if errors.is_empty() => Ok(RuleSet { version, rules }),
+        (Some(version), Some(rules)) if errors.is_empty() => Ok(RuleSet {
+            version,
+            group_above: Some(crate::domain::rule::DEFAULT_GROUP_ABOVE),
+            rules,
+        }),
         _ => {
             debug_assert!(!errors.is_empty(), "a rule failed without an error");
             Err(ValidationErrors(errors))
@@ -265,6 +269,7 @@ rules:
             rules,
             RuleSet {
                 version: 1,
+                group_above: Some(10),
                 rules: vec![
                     Rule {
                         name: rule("burst-capacity-low"),

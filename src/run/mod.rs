@@ -6,14 +6,16 @@
 //! for the other queries, so a slow or hung instance delays nothing but itself. With a
 //! [`Deadline`], no fetch starts near it, fetches in flight are abandoned at it, and
 //! every alarm not evaluated by then is an `ERROR` result with stage `deadline`; what was
-//! evaluated is still delivered. The Lambda handler and the `check` command both call
-//! [`run`]; only their sources, sinks and state stores differ. [`simulate`] is a dry run
-//! that records its decisions (`check --state-file`).
+//! evaluated is still delivered. More than `groupAbove` notices for one target go as
+//! digests (SPEC §16, `group`), their claims still per key. The Lambda handler and the
+//! `check` command both call [`run`]; only their sources, sinks and state stores differ.
+//! [`simulate`] is a dry run that records its decisions (`check --state-file`).
 
 mod deadline;
 mod decide;
 mod deliver;
 mod fetch;
+mod group;
 mod list;
 mod plan;
 pub mod report;
@@ -39,10 +41,12 @@ use crate::domain::plan::MetricDatapoint;
 use crate::domain::time;
 use crate::domain::transition::Why;
 use crate::ports::{
-    AlertSink, FetchError, Loaded, MetricSource, ResourceSource, StateStore, Unreadable,
+    AlertSink, FetchError, Loaded, MetricSource, PublishError, ResourceSource, StateStore,
+    Unreadable,
 };
 use crate::rules::RuleSet;
 use decide::States;
+use group::{GROUP_WAIT, Grouper, Job, Queued};
 use plan::Plan;
 
 /// How a run is made.
@@ -67,6 +71,13 @@ struct Settled {
     shown: Vec<Alert>,
 }
 
+/// A claimed notification whose alerts the grouper is to publish: the alarm is settled
+/// once they are out.
+struct Handover {
+    alerts: Vec<Alert>,
+    claim: deliver::Claim,
+}
+
 type Fetched = Arc<Result<Vec<MetricDatapoint>, FetchError>>;
 
 /// How a run delivers what it decides.
@@ -78,6 +89,9 @@ enum Delivery<'k, K> {
     /// Publish nothing, but record every decision in the state store as if its alerts
     /// had been published (a local state file, SPEC §15): the alerts go into the report.
     Simulate,
+    /// Within [`stream`], with grouping: claim, and hand the alerts over to the grouper,
+    /// which publishes them alone or in digests; confirm or release once they are out.
+    Grouped,
 }
 
 impl<K> Clone for Delivery<'_, K> {
@@ -134,7 +148,7 @@ where
     D: StateStore,
 {
     let started = std::time::Instant::now();
-    let dry_run = !matches!(delivery, Delivery::Publish(_));
+    let dry_run = matches!(delivery, Delivery::DryRun | Delivery::Simulate);
     let mut report = Report::new(options.at, dry_run);
     let needed = plan::listings_needed(rules);
     let listing_calls = needed.len();
@@ -155,9 +169,18 @@ where
         .shared();
     // The states are read while the first fetches are in flight; polling them here too
     // keeps the read going when no alarm is waiting for it yet.
-    let (states, settled) = tokio::join!(
+    let grouping = rules.group_above.map(|n| n as usize);
+    let (states, (settled, digests)) = tokio::join!(
         states.clone(),
-        stream(&plan, source, delivery, store, states.clone(), &options)
+        stream(
+            &plan,
+            source,
+            delivery,
+            store,
+            states.clone(),
+            &options,
+            grouping
+        )
     );
     warn_unreadable(&plan, &states, &mut report);
     if let States::Unavailable(message) = states.as_ref() {
@@ -166,6 +189,11 @@ where
             .push(RunError::general(Stage::State, None, None, message.clone()));
     }
     report.absorb(settled);
+    report.published += digests;
+    // A dry run shows what a publishing run would send: digests where it would group.
+    if let Some(alerts) = report.alerts.take() {
+        report.alerts = Some(group::group_shown(alerts, grouping));
+    }
     summarise(&report, started.elapsed(), listing_calls, queries);
     report
 }
@@ -278,10 +306,16 @@ fn warn_unreadable(plan: &Plan<'_>, states: &States, report: &mut Report) {
 
 /// The streaming part of a run: queries are fetched, at most `concurrency` at once, and
 /// each answer's alarms are settled (decided and delivered, at most `concurrency` at
-/// once) while the other queries are still in flight.
+/// once) while the other queries are still in flight. Returns the settled alarms and the
+/// digests published.
 ///
 /// A call that takes far longer than the run's calls do (see [`Slots`]) stops holding
 /// its slot, so that hung instances cannot take every slot and starve the healthy rest.
+///
+/// With `grouping` (`groupAbove`), a publishing run hands each claimed notice's alerts to
+/// a [`Grouper`], which publishes them alone or in digests (at most `concurrency` at
+/// once); each key waits for its alerts' outcomes without holding a slot, then is
+/// confirmed or released.
 async fn stream<'p, S, K, D>(
     plan: &'p Plan<'p>,
     source: &S,
@@ -289,13 +323,29 @@ async fn stream<'p, S, K, D>(
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
     options: &RunOptions,
-) -> Vec<Settled>
+    grouping: Option<usize>,
+) -> (Vec<Settled>, usize)
 where
     S: MetricSource,
     K: AlertSink,
     D: StateStore,
 {
     let concurrency = options.concurrency.max(1);
+    let until = options.deadline.map(|d| d.finish_by());
+    // Only what is published is grouped as it streams; a dry run's alerts are grouped
+    // in the report.
+    let (delivery, sink, mut grouper) = match (delivery, grouping) {
+        (Delivery::Publish(sink), Some(above)) => (
+            Delivery::Grouped,
+            Some(sink),
+            Some(Grouper::new(
+                above,
+                GROUP_WAIT,
+                options.deadline.map(|d| d.fetch_by()),
+            )),
+        ),
+        _ => (delivery, None, None),
+    };
     let mut queries = plan.queries.iter();
     let mut slots = Slots::new(concurrency);
     let mut fetching = FuturesUnordered::new();
@@ -309,7 +359,11 @@ where
         .map(|(index, planned)| (index, Arc::new(Err(decide::not_listed(planned)))))
         .collect();
     let mut settling = FuturesUnordered::new();
+    let mut waiting = FuturesUnordered::new();
+    let mut jobs: VecDeque<Job> = VecDeque::new();
+    let mut publishing = FuturesUnordered::new();
     let mut settled = Vec::with_capacity(plan.alarms.len());
+    let mut digests = 0;
     loop {
         while slots.free() {
             let Some((query, alarms)) = queries.next() else {
@@ -335,16 +389,96 @@ where
                 plan, index, fetched, delivery, store, states, options,
             ));
         }
+        if let Some(grouper) = grouper.as_mut()
+            && queries.as_slice().is_empty()
+            && fetching.is_empty()
+            && ready.is_empty()
+            && settling.is_empty()
+        {
+            // No notice can come any more: what is held goes now.
+            jobs.extend(grouper.flush());
+        }
+        if let Some(sink) = sink {
+            while publishing.len() < concurrency {
+                let Some(job) = jobs.pop_front() else {
+                    break;
+                };
+                publishing.push(publish(sink, job, until));
+            }
+        }
+        let wakeup = grouper.as_ref().and_then(Grouper::next_wakeup);
         tokio::select! {
             Some((call, alarms, took, fetched)) = fetching.next() => {
                 slots.answered(call, took, fetched.is_ok());
                 ready.extend(alarms.iter().map(|&index| (index, fetched.clone())));
             }
             Some(call) = timers.next(), if slots.any_in_flight() => slots.slow(call),
-            Some(done) = settling.next() => settled.push(done),
+            Some((done, handover)) = settling.next() => match handover {
+                None => settled.push(done),
+                Some(handover) => {
+                    let mut replies = Vec::with_capacity(handover.alerts.len());
+                    for alert in handover.alerts {
+                        let (reply, receiver) = tokio::sync::oneshot::channel();
+                        replies.push((alert.clone(), receiver));
+                        if let Some(grouper) = grouper.as_mut() {
+                            jobs.extend(grouper.push(Queued { alert, reply }, Instant::now()));
+                        }
+                    }
+                    waiting.push(await_grouped(
+                        done,
+                        handover.claim,
+                        replies,
+                        store,
+                        options,
+                    ));
+                }
+            },
+            Some(done) = waiting.next() => settled.push(done),
+            Some(digest) = publishing.next() => digests += usize::from(digest),
+            () = tokio::time::sleep_until(wakeup.unwrap_or_else(Instant::now)), if wakeup.is_some() => {
+                if let Some(grouper) = grouper.as_mut() {
+                    jobs.extend(grouper.wake(Instant::now()));
+                }
+            }
             else => break,
         }
     }
+    (settled, digests)
+}
+
+/// Publishes one job of the grouper, giving up at `until`, and tells each alert it
+/// carries what became of it. Returns whether a digest was published.
+async fn publish<K: AlertSink>(sink: &K, job: Job, until: Option<Instant>) -> bool {
+    let outcome = deadline::within(until, sink.publish(&job.alert))
+        .await
+        .unwrap_or_else(|| {
+            Err(PublishError {
+                topic_arn: job.alert.topic_arn.to_string(),
+                message: "abandoned at the run's deadline".to_owned(),
+            })
+        });
+    let digest = job.count() > 1 && outcome.is_ok();
+    if let Ok(message_id) = &outcome
+        && job.count() > 1
+    {
+        tracing::info!(%message_id, subject = %job.alert.subject, topic = %job.alert.topic_arn, count = job.count(), "digest published");
+    }
+    job.reply(outcome);
+    digest
+}
+
+/// A key whose alerts the grouper publishes: waits for their outcomes, confirms or
+/// releases it, and records what happened.
+async fn await_grouped<D: StateStore>(
+    mut settled: Settled,
+    claim: deliver::Claim,
+    replies: Vec<(Alert, tokio::sync::oneshot::Receiver<deliver::Sent>)>,
+    store: Option<&D>,
+    options: &RunOptions,
+) -> Settled {
+    let until = options.deadline.map(|d| d.finish_by());
+    let done = deliver::await_sent(claim, replies, store, options.at, until).await;
+    settled.published = deliver::record(done, &mut settled.result, &mut settled.errors);
     settled
 }
 
@@ -423,7 +557,9 @@ impl Slots {
     }
 }
 
-/// Decides one alarm and delivers its notification (or, in a dry run, shows it).
+/// Decides one alarm and delivers its notification (or, in a dry run, shows it); with
+/// grouping, a notification to publish is claimed and handed over for the grouper, and
+/// the alarm is settled once its alerts are out.
 async fn settle<K: AlertSink, D: StateStore>(
     plan: &Plan<'_>,
     index: usize,
@@ -432,7 +568,7 @@ async fn settle<K: AlertSink, D: StateStore>(
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
     options: &RunOptions,
-) -> Settled {
+) -> (Settled, Option<Handover>) {
     let states = states.await;
     let decision = decide::decide(&plan.alarms[index], &fetched, &states, options.at);
     let mut settled = Settled {
@@ -458,12 +594,21 @@ async fn settle<K: AlertSink, D: StateStore>(
             let done = deliver::deliver(pending, sink, store, options.at, until).await;
             settled.shown = deliver::simulated(done, &mut settled.result, &mut settled.errors);
         }
+        Delivery::Grouped => {
+            let (claimed, done) = deliver::claim(pending, store, until).await;
+            if let Some((alerts, claim)) = claimed
+                && !alerts.is_empty()
+            {
+                return (settled, Some(Handover { alerts, claim }));
+            }
+            settled.published = deliver::record(done, &mut settled.result, &mut settled.errors);
+        }
         Delivery::Publish(sink) => {
             let done = deliver::deliver(pending, sink, store, options.at, until).await;
             settled.published = deliver::record(done, &mut settled.result, &mut settled.errors);
         }
     }
-    settled
+    (settled, None)
 }
 
 impl Report {
