@@ -52,7 +52,7 @@ pub fn check_region_name(region: &str) -> Result<String, String> {
 }
 
 use notify::{check_notify, check_topic_arn, destinations};
-use policy::{check_notify_on, check_reminders, check_renotify_minutes};
+use policy::{check_group_above, check_notify_on, check_reminders, check_renotify_minutes};
 use rule::check_rule;
 use scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, Defaults, Field, Scope};
 use selection::check_regions;
@@ -143,7 +143,7 @@ fn validate(
         mapping(
             v,
             "a mapping of region (or regions), topicArn (or notify), severity, notifyOn, \
-             renotifyMinutes",
+             renotifyMinutes, groupAbove",
         )
     }) {
         Field::Valid(defaults) => check_defaults(defaults, source, doc.errors),
@@ -173,11 +173,16 @@ fn validate(
         .collect();
     doc.report_unknown(unknown);
 
+    // An invalid value left an error behind.
+    let group_above = match defaults.group_above {
+        Field::Valid(above) => above,
+        Field::Absent | Field::Invalid => Some(crate::domain::rule::DEFAULT_GROUP_ABOVE),
+    };
     // Every `None` left an error behind, so an alert is never dropped silently.
     match (version, rules.into_iter().collect::<Option<Vec<Rule>>>()) {
         (Some(version), Some(rules)) if errors.is_empty() => Ok(RuleSet {
             version,
-            group_above: Some(crate::domain::rule::DEFAULT_GROUP_ABOVE),
+            group_above,
             rules,
         }),
         _ => {
@@ -204,12 +209,14 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
         // Reported once here, not again in every rule that inherits both.
         renotify_minutes = Field::Invalid;
     }
+    let group_above = scope.field(map, "groupAbove", check_group_above);
     let defaults = Defaults {
         regions,
         destinations,
         severity,
         notify_on,
         renotify_minutes,
+        group_above,
     };
     scope.report_unknown(unknown);
     defaults
@@ -346,7 +353,7 @@ rules:
         let json = serde_json::to_string(&rules).unwrap();
         assert!(
             json.starts_with(
-                r#"{"version":1,"rules":[{"name":"burst-capacity-low","description":"#
+                r#"{"version":1,"defaults":{"groupAbove":10},"rules":[{"name":"burst-capacity-low","description":"#
             )
         );
     }
@@ -540,7 +547,7 @@ rules:
                 &format!("version: 1\ndefaults: us-east-1\nrules: [{rule}]"),
                 &[
                     "2:11: defaults: expected a mapping of region (or regions), topicArn (or notify), severity, \
-                     notifyOn, renotifyMinutes, got the string \"us-east-1\"",
+                     notifyOn, renotifyMinutes, groupAbove, got the string \"us-east-1\"",
                 ],
             ),
             (
@@ -584,7 +591,7 @@ rules:
                 ),
                 &[
                     "2:12: defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
-                   regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
+                   regions, topicArn, severity, notify, notifyOn, renotifyMinutes, groupAbove",
                 ],
             ),
             (

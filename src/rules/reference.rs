@@ -1,5 +1,5 @@
 //! The rules reference of README.md ("Rules reference": the tables of the document's,
-//! a rule's and a `notify` entry's fields), read at build time. It is the one text that
+//! the `defaults`-only, a rule's and a `notify` entry's fields), read at build time. It is the one text that
 //! describes each field: the README's readers see it as it is, and editors see it in the
 //! JSON Schema (`schema`), whose descriptions are made from it here.
 
@@ -22,10 +22,12 @@ pub(crate) struct FieldDoc {
     pub allowed: &'static str,
 }
 
-/// The three tables of the rules reference, in the README's order.
+/// The four tables of the rules reference, in the README's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reference {
     pub document: Vec<FieldDoc>,
+    /// The fields of `defaults` that no rule has.
+    pub defaults: Vec<FieldDoc>,
     pub rule: Vec<FieldDoc>,
     pub notify: Vec<FieldDoc>,
 }
@@ -48,15 +50,17 @@ impl Reference {
             .find("\n##")
             .map_or(section.len(), |end| end + SECTION.len());
         let mut tables = tables(&section[..end])?.into_iter();
-        match (tables.next(), tables.next(), tables.next(), tables.next()) {
-            (Some(document), Some(rule), Some(notify), None) => Ok(Reference {
+        let mut next = || tables.next();
+        match (next(), next(), next(), next(), next()) {
+            (Some(document), Some(defaults), Some(rule), Some(notify), None) => Ok(Reference {
                 document,
+                defaults,
                 rule,
                 notify,
             }),
             _ => Err(format!(
-                "README.md's `{SECTION}` should hold three tables headed `{HEADER}` (the \
-                 document, a rule, a notify entry)"
+                "README.md's `{SECTION}` should hold four tables headed `{HEADER}` (the \
+                 document, the `defaults`-only fields, a rule, a notify entry)"
             )),
         }
     }
@@ -198,10 +202,13 @@ mod tests {
         assert_eq!(rule, accepted);
         assert_eq!(fields(&reference.notify), NOTIFY_FIELDS);
         for field in DEFAULTS_FIELDS {
-            assert!(
-                reference.rule.iter().any(|doc| doc.field == *field),
-                "{field}"
-            );
+            let of_a_rule = reference.rule.iter().any(|doc| doc.field == *field);
+            let of_defaults = reference.defaults.iter().any(|doc| doc.field == *field);
+            assert!(of_a_rule != of_defaults, "{field}: in one table of the two");
+        }
+        for doc in &reference.defaults {
+            assert!(DEFAULTS_FIELDS.contains(&doc.field), "{}", doc.field);
+            assert!(!RULE_FIELDS.contains(&doc.field), "{}", doc.field);
         }
     }
 

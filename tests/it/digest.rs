@@ -235,6 +235,26 @@ fn at_group_above_or_fewer_each_alert_goes_alone() {
 }
 
 #[test]
+fn group_above_in_the_rules_moves_the_threshold_or_turns_grouping_off() {
+    let cpu = [20.0, 95.0, 20.0];
+    // 12 notices per target: alone with `groupAbove: none`...
+    let Some(s) = Storm::new(12, &cpu, "  groupAbove: none\n") else {
+        return;
+    };
+    s.run(0);
+    assert_eq!(s.run(1)["published"], 24);
+    let (mail, machines) = s.received();
+    assert_eq!((mail.len(), machines.len()), (12, 12));
+    // ... and one digest per target with `groupAbove: 5`.
+    let rules = std::fs::read_to_string(&s.rules).unwrap();
+    std::fs::write(&s.rules, rules.replace("groupAbove: none", "groupAbove: 5")).unwrap();
+    assert_eq!(s.run(2)["published"], 2);
+    let (mail, machines) = s.received();
+    one_digest(&mail, "OK", 12);
+    one_digest(&machines, "OK", 12);
+}
+
+#[test]
 fn a_digest_that_failed_releases_every_key_and_the_next_run_sends_it_once() {
     let cpu = [20.0, 95.0, 95.0, 95.0];
     let Some(s) = Storm::new(25, &cpu, "") else {
