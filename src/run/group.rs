@@ -20,10 +20,11 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::deadline;
 use super::deliver::Sent;
 use crate::domain::alert::{self, Alert};
 use crate::domain::catalog::Format;
-use crate::ports::PublishError;
+use crate::ports::{AlertSink, PublishError};
 
 /// How long a target's first notices are held to see whether more than `groupAbove`
 /// follow.
@@ -54,8 +55,28 @@ impl Job {
         self.members.len()
     }
 
+    /// Publishes it, giving up at `until`, and tells each alert it carries what became of
+    /// it. Returns whether a digest was published.
+    pub async fn publish<K: AlertSink>(self, sink: &K, until: Option<Instant>) -> bool {
+        let outcome = deadline::within(until, sink.publish(&self.alert))
+            .await
+            .unwrap_or_else(|| {
+                Err(PublishError {
+                    topic_arn: self.alert.topic_arn.to_string(),
+                    message: "abandoned at the run's deadline".to_owned(),
+                })
+            });
+        let digest = self.count() > 1;
+        if let (Ok(message_id), true) = (&outcome, digest) {
+            tracing::info!(%message_id, subject = %self.alert.subject, topic = %self.alert.topic_arn, count = self.count(), "digest published");
+        }
+        let published = digest && outcome.is_ok();
+        self.reply(outcome);
+        published
+    }
+
     /// Tells each alert it carries what became of it.
-    pub fn reply(self, outcome: Result<String, PublishError>) {
+    fn reply(self, outcome: Result<String, PublishError>) {
         let count = self.members.len();
         let digest_of = (count > 1).then_some(count);
         for member in self.members {

@@ -41,8 +41,7 @@ use crate::domain::plan::MetricDatapoint;
 use crate::domain::time;
 use crate::domain::transition::Why;
 use crate::ports::{
-    AlertSink, FetchError, Loaded, MetricSource, PublishError, ResourceSource, StateStore,
-    Unreadable,
+    AlertSink, FetchError, Loaded, MetricSource, ResourceSource, StateStore, Unreadable,
 };
 use crate::rules::RuleSet;
 use decide::States;
@@ -403,7 +402,7 @@ where
                 let Some(job) = jobs.pop_front() else {
                     break;
                 };
-                publishing.push(publish(sink, job, until));
+                publishing.push(job.publish(sink, until));
             }
         }
         let wakeup = grouper.as_ref().and_then(Grouper::next_wakeup);
@@ -444,27 +443,6 @@ where
         }
     }
     (settled, digests)
-}
-
-/// Publishes one job of the grouper, giving up at `until`, and tells each alert it
-/// carries what became of it. Returns whether a digest was published.
-async fn publish<K: AlertSink>(sink: &K, job: Job, until: Option<Instant>) -> bool {
-    let outcome = deadline::within(until, sink.publish(&job.alert))
-        .await
-        .unwrap_or_else(|| {
-            Err(PublishError {
-                topic_arn: job.alert.topic_arn.to_string(),
-                message: "abandoned at the run's deadline".to_owned(),
-            })
-        });
-    let digest = job.count() > 1 && outcome.is_ok();
-    if let Ok(message_id) = &outcome
-        && job.count() > 1
-    {
-        tracing::info!(%message_id, subject = %job.alert.subject, topic = %job.alert.topic_arn, count = job.count(), "digest published");
-    }
-    job.reply(outcome);
-    digest
 }
 
 /// A key whose alerts the grouper publishes: waits for their outcomes, confirms or

@@ -8,9 +8,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use std::time::Duration;
+
 use crate::support::lightsail::FakeLightsail;
 use crate::support::moto::{Delivered, Moto};
-use crate::support::{T, at, command, schema_violations};
+use crate::support::runtime::FakeRuntime;
+use crate::support::{AT, Spawned, T, at, command, schema_violations};
 
 const TABLE: &str = "alarm-state";
 
@@ -301,4 +304,53 @@ fn a_digest_that_failed_releases_every_key_and_the_next_run_sends_it_once() {
     assert_eq!(s.run(3)["published"], 0);
     let (mail, machines) = s.received();
     assert!(mail.is_empty() && machines.is_empty());
+}
+
+#[test]
+fn a_storm_held_for_a_digest_goes_out_when_fetching_stops_at_the_deadline() {
+    let Some(moto) = Moto::start() else { return };
+    let (topic, queue) = moto.topic_with_queue("alerts");
+    let fake = FakeLightsail::start();
+    let healthy: Vec<String> = (0..14).map(name).collect();
+    let hung = ["hung-1", "hung-2"];
+    let points: Vec<(i64, f64)> = (1..=5).map(|age| (T - age * 300, 95.0)).collect();
+    for instance in healthy.iter().map(String::as_str).chain(hung) {
+        fake.add_points(instance, "CPUUtilization", "Percent", &points);
+    }
+    for instance in hung {
+        fake.delay(instance, Duration::from_secs(300));
+    }
+    // The hung instances keep the run from knowing that no more notices will come: the
+    // 14 held for a digest go when fetching stops, 2 s before the invocation's deadline.
+    let rules = format!(
+        "version: 1\nrules:\n  - {{name: cpu-high, instances: ['web-*', 'hung-*'], metric: CPUUtilization, comparison: '>', threshold: 80, topicArn: '{topic}'}}\n"
+    );
+    let event = serde_json::json!({"at": AT, "rules": rules});
+    let runtime = FakeRuntime::with_timeout(vec![event], Duration::from_secs(6));
+    let lambda = Spawned::start(
+        command()
+            .envs(runtime.lambda_env())
+            .envs(fake.env())
+            .envs(moto.env())
+            .env("ALERT_DEADLINE_MARGIN_MS", "2000"),
+    );
+    let outcomes = runtime.wait_outcomes(1, Duration::from_secs(60));
+    let logs = lambda.stop();
+    let outcome = &outcomes[0];
+    assert!(
+        outcome.margin().is_some(),
+        "the function answered after its deadline\n{}",
+        logs.stderr
+    );
+    let response = outcome.response();
+    assert_eq!(response["published"], 1, "{response:#}");
+    for result in response["results"].as_array().unwrap() {
+        let hung = result["resource"].as_str().unwrap().starts_with("hung");
+        let expected = if hung { "deadline" } else { "stateless" };
+        assert_eq!(result["why"], expected, "{result:#}");
+        assert_eq!(result["notified"], !hung, "{result:#}");
+    }
+    let delivered = moto.receive_all(&queue);
+    assert_eq!(delivered.len(), 1, "{delivered:#?}");
+    assert_eq!(delivered[0].attributes["count"], "14");
 }
