@@ -20,11 +20,44 @@ use crate::domain::transition::Policy;
 #[serde(rename_all = "camelCase")]
 pub struct RuleSet {
     pub version: u32,
+    /// More than this many notices for one target in one run go as digests (SPEC §16);
+    /// `None`: never. `defaults.groupAbove`, default [`DEFAULT_GROUP_ABOVE`]; shown (by
+    /// `validate`) as `defaults: {groupAbove: 10}`, or `none`.
+    #[serde(rename = "defaults", serialize_with = "shown_defaults")]
+    pub group_above: Option<u32>,
     pub rules: Vec<Rule>,
     /// Maintenance windows (SPEC §16): the results they cover keep their state, their
     /// notices are held until the window ends.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub silences: Vec<Silence>,
+}
+
+/// How many notices for one target one run sends one by one, at most, unless the rules
+/// say otherwise (`defaults.groupAbove`).
+pub const DEFAULT_GROUP_ABOVE: u32 = 10;
+
+/// What of `defaults` is the document's rather than the rules' (which show the rest
+/// filled in): `{groupAbove: 10}`, or `{groupAbove: none}`.
+fn shown_defaults<S: serde::Serializer>(
+    group_above: &Option<u32>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum GroupAbove {
+        Count(u32),
+        Never(&'static str),
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shown {
+        group_above: GroupAbove,
+    }
+    let group_above = match group_above {
+        Some(n) => GroupAbove::Count(*n),
+        None => GroupAbove::Never("none"),
+    };
+    Shown { group_above }.serialize(s)
 }
 
 /// One validated rule. Serialises with the document's field names (for `validate`).

@@ -54,7 +54,7 @@ pub fn check_region_name(region: &str) -> Result<String, String> {
 }
 
 use notify::{check_notify, check_topic_arn, destinations};
-use policy::{check_notify_on, check_reminders, check_renotify_minutes};
+use policy::{check_group_above, check_notify_on, check_reminders, check_renotify_minutes};
 use rule::check_rule;
 use scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, Defaults, Field, Scope};
 use selection::check_regions;
@@ -145,7 +145,7 @@ fn validate(
         mapping(
             v,
             "a mapping of region (or regions), topicArn (or notify), severity, notifyOn, \
-             renotifyMinutes",
+             renotifyMinutes, groupAbove",
         )
     }) {
         Field::Valid(defaults) => check_defaults(defaults, source, doc.errors),
@@ -190,6 +190,11 @@ fn validate(
     };
     doc.report_unknown(unknown);
 
+    // An invalid value left an error behind.
+    let group_above = match defaults.group_above {
+        Field::Valid(above) => above,
+        Field::Absent | Field::Invalid => Some(crate::domain::rule::DEFAULT_GROUP_ABOVE),
+    };
     // Every `None` left an error behind, so an alert is never dropped silently.
     match (
         version,
@@ -198,6 +203,7 @@ fn validate(
     ) {
         (Some(version), Some(rules), Some(silences)) if errors.is_empty() => Ok(RuleSet {
             version,
+            group_above,
             rules,
             silences,
         }),
@@ -225,12 +231,14 @@ fn check_defaults(map: &Mapping, source: &str, errors: &mut Vec<ValidationError>
         // Reported once here, not again in every rule that inherits both.
         renotify_minutes = Field::Invalid;
     }
+    let group_above = scope.field(map, "groupAbove", check_group_above);
     let defaults = Defaults {
         regions,
         destinations,
         severity,
         notify_on,
         renotify_minutes,
+        group_above,
     };
     scope.report_unknown(unknown);
     defaults
@@ -290,6 +298,7 @@ rules:
             rules,
             RuleSet {
                 version: 1,
+                group_above: Some(10),
                 rules: vec![
                     Rule {
                         name: rule("burst-capacity-low"),
@@ -369,7 +378,7 @@ rules:
         let json = serde_json::to_string(&rules).unwrap();
         assert!(
             json.starts_with(
-                r#"{"version":1,"rules":[{"name":"burst-capacity-low","description":"#
+                r#"{"version":1,"defaults":{"groupAbove":10},"rules":[{"name":"burst-capacity-low","description":"#
             )
         );
     }
@@ -563,7 +572,7 @@ rules:
                 &format!("version: 1\ndefaults: us-east-1\nrules: [{rule}]"),
                 &[
                     "2:11: defaults: expected a mapping of region (or regions), topicArn (or notify), severity, \
-                     notifyOn, renotifyMinutes, got the string \"us-east-1\"",
+                     notifyOn, renotifyMinutes, groupAbove, got the string \"us-east-1\"",
                 ],
             ),
             (
@@ -607,7 +616,7 @@ rules:
                 ),
                 &[
                     "2:12: defaults.regoin: unknown field `regoin` (did you mean `region`?); allowed: region, \
-                   regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
+                   regions, topicArn, severity, notify, notifyOn, renotifyMinutes, groupAbove",
                 ],
             ),
             (

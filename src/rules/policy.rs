@@ -1,11 +1,13 @@
 //! The notification policy: `notifyOn` (which transitions are notified) and
-//! `renotifyMinutes` (reminders of a persisting ALARM), and the two together.
+//! `renotifyMinutes` (reminders of a persisting ALARM), and the two together; and
+//! `defaults.groupAbove` (when a run's notices for one target go as a digest).
 
 use std::collections::{BTreeSet, HashMap};
 
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::domain::evaluate::AlarmState;
+use crate::domain::rule::DEFAULT_GROUP_ABOVE;
 
 use super::positions::Path;
 use super::scope::{Field, Scope};
@@ -20,6 +22,39 @@ pub(super) const STATES: [AlarmState; 3] = [
 const NOTIFY_ON_ALLOWED: &str = "ALARM, OK, INSUFFICIENT_DATA";
 /// `renotifyMinutes` at most: a week.
 pub(super) const MAX_RENOTIFY_MINUTES: u32 = 10_080;
+/// `groupAbove` at most: beyond this many single messages from one run, grouping is as
+/// good as off, which `none` says plainly.
+pub(super) const MAX_GROUP_ABOVE: u32 = 10_000;
+/// How `groupAbove` says "never group".
+pub(super) const GROUP_NEVER: &str = "none";
+
+/// `groupAbove: 25`, `0` (the default, 10) or `none` (never group): how many notices for
+/// one target one run sends one by one, at most, before the rest go as a digest.
+pub(super) fn check_group_above(value: &Value) -> Result<Option<u32>, String> {
+    let allowed = format!(
+        "allowed: a whole number of notices from 1 to {MAX_GROUP_ABOVE} (0 means the default, \
+         {DEFAULT_GROUP_ABOVE}), or `{GROUP_NEVER}` to send every notice alone"
+    );
+    if let Value::String(text) = value {
+        if text == GROUP_NEVER {
+            return Ok(None);
+        }
+        return Err(with_suggestion(
+            format!("`{text}` is not allowed; {allowed}"),
+            text,
+            [GROUP_NEVER],
+        ));
+    }
+    let n = whole_number(
+        value,
+        &format!("a whole number or `{GROUP_NEVER}`; {allowed}"),
+    )?;
+    match u32::try_from(n) {
+        Ok(0) => Ok(Some(DEFAULT_GROUP_ABOVE)),
+        Ok(n) if n <= MAX_GROUP_ABOVE => Ok(Some(n)),
+        _ => Err(format!("`{n}` is not allowed; {allowed}")),
+    }
+}
 
 /// `notifyOn: [ALARM, OK]`: a non-empty list of alarm states, each once.
 pub(super) fn check_notify_on(scope: &mut Scope<'_>, map: &Mapping) -> Field<BTreeSet<AlarmState>> {
@@ -403,8 +438,87 @@ mod tests {
                 "rules.yaml:6:20: defaults.renotifyMinutes: `20000` is not allowed; allowed: a whole \
                  number of minutes from 0 (never) to 10080 (a week)",
                 "rules.yaml:7:3: defaults.recoveryThreshold: unknown field `recoveryThreshold`; allowed: \
-                 region, regions, topicArn, severity, notify, notifyOn, renotifyMinutes",
+                 region, regions, topicArn, severity, notify, notifyOn, renotifyMinutes, groupAbove",
             ]
+        );
+    }
+
+    /// A document with `defaults.groupAbove: value` (`None`: without it) and a rule
+    /// with `extra`.
+    fn grouping(value: Option<&str>, extra: &str) -> String {
+        let group_above = value.map_or(String::new(), |v| format!("  groupAbove: {v}\n"));
+        format!(
+            "version: 1\ndefaults:\n  region: us-east-1\n  topicArn: {TOPIC}\n{group_above}rules:\n\
+             - {{name: a, instances: [i], metric: NetworkIn, comparison: '>', threshold: 1{extra}}}\n"
+        )
+    }
+
+    #[test]
+    fn group_above_is_a_number_of_notices_zero_for_the_default_or_none() {
+        let parsed = |value| parse(&grouping(value, ""), SOURCE, &none()).unwrap();
+        assert_eq!(parsed(None).group_above, Some(10));
+        assert_eq!(
+            parsed(Some("0")).group_above,
+            Some(10),
+            "0 means the default"
+        );
+        assert_eq!(parsed(Some("25")).group_above, Some(25));
+        assert_eq!(parsed(Some("1")).group_above, Some(1));
+        assert_eq!(parsed(Some("none")).group_above, None);
+        // `validate` shows it where it was set, as a document would have it.
+        let shown = serde_json::to_value(parsed(Some("none"))).unwrap();
+        assert_eq!(shown["defaults"], serde_json::json!({"groupAbove": "none"}));
+        let shown = serde_json::to_value(parsed(None)).unwrap();
+        assert_eq!(shown["defaults"], serde_json::json!({"groupAbove": 10}));
+    }
+
+    #[test]
+    fn a_bad_group_above_is_reported_where_it_is_with_what_is_allowed() {
+        let allowed = "allowed: a whole number of notices from 1 to 10000 (0 means the default, \
+                       10), or `none` to send every notice alone";
+        let cases = [
+            ("never", format!("`never` is not allowed; {allowed}")),
+            (
+                "None",
+                format!("`None` is not allowed; {allowed}; did you mean `none`?"),
+            ),
+            ("-1", format!("`-1` is not allowed; {allowed}")),
+            ("10001", format!("`10001` is not allowed; {allowed}")),
+            (
+                "2.5",
+                format!("expected a whole number or `none`; {allowed}, got the number 2.5"),
+            ),
+            (
+                "false",
+                format!("expected a whole number or `none`; {allowed}, got `false`"),
+            ),
+        ];
+        for (value, message) in cases {
+            assert_eq!(
+                error_lines(&grouping(Some(value), ""), &none()),
+                [format!("rules.yaml:5:15: defaults.groupAbove: {message}")],
+                "{value}"
+            );
+        }
+        // Not in a rule, nor in a notify entry.
+        let lines = error_lines(&grouping(None, ", groupAbove: 3"), &none());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with(
+                "rules.yaml:6:79: rules[0] (a): groupAbove: unknown field `groupAbove` \
+                 (`groupAbove` is set in `defaults` only: a target's digest gathers the notices \
+                 of every rule that names it); allowed: name,"
+            ),
+            "{}",
+            lines[0]
+        );
+        let notify = format!(", notify: [{{topicArn: {TOPIC}, groupAbove: 3}}]");
+        let lines = error_lines(&grouping(None, &notify), &none());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("notify[0].groupAbove: unknown field `groupAbove`"),
+            "{}",
+            lines[0]
         );
     }
 }

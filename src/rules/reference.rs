@@ -1,5 +1,6 @@
 //! The rules reference of README.md ("Rules reference": the tables of the document's,
-//! a rule's, a `notify` entry's and a silence's fields), read at build time. It is the one text that
+//! the `defaults`-only, a rule's, a `notify` entry's and a silence's fields), read at build
+//! time. It is the one text that
 //! describes each field: the README's readers see it as it is, and editors see it in the
 //! JSON Schema (`schema`), whose descriptions are made from it here.
 
@@ -26,6 +27,8 @@ pub(crate) struct FieldDoc {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reference {
     pub document: Vec<FieldDoc>,
+    /// The fields of `defaults` that no rule has.
+    pub defaults: Vec<FieldDoc>,
     pub rule: Vec<FieldDoc>,
     pub notify: Vec<FieldDoc>,
     /// A silence, with the fields of its `match` and `schedule`.
@@ -50,22 +53,20 @@ impl Reference {
             .find("\n##")
             .map_or(section.len(), |end| end + SECTION.len());
         let mut tables = tables(&section[..end])?.into_iter();
-        match (
-            tables.next(),
-            tables.next(),
-            tables.next(),
-            tables.next(),
-            tables.next(),
-        ) {
-            (Some(document), Some(rule), Some(notify), Some(silence), None) => Ok(Reference {
-                document,
-                rule,
-                notify,
-                silence,
-            }),
+        let mut next = || tables.next();
+        match (next(), next(), next(), next(), next(), next()) {
+            (Some(document), Some(defaults), Some(rule), Some(notify), Some(silence), None) => {
+                Ok(Reference {
+                    document,
+                    defaults,
+                    rule,
+                    notify,
+                    silence,
+                })
+            }
             _ => Err(format!(
-                "README.md's `{SECTION}` should hold four tables headed `{HEADER}` (the \
-                 document, a rule, a notify entry, a silence)"
+                "README.md's `{SECTION}` should hold five tables headed `{HEADER}` (the \
+                 document, the `defaults`-only fields, a rule, a notify entry, a silence)"
             )),
         }
     }
@@ -210,10 +211,13 @@ mod tests {
         let silence: Vec<&str> = [SILENCE_FIELDS, MATCH_FIELDS, SCHEDULE_FIELDS].concat();
         assert_eq!(fields(&reference.silence), silence);
         for field in DEFAULTS_FIELDS {
-            assert!(
-                reference.rule.iter().any(|doc| doc.field == *field),
-                "{field}"
-            );
+            let of_a_rule = reference.rule.iter().any(|doc| doc.field == *field);
+            let of_defaults = reference.defaults.iter().any(|doc| doc.field == *field);
+            assert!(of_a_rule != of_defaults, "{field}: in one table of the two");
+        }
+        for doc in &reference.defaults {
+            assert!(DEFAULTS_FIELDS.contains(&doc.field), "{}", doc.field);
+            assert!(!RULE_FIELDS.contains(&doc.field), "{}", doc.field);
         }
     }
 

@@ -18,10 +18,11 @@ use crate::domain::catalog::{
     COUNTS_ONLY_WHY, Comparison, Format, MAX_EVALUATION_SECONDS, MAX_PERIOD, MIN_PERIOD,
     MetricName, ResourceType, Severity, Statistic, TreatMissingData, Unit,
 };
+use crate::domain::rule::DEFAULT_GROUP_ABOVE;
 use crate::domain::transition::Policy;
 
 use super::notify::NOTIFY_FIELDS;
-use super::policy::{MAX_RENOTIFY_MINUTES, STATES};
+use super::policy::{GROUP_NEVER, MAX_GROUP_ABOVE, MAX_RENOTIFY_MINUTES, STATES};
 use super::reference::{FieldDoc, Reference};
 use super::scope::{DEFAULTS_FIELDS, DOCUMENT_FIELDS, RULE_FIELDS};
 use super::selection::MAX_SELECTORS;
@@ -42,13 +43,16 @@ pub fn json_schema() -> Result<Value, String> {
 
     let mut defaults = Map::new();
     for field in DEFAULTS_FIELDS {
-        let doc = rule_doc(field)?;
-        // The rule's row says where a rule's value comes from when it sets none; here
-        // only what the value may be applies.
-        let doc = FieldDoc {
-            required: "",
-            default: "",
-            ..doc
+        let doc = match row(&reference.defaults, field) {
+            // A field of the document, which no rule has: its row as it is.
+            Ok(doc) => doc,
+            // The rule's row says where a rule's value comes from when it sets none; here
+            // only what the value may be applies.
+            Err(_) => FieldDoc {
+                required: "",
+                default: "",
+                ..rule_doc(field)?
+            },
         };
         defaults.insert(
             (*field).to_owned(),
@@ -246,6 +250,10 @@ fn property(field: &str, reference: &Reference) -> Result<Value, String> {
             minutes["default"] = json!(policy.renotify_minutes);
             minutes
         }
+        "groupAbove" => json!({
+            "anyOf": [whole(0, MAX_GROUP_ABOVE), {"const": GROUP_NEVER}],
+            "default": DEFAULT_GROUP_ABOVE,
+        }),
         "region" => json!({"type": "string", "pattern": REGION}),
         "regions" => json!({
             "type": "array",

@@ -16,7 +16,9 @@ use crate::domain::rule::Destination;
 
 pub(super) const DOCUMENT_FIELDS: &[&str] = &["version", "defaults", "rules", "silences"];
 // `recoveryThreshold` is per rule only: it is tied to the rule's own threshold and
-// comparison, so one value for every rule would be wrong for most of them.
+// comparison, so one value for every rule would be wrong for most of them. The other
+// way round, `groupAbove` is in `defaults` only: a target's digest gathers the notices
+// of every rule that names it, so it is one value for the document.
 pub(super) const DEFAULTS_FIELDS: &[&str] = &[
     "region",
     "regions",
@@ -25,7 +27,14 @@ pub(super) const DEFAULTS_FIELDS: &[&str] = &[
     "notify",
     "notifyOn",
     "renotifyMinutes",
+    "groupAbove",
 ];
+/// Fields of `defaults` that are not a rule's, and why, for the error a rule that sets one
+/// gets.
+const DEFAULTS_ONLY: &[(&str, &str)] = &[(
+    "groupAbove",
+    "`groupAbove` is set in `defaults` only: a target's digest gathers the notices of every rule that names it",
+)];
 pub(super) const RULE_FIELDS: &[&str] = &[
     "name",
     "description",
@@ -103,6 +112,8 @@ pub(super) struct Defaults {
     pub(super) severity: Field<Severity>,
     pub(super) notify_on: Field<BTreeSet<AlarmState>>,
     pub(super) renotify_minutes: Field<u32>,
+    /// `None` inside: never group.
+    pub(super) group_above: Field<Option<u32>>,
 }
 
 impl Defaults {
@@ -122,6 +133,7 @@ impl Defaults {
             severity: field(invalid),
             notify_on: field(invalid),
             renotify_minutes: field(invalid),
+            group_above: field(invalid),
         }
     }
 }
@@ -231,8 +243,13 @@ impl<'e> Scope<'e> {
             .map(|key| {
                 let key = key_text(key);
                 let suggestion = closest(&key, allowed.iter().copied());
+                let misplaced = DEFAULTS_ONLY
+                    .iter()
+                    .find(|(field, _)| *field == key && !allowed.contains(field))
+                    .map(|(_, why)| format!(" ({why})"));
                 let hint = suggestion
                     .map(|s| format!(" (did you mean `{s}`?)"))
+                    .or(misplaced)
                     .unwrap_or_default();
                 UnknownField {
                     message: format!(

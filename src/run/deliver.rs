@@ -1,10 +1,14 @@
 //! The deliver stage: claim, publish, confirm (or release) one result's notification,
-//! and record in its result what happened.
+//! and record in its result what happened. With grouping (SPEC §16) the publishing in
+//! the middle is the grouper's (`group`): the notice is claimed here, its alerts go out
+//! alone or in digests, and each alert's outcome comes back to be confirmed or released
+//! here, per key as before.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::deadline;
@@ -38,11 +42,39 @@ pub(super) struct StateWrite {
 /// What happened to one [`Pending`].
 #[derive(Debug, Default)]
 pub(super) struct Done {
-    published: Vec<(Alert, Result<String, PublishError>)>,
+    published: Vec<(Alert, Sent)>,
     claimed_elsewhere: bool,
     state_error: Option<String>,
     /// Alerts not attempted because the run's deadline came first.
     abandoned: Vec<Alert>,
+}
+
+/// What became of one alert's publish.
+#[derive(Debug, Clone)]
+pub(super) struct Sent {
+    /// The SNS message id, or why it was not published.
+    pub outcome: Result<String, PublishError>,
+    /// Set when it went in a digest: how many alerts that digest carried.
+    pub digest_of: Option<usize>,
+}
+
+impl Sent {
+    fn alone(outcome: Result<String, PublishError>) -> Sent {
+        Sent {
+            outcome,
+            digest_of: None,
+        }
+    }
+}
+
+/// A notification this run may publish: claimed, or needing no claim (no state store).
+/// What is left to do after the publishes: [`finish`].
+#[derive(Debug)]
+pub(super) struct Claim {
+    /// The key, what to store, and the claim's token.
+    held: Option<(StateWrite, String)>,
+    notice: Option<String>,
+    delivered_before: BTreeSet<String>,
 }
 
 /// A claim token unique to this process and this notification.
@@ -82,13 +114,50 @@ async fn attempt<K: AlertSink, D: StateStore>(
     t: DateTime<Utc>,
     done: &mut Done,
 ) {
+    let Some((alerts, claim)) = take(pending, store, done).await else {
+        return;
+    };
+    for alert in alerts {
+        let outcome = sink.publish(&alert).await;
+        done.published.push((alert, Sent::alone(outcome)));
+    }
+    finish(claim, store, t, done).await;
+}
+
+/// Takes `pending` up to its publishes, giving up at `until`: records a change that needs
+/// no notice, or claims the notice. Returns the alerts to publish and the claim to
+/// [`finish`] after them; `None` (with what happened in [`Done`]) when there is nothing to
+/// publish: no notice, claimed by another run, the store failed, or the deadline came
+/// first.
+pub(super) async fn claim<D: StateStore>(
+    pending: Pending,
+    store: Option<&D>,
+    until: Option<Instant>,
+) -> (Option<(Vec<Alert>, Claim)>, Done) {
+    let alerts = pending.alerts.clone();
+    let mut done = Done::default();
+    match deadline::within(until, take(pending, store, &mut done)).await {
+        Some(taken) => (taken, done),
+        None => {
+            done.abandoned = alerts;
+            (None, done)
+        }
+    }
+}
+
+async fn take<D: StateStore>(
+    pending: Pending,
+    store: Option<&D>,
+    done: &mut Done,
+) -> Option<(Vec<Alert>, Claim)> {
     let (Some(store), Some(write)) = (store, pending.write) else {
         // Stateless: publish, nothing to claim.
-        for alert in pending.alerts {
-            let outcome = sink.publish(&alert).await;
-            done.published.push((alert, outcome));
-        }
-        return;
+        let claim = Claim {
+            held: None,
+            notice: pending.notice,
+            delivered_before: pending.delivered_before,
+        };
+        return Some((pending.alerts, claim));
     };
     // Leases are wall-clock time, whatever the evaluation time.
     let now = Utc::now();
@@ -103,7 +172,7 @@ async fn attempt<K: AlertSink, D: StateStore>(
             }
             Err(err) => done.state_error = Some(err.to_string()),
         }
-        return;
+        return None;
     }
     let token = claim_token(&write.key);
     match store
@@ -120,18 +189,59 @@ async fn attempt<K: AlertSink, D: StateStore>(
         Ok(true) => {}
         Ok(false) => {
             done.claimed_elsewhere = true;
-            return;
+            return None;
         }
         Err(err) => {
             done.state_error = Some(err.to_string());
-            return;
+            return None;
         }
     }
-    for alert in pending.alerts {
-        let outcome = sink.publish(&alert).await;
-        done.published.push((alert, outcome));
+    let claim = Claim {
+        held: Some((write, token)),
+        notice: pending.notice,
+        delivered_before: pending.delivered_before,
+    };
+    Some((pending.alerts, claim))
+}
+
+/// Waits for the outcome of each of a claimed notification's alerts, which the grouper
+/// publishes alone or in digests, then [`finish`]es it, giving up at `until` as
+/// [`deliver`] does.
+pub(super) async fn await_sent<D: StateStore>(
+    claim: Claim,
+    replies: Vec<(Alert, oneshot::Receiver<Sent>)>,
+    store: Option<&D>,
+    t: DateTime<Utc>,
+    until: Option<Instant>,
+) -> Done {
+    let alerts: Vec<Alert> = replies.iter().map(|(alert, _)| alert.clone()).collect();
+    let mut done = Done::default();
+    let work = async {
+        for (alert, reply) in replies {
+            let sent = reply.await.unwrap_or_else(|_| {
+                Sent::alone(Err(PublishError {
+                    topic_arn: alert.topic_arn.to_string(),
+                    message: "not published: the run stopped before it was sent".to_owned(),
+                }))
+            });
+            done.published.push((alert, sent));
+        }
+        finish(claim, store, t, &mut done).await;
+    };
+    if deadline::within(until, work).await.is_none() {
+        done.abandoned = alerts[done.published.len()..].to_vec();
     }
-    let all_sent = done.published.iter().all(|(_, outcome)| outcome.is_ok());
+    done
+}
+
+/// After the publishes (in `done`): confirms the new state when every alert went out;
+/// else releases the claim, recording the targets that did receive it, so that the next
+/// run sends it to the others alone.
+async fn finish<D: StateStore>(claim: Claim, store: Option<&D>, t: DateTime<Utc>, done: &mut Done) {
+    let (Some(store), Some((write, token))) = (store, claim.held) else {
+        return;
+    };
+    let all_sent = done.published.iter().all(|(_, sent)| sent.outcome.is_ok());
     let settled = if all_sent {
         let mut new = write.new;
         new.notified_at = Some(t);
@@ -139,14 +249,14 @@ async fn attempt<K: AlertSink, D: StateStore>(
     } else {
         // The state stays as it was, so the next run sends the notification again, to
         // the targets that did not receive it.
-        let mut topics = pending.delivered_before;
+        let mut topics = claim.delivered_before;
         topics.extend(
             done.published
                 .iter()
-                .filter(|(_, outcome)| outcome.is_ok())
+                .filter(|(_, sent)| sent.outcome.is_ok())
                 .map(|(alert, _)| alert.topic_arn.to_string()),
         );
-        let delivered = pending
+        let delivered = claim
             .notice
             .filter(|_| !topics.is_empty())
             .map(|notice| Delivered { notice, topics });
@@ -223,12 +333,20 @@ pub(super) fn record(done: Done, result: &mut RuleResult, errors: &mut Vec<RunEr
     let error = |stage: Stage, message: String| {
         RunError::about(stage, &rule, &region, kind, &resource, message)
     };
-    for (alert, outcome) in done.published {
-        match outcome {
+    for (alert, sent) in done.published {
+        match sent.outcome {
             Ok(message_id) => {
-                tracing::info!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, %message_id, subject = %alert.subject, topic = %alert.topic_arn, "alert published");
+                match sent.digest_of {
+                    None => {
+                        tracing::info!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, %message_id, subject = %alert.subject, topic = %alert.topic_arn, "alert published");
+                        published += 1;
+                    }
+                    // The digest is counted once, where it was published.
+                    Some(count) => {
+                        tracing::info!(rule = %result.rule, resource_type = %result.resource_type, resource = %result.resource, %message_id, subject = %alert.subject, topic = %alert.topic_arn, digest_of = count, "alert published in a digest")
+                    }
+                }
                 result.notified = true;
-                published += 1;
             }
             Err(err) => {
                 log_unsent(result, &alert, &err.to_string());

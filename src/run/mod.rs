@@ -6,14 +6,16 @@
 //! for the other queries, so a slow or hung instance delays nothing but itself. With a
 //! [`Deadline`], no fetch starts near it, fetches in flight are abandoned at it, and
 //! every alarm not evaluated by then is an `ERROR` result with stage `deadline`; what was
-//! evaluated is still delivered. The Lambda handler and the `check` command both call
-//! [`run`]; only their sources, sinks and state stores differ. [`simulate`] is a dry run
-//! that records its decisions (`check --state-file`).
+//! evaluated is still delivered. More than `groupAbove` notices for one target go as
+//! digests (SPEC §16, `group`), their claims still per key. The Lambda handler and the
+//! `check` command both call [`run`]; only their sources, sinks and state stores differ.
+//! [`simulate`] is a dry run that records its decisions (`check --state-file`).
 
 mod deadline;
 mod decide;
 mod deliver;
 mod fetch;
+mod group;
 mod hold;
 mod list;
 mod plan;
@@ -46,6 +48,7 @@ use crate::ports::{
 };
 use crate::rules::RuleSet;
 use decide::States;
+use group::{GROUP_WAIT, Grouper, Job, Queued};
 use plan::Plan;
 
 /// How a run is made.
@@ -71,6 +74,13 @@ struct Settled {
     shown: Vec<Alert>,
 }
 
+/// A claimed notification whose alerts the grouper is to publish: the alarm is settled
+/// once they are out.
+struct Handover {
+    alerts: Vec<Alert>,
+    claim: deliver::Claim,
+}
+
 type Fetched = Arc<Result<Vec<MetricDatapoint>, FetchError>>;
 
 /// How a run delivers what it decides.
@@ -82,6 +92,9 @@ enum Delivery<'k, K> {
     /// Publish nothing, but record every decision in the state store as if its alerts
     /// had been published (a local state file, SPEC §15): the alerts go into the report.
     Simulate,
+    /// Within [`stream`], with grouping: claim, and hand the alerts over to the grouper,
+    /// which publishes them alone or in digests; confirm or release once they are out.
+    Grouped,
 }
 
 impl<K> Clone for Delivery<'_, K> {
@@ -138,7 +151,7 @@ where
     D: StateStore,
 {
     let started = std::time::Instant::now();
-    let dry_run = !matches!(delivery, Delivery::Publish(_));
+    let dry_run = matches!(delivery, Delivery::DryRun | Delivery::Simulate);
     let mut report = Report::new(options.at, dry_run);
     let needed = plan::listings_needed(rules);
     let listing_calls = needed.len();
@@ -161,7 +174,8 @@ where
         .shared();
     // The states are read while the first fetches are in flight; polling them here too
     // keeps the read going when no alarm is waiting for it yet.
-    let (states, settled) = tokio::join!(
+    let grouping = rules.group_above.map(|n| n as usize);
+    let (states, (settled, digests)) = tokio::join!(
         states.clone(),
         stream(
             &plan,
@@ -169,8 +183,11 @@ where
             delivery,
             store,
             states.clone(),
-            &silences,
-            &options
+            Noise {
+                silences: &silences,
+                grouping,
+            },
+            &options,
         )
     );
     warn_unreadable(&plan, &states, &mut report);
@@ -180,6 +197,11 @@ where
             .push(RunError::general(Stage::State, None, None, message.clone()));
     }
     report.absorb(settled);
+    report.published += digests;
+    // A dry run shows what a publishing run would send: digests where it would group.
+    if let Some(alerts) = report.alerts.take() {
+        report.alerts = Some(group::group_shown(alerts, grouping));
+    }
     summarise(&report, started.elapsed(), listing_calls, queries);
     report
 }
@@ -307,27 +329,59 @@ fn warn_unreadable(plan: &Plan<'_>, states: &States, report: &mut Report) {
     }
 }
 
+/// What the rules document says about noise, for every alarm of the run (SPEC §16).
+#[derive(Clone, Copy)]
+struct Noise<'a> {
+    /// The silences in force now.
+    silences: &'a [Active],
+    /// `groupAbove`: more notices than this for one target go as digests.
+    grouping: Option<usize>,
+}
+
 /// The streaming part of a run: queries are fetched, at most `concurrency` at once, and
 /// each answer's alarms are settled (decided and delivered, at most `concurrency` at
-/// once) while the other queries are still in flight.
+/// once) while the other queries are still in flight. Returns the settled alarms and the
+/// digests published.
 ///
 /// A call that takes far longer than the run's calls do (see [`Slots`]) stops holding
 /// its slot, so that hung instances cannot take every slot and starve the healthy rest.
+///
+/// The document's `silences` in force hold notices (SPEC §16). With `grouping`
+/// (`groupAbove`), a publishing run hands each claimed notice's alerts to
+/// a [`Grouper`], which publishes them alone or in digests (at most `concurrency` at
+/// once); each key waits for its alerts' outcomes without holding a slot, then is
+/// confirmed or released.
 async fn stream<'p, S, K, D>(
     plan: &'p Plan<'p>,
     source: &S,
     delivery: Delivery<'_, K>,
     store: Option<&D>,
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
-    silences: &[Active],
+    noise: Noise<'_>,
     options: &RunOptions,
-) -> Vec<Settled>
+) -> (Vec<Settled>, usize)
 where
     S: MetricSource,
     K: AlertSink,
     D: StateStore,
 {
     let concurrency = options.concurrency.max(1);
+    let until = options.deadline.map(|d| d.finish_by());
+    // Only what is published is grouped as it streams; a dry run's alerts are grouped
+    // in the report.
+    let Noise { silences, grouping } = noise;
+    let (delivery, sink, mut grouper) = match (delivery, grouping) {
+        (Delivery::Publish(sink), Some(above)) => (
+            Delivery::Grouped,
+            Some(sink),
+            Some(Grouper::new(
+                above,
+                GROUP_WAIT,
+                options.deadline.map(|d| d.fetch_by()),
+            )),
+        ),
+        _ => (delivery, None, None),
+    };
     let mut queries = plan.queries.iter();
     let mut slots = Slots::new(concurrency);
     let mut fetching = FuturesUnordered::new();
@@ -341,12 +395,16 @@ where
         .map(|(index, planned)| (index, Arc::new(Err(decide::not_listed(planned)))))
         .collect();
     let mut settling = FuturesUnordered::new();
+    let mut waiting = FuturesUnordered::new();
+    let mut jobs: VecDeque<Job> = VecDeque::new();
+    let mut publishing = FuturesUnordered::new();
     let mut settled = Vec::with_capacity(plan.alarms.len());
     // Each alarm's state once settled in this run: an inhibited alarm waits for its
     // inhibitors' (SPEC §16), unless nothing else is left to wait for.
     let mut evaluated: Vec<Option<ResultState>> = vec![None; plan.alarms.len()];
-    let mut waiting: Vec<(usize, Fetched)> = Vec::new();
+    let mut inhibited: Vec<(usize, Fetched)> = Vec::new();
     let mut no_more_waits = false;
+    let mut digests = 0;
     loop {
         while slots.free() {
             let Some((query, alarms)) = queries.next() else {
@@ -373,7 +431,7 @@ where
                     .is_some_and(|j| j != index && evaluated[j].is_none())
             });
             if unsettled && !no_more_waits {
-                waiting.push((index, fetched));
+                inhibited.push((index, fetched));
                 continue;
             }
             let known = hold::Known {
@@ -388,34 +446,94 @@ where
                 plan, index, fetched, delivery, store, states, known, options,
             ));
         }
-        if fetching.is_empty() && settling.is_empty() && ready.is_empty() && !waiting.is_empty() {
+        if fetching.is_empty() && settling.is_empty() && ready.is_empty() && !inhibited.is_empty() {
             // Only waits are left (an inhibitor that cannot settle first): the stored
             // states decide.
             no_more_waits = true;
-            ready.extend(waiting.drain(..));
+            ready.extend(inhibited.drain(..));
             continue;
         }
+        if let Some(grouper) = grouper.as_mut()
+            && queries.as_slice().is_empty()
+            && fetching.is_empty()
+            && ready.is_empty()
+            && settling.is_empty()
+            && inhibited.is_empty()
+        {
+            // No notice can come any more: what is held goes now.
+            jobs.extend(grouper.flush());
+        }
+        if let Some(sink) = sink {
+            while publishing.len() < concurrency {
+                let Some(job) = jobs.pop_front() else {
+                    break;
+                };
+                publishing.push(job.publish(sink, until));
+            }
+        }
+        let wakeup = grouper.as_ref().and_then(Grouper::next_wakeup);
         tokio::select! {
             Some((call, alarms, took, fetched)) = fetching.next() => {
                 slots.answered(call, took, fetched.is_ok());
                 ready.extend(alarms.iter().map(|&index| (index, fetched.clone())));
             }
             Some(call) = timers.next(), if slots.any_in_flight() => slots.slow(call),
-            Some(done) = settling.next() => {
+            Some((done, handover)) = settling.next() => {
                 evaluated[done.index] = Some(done.result.state);
-                let (free, still): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(index, _)| {
+                let (free, still): (Vec<_>, Vec<_>) = inhibited.drain(..).partition(|(index, _)| {
                     plan.alarms[*index]
                         .inhibitors
                         .iter()
                         .all(|i| i.alarm.is_none_or(|j| evaluated[j].is_some()))
                 });
-                waiting = still;
+                inhibited = still;
                 ready.extend(free);
-                settled.push(done);
+                match handover {
+                    None => settled.push(done),
+                    Some(handover) => {
+                        let mut replies = Vec::with_capacity(handover.alerts.len());
+                        for alert in handover.alerts {
+                            let (reply, receiver) = tokio::sync::oneshot::channel();
+                            replies.push((alert.clone(), receiver));
+                            if let Some(grouper) = grouper.as_mut() {
+                                jobs.extend(grouper.push(Queued { alert, reply }, Instant::now()));
+                            }
+                        }
+                        waiting.push(await_grouped(
+                            done,
+                            handover.claim,
+                            replies,
+                            store,
+                            options,
+                        ));
+                    }
+                }
+            }
+            Some(done) = waiting.next() => settled.push(done),
+            Some(digest) = publishing.next() => digests += usize::from(digest),
+            () = tokio::time::sleep_until(wakeup.unwrap_or_else(Instant::now)), if wakeup.is_some() => {
+                if let Some(grouper) = grouper.as_mut() {
+                    jobs.extend(grouper.wake(Instant::now()));
+                }
             }
             else => break,
         }
     }
+    (settled, digests)
+}
+
+/// A key whose alerts the grouper publishes: waits for their outcomes, confirms or
+/// releases it, and records what happened.
+async fn await_grouped<D: StateStore>(
+    mut settled: Settled,
+    claim: deliver::Claim,
+    replies: Vec<(Alert, tokio::sync::oneshot::Receiver<deliver::Sent>)>,
+    store: Option<&D>,
+    options: &RunOptions,
+) -> Settled {
+    let until = options.deadline.map(|d| d.finish_by());
+    let done = deliver::await_sent(claim, replies, store, options.at, until).await;
+    settled.published = deliver::record(done, &mut settled.result, &mut settled.errors);
     settled
 }
 
@@ -494,7 +612,9 @@ impl Slots {
     }
 }
 
-/// Decides one alarm and delivers its notification (or, in a dry run, shows it).
+/// Decides one alarm and delivers its notification (or, in a dry run, shows it); with
+/// grouping, a notification to publish is claimed and handed over for the grouper, and
+/// the alarm is settled once its alerts are out.
 #[allow(clippy::too_many_arguments)] // one per stage input; bundling them would only rename
 async fn settle<K: AlertSink, D: StateStore>(
     plan: &Plan<'_>,
@@ -505,7 +625,7 @@ async fn settle<K: AlertSink, D: StateStore>(
     states: Shared<futures_util::future::BoxFuture<'_, Arc<States>>>,
     known: hold::Known<'_>,
     options: &RunOptions,
-) -> Settled {
+) -> (Settled, Option<Handover>) {
     let states = states.await;
     let planned = &plan.alarms[index];
     let (holding, warning) = hold::find(planned, &known, &states, options.at);
@@ -534,12 +654,21 @@ async fn settle<K: AlertSink, D: StateStore>(
             let done = deliver::deliver(pending, sink, store, options.at, until).await;
             settled.shown = deliver::simulated(done, &mut settled.result, &mut settled.errors);
         }
+        Delivery::Grouped => {
+            let (claimed, done) = deliver::claim(pending, store, until).await;
+            if let Some((alerts, claim)) = claimed
+                && !alerts.is_empty()
+            {
+                return (settled, Some(Handover { alerts, claim }));
+            }
+            settled.published = deliver::record(done, &mut settled.result, &mut settled.errors);
+        }
         Delivery::Publish(sink) => {
             let done = deliver::deliver(pending, sink, store, options.at, until).await;
             settled.published = deliver::record(done, &mut settled.result, &mut settled.errors);
         }
     }
-    settled
+    (settled, None)
 }
 
 impl Report {

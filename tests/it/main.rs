@@ -11,6 +11,7 @@ mod catalog;
 mod cli;
 mod credentials;
 mod deadline;
+mod digest;
 mod errors;
 mod fakes;
 mod faults;

@@ -1,10 +1,11 @@
 //! The `chat` format: the Amazon Q Developer in chat applications custom notification,
-//! so alerts render in Slack and Teams.
+//! so alerts render in Slack and Teams; and the digest, one card for many alerts.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::digest::{DigestFacts, Summary};
 use super::format::{
     AlertFacts, View, breaches, condition, console_url, headline, headline_within, test_headline,
 };
@@ -15,6 +16,14 @@ use crate::domain::time;
 const CHAT_DATAPOINTS: usize = 10;
 /// Chat titles longer than this are cut: a title is one line in Slack and Teams.
 const MAX_CHAT_TITLE: usize = 250;
+/// A digest card's description stays within this many characters: Slack's limit for the
+/// text of one message block, the tightest a card passes through (AWS documents no limit
+/// of its own for custom notifications); what does not fit is counted.
+pub(super) const MAX_CHAT_DESCRIPTION: usize = 3_000;
+/// Resources a digest card names in `relatedResources`.
+const DIGEST_RESOURCES: usize = 20;
+/// Rule names a digest card gives as `keywords`.
+const DIGEST_KEYWORDS: usize = 5;
 
 /// The Amazon Q Developer in chat applications custom notification (`version` 1.0,
 /// `source` custom). Only the fields that service documents, in its spelling.
@@ -307,4 +316,130 @@ fn description(facts: &AlertFacts<'_>, view: &View) -> String {
         time::rfc3339(evaluation.range_end)
     );
     d
+}
+
+/// `chat`: one card for many alerts. Its description lists them, the most urgent first,
+/// one line each, as many as fit in [`MAX_CHAT_DESCRIPTION`], and counts the rest.
+pub(super) fn digest(facts: &DigestFacts<'_>) -> String {
+    let worst = facts.tally.worst().as_str();
+    let summaries = facts.summaries;
+    let mut rules: Vec<&str> = Vec::new();
+    let mut resources: Vec<String> = Vec::new();
+    for summary in summaries {
+        if !rules.contains(&summary.rule.as_str()) {
+            rules.push(&summary.rule);
+        }
+        if resources.len() < DIGEST_RESOURCES && !resources.contains(&summary.resource) {
+            resources.push(summary.resource.clone());
+        }
+    }
+    let severity = summaries
+        .iter()
+        .map(|s| s.severity)
+        .min()
+        .map_or("info", |s| s.as_str());
+    let mut keywords = vec![worst.to_owned(), severity.to_owned()];
+    keywords.extend(rules.iter().take(DIGEST_KEYWORDS).map(|r| (*r).to_owned()));
+    let mut next_steps = Vec::new();
+    if let Some(first) = summaries.first() {
+        next_steps.push(format!(
+            "Start with the first: {}",
+            console_url(first.resource_type, &first.region, &first.resource)
+        ));
+    }
+    next_steps.push(
+        "Every alert is in the text and json formats in full; `groupAbove: none` in the \
+         rules' defaults sends them one by one"
+            .to_owned(),
+    );
+    let notification = ChatNotification {
+        version: "1.0",
+        source: "custom",
+        id: facts.id,
+        content: ChatContent {
+            text_type: "client-markdown",
+            title: shorten_title(facts.title),
+            description: digest_description(facts),
+            next_steps,
+            keywords,
+        },
+        metadata: ChatMetadata {
+            // A digest is news of one run: its own thread.
+            thread_id: format!("lightsail-alerts-digest#{}", facts.id),
+            summary: facts.title.to_owned(),
+            event_type: worst.to_owned(),
+            related_resources: resources,
+            additional_context: [
+                ("count", facts.tally.count().to_string()),
+                ("ALARM", facts.tally.alarm.to_string()),
+                (
+                    "INSUFFICIENT_DATA",
+                    facts.tally.insufficient_data.to_string(),
+                ),
+                ("OK", facts.tally.ok.to_string()),
+                ("evaluatedAt", time::rfc3339(facts.evaluated_at)),
+            ]
+            .into_iter()
+            .collect(),
+        },
+    };
+    serde_json::to_string_pretty(&notification).expect("plain data serialises")
+}
+
+fn shorten_title(title: &str) -> String {
+    if title.chars().count() <= MAX_CHAT_TITLE {
+        return title.to_owned();
+    }
+    let cut: String = title.chars().take(MAX_CHAT_TITLE - 3).collect();
+    format!("{cut}...")
+}
+
+/// The digest card's markdown body, within [`MAX_CHAT_DESCRIPTION`] characters.
+fn digest_description(facts: &DigestFacts<'_>) -> String {
+    let mut d = format!(
+        "*{} alerts* from lightsail-alerts: {}, the most urgent first (evaluated at {})\n",
+        facts.tally.count(),
+        facts.tally.words(),
+        time::rfc3339(facts.evaluated_at)
+    );
+    let len = |s: &str| s.chars().count();
+    let total = facts.summaries.len();
+    for (shown, summary) in facts.summaries.iter().enumerate() {
+        let line = digest_line(summary);
+        let left = total - shown - 1;
+        // Room for this line, and for the line that counts the rest if any are left.
+        let reserve = if left > 0 { 100 } else { 0 };
+        if len(&d) + len(&line) + reserve > MAX_CHAT_DESCRIPTION {
+            let _ = write!(
+                d,
+                "• … and {} more, not shown here (the text and json formats list every one)",
+                total - shown
+            );
+            return d;
+        }
+        d.push_str(&line);
+    }
+    d.truncate(d.trim_end().len());
+    d
+}
+
+/// `• *ALARM* `cpu-high` on instance `web-1` (us-east-1): CPUUtilization Average 95
+/// Percent (threshold > 80), critical`.
+fn digest_line(summary: &Summary) -> String {
+    let mut line = format!(
+        "• *{}* `{}` on {} `{}` ({}): {}, {}\n",
+        summary.what(),
+        summary.rule,
+        summary.resource_type.noun(),
+        summary.resource,
+        summary.region,
+        summary.value_and_threshold(),
+        summary.severity
+    );
+    if line.chars().count() > MAX_CHAT_DESCRIPTION / 4 {
+        // Absurdly long names: one line must not take the whole card.
+        line = line.chars().take(MAX_CHAT_DESCRIPTION / 4 - 2).collect();
+        line.push_str("…\n");
+    }
+    line
 }

@@ -1,7 +1,11 @@
-//! The `json` format: a versioned document for machines (`schemas/alert-v1.schema.json`).
+//! The `json` format: a versioned document for machines (`schemas/alert-v1.schema.json`),
+//! and the digest document that carries many of them (`schemas/alert-digest-v1.schema.json`).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::digest::{DIGEST_VERSION, DigestFacts};
 use super::format::{AlertFacts, View, breaches, console_url};
 use crate::domain::evaluate::AlarmState;
 use crate::domain::time;
@@ -111,6 +115,62 @@ pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         } else {
             console_url(rule.resource_type, region, resource)
         },
+    };
+    serde_json::to_string_pretty(&document).expect("plain data serialises")
+}
+
+/// The `json` digest, version 1 (`schemas/alert-digest-v1.schema.json`): what it carries,
+/// and each alert's own document as a single alert would have it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonDigest<'a> {
+    version: &'static str,
+    source: &'static str,
+    /// Always `digest`: a single alert's document has no `type`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    /// ALARM if it carries one, else INSUFFICIENT_DATA if it carries one, else OK.
+    state: AlarmState,
+    /// The highest severity it carries.
+    severity: &'static str,
+    count: usize,
+    counts: BTreeMap<&'static str, usize>,
+    part: usize,
+    parts: usize,
+    evaluated_at: String,
+    alerts: Vec<serde_json::Value>,
+}
+
+/// `json`: one document for many alerts, the most urgent first.
+pub(super) fn digest(facts: &DigestFacts<'_>) -> String {
+    let severity = facts
+        .summaries
+        .iter()
+        .map(|s| s.severity)
+        .min()
+        .map_or("info", |s| s.as_str());
+    let document = JsonDigest {
+        version: DIGEST_VERSION,
+        source: JSON_SOURCE,
+        kind: "digest",
+        id: facts.id,
+        state: facts.tally.worst(),
+        severity,
+        count: facts.tally.count(),
+        counts: facts.tally.by_state(),
+        part: facts.part.number,
+        parts: facts.part.of,
+        evaluated_at: time::rfc3339(facts.evaluated_at),
+        // Each alert's message is its document (this target's format is `json`).
+        alerts: facts
+            .members
+            .iter()
+            .map(|member| {
+                serde_json::from_str(&member.alert.message)
+                    .unwrap_or_else(|_| serde_json::Value::String(member.alert.message.clone()))
+            })
+            .collect(),
     };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
 }

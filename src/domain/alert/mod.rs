@@ -1,24 +1,28 @@
 //! Rendering alerts (SPEC §5, §9): one SNS `Publish` per destination of a rule, with its
-//! subject, message in the destination's format, attributes and FIFO ids; and the test
-//! notice of `test-alert` (SPEC §16), rendered the same way.
+//! subject, message in the destination's format, attributes and FIFO ids; the digests
+//! that carry many of one run's alerts to one target in one message (SPEC §16, `digest`);
+//! and the test notice of `test-alert` (SPEC §16), rendered the same way.
 
 mod chat;
+mod digest;
 mod format;
 mod json;
 mod test_notice;
 mod text;
 
+pub use digest::{DIGEST_VERSION, Digest, Summary, digests};
 pub use format::{console_url, headline};
 pub use json::{JSON_SOURCE, JSON_VERSION};
 pub use test_notice::test_notices;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::domain::catalog::{Format, ResourceType};
 use crate::domain::evaluate::Evaluation;
@@ -48,6 +52,9 @@ pub struct Alert {
     pub message_group_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_deduplication_id: Option<String>,
+    /// What a digest lists of this alert, should it go in one; `None` on a digest.
+    #[serde(skip)]
+    pub summary: Option<Arc<Summary>>,
 }
 
 /// Renders the alerts for one rule, resource and evaluation: one per destination of the
@@ -78,6 +85,15 @@ pub fn render(
         time::rfc3339(evaluation.range_end)
     };
     let id = hex_sha256(&[rule.name.as_str(), region, resource, state, &range]);
+    let summary = Arc::new(Summary::of(
+        rule,
+        region,
+        resource,
+        evaluation,
+        evaluated_at,
+        notice,
+        &id,
+    ));
     let subject = if test {
         sns_subject(&format::test_headline(rule))
     } else {
@@ -126,14 +142,7 @@ pub fn render(
             .chain(instance)
             .map(|(k, v)| (k.to_owned(), sns_text(v)))
             .collect();
-            // The subject and the attributes (name, type, value) count against the limit
-            // too; counting them all leaves a margin.
-            let overhead = subject.len()
-                + attributes
-                    .iter()
-                    .map(|(k, v)| k.len() + "String".len() + v.len())
-                    .sum::<usize>();
-            let limit = MAX_MESSAGE_BYTES.saturating_sub(overhead);
+            let limit = MAX_MESSAGE_BYTES.saturating_sub(envelope_size(&subject, &attributes));
             // `sns_text` only ever replaces a character by a shorter one: still in the limit.
             let message = sns_text(&format::message(destination.format, &facts, limit));
             let (message_group_id, message_deduplication_id) = if destination.topic_arn.is_fifo() {
@@ -152,9 +161,25 @@ pub fn render(
                 attributes,
                 message_group_id,
                 message_deduplication_id,
+                summary: Some(summary.clone()),
             }
         })
         .collect()
+}
+
+/// What SNS counts against its 256 KB limit: the message, and the envelope.
+pub fn publish_size(alert: &Alert) -> usize {
+    alert.message.len() + envelope_size(&alert.subject, &alert.attributes)
+}
+
+/// The subject and the attributes (name, type, value) count against the limit too;
+/// counting them all leaves a margin.
+fn envelope_size(subject: &str, attributes: &BTreeMap<String, String>) -> usize {
+    subject.len()
+        + attributes
+            .iter()
+            .map(|(k, v)| k.len() + "String".len() + v.len())
+            .sum::<usize>()
 }
 
 /// Replaces what SNS refuses in a subject (one character for one) and truncates with
@@ -242,16 +267,16 @@ rules:
       - {topicArn: "arn:aws:sns:us-east-1:123456789012:slack", format: chat}
 "#;
 
-    fn golden_rule() -> Rule {
+    pub(super) fn golden_rule() -> Rule {
         let rules = rules::parse(GOLDEN_RULES, "golden", &Fallbacks::default()).unwrap();
         rules.rules.into_iter().next().unwrap()
     }
 
-    fn at() -> DateTime<Utc> {
+    pub(super) fn at() -> DateTime<Utc> {
         "2026-11-24T13:05:00Z".parse().unwrap()
     }
 
-    fn golden_evaluation(rule: &Rule) -> Evaluation {
+    pub(super) fn golden_evaluation(rule: &Rule) -> Evaluation {
         let t = at();
         let points: Vec<Datapoint> = [45.0, 38.5, 25.5, 18.2, 12.0]
             .iter()
@@ -284,7 +309,7 @@ rules:
     /// Compares `actual` with the golden file at `path` (from the crate root; its text is
     /// `expected`). When the output changes on purpose, `UPDATE_GOLDEN=1 cargo test golden`
     /// rewrites the files; review the diff before committing it.
-    fn golden(path: &str, expected: &str, actual: &str) {
+    pub(super) fn golden(path: &str, expected: &str, actual: &str) {
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
             std::fs::write(file, actual).unwrap();

@@ -1,7 +1,9 @@
-//! The `text` format: the alert for people, in e-mail and SMS.
+//! The `text` format: the alert for people, in e-mail and SMS; and the digest, a list
+//! of many alerts.
 
 use std::fmt::Write as _;
 
+use super::digest::{DigestFacts, Summary};
 use super::format::{AlertFacts, View, breaches, condition, console_url, omitted_note};
 use crate::domain::catalog::ResourceType;
 use crate::domain::evaluate::AlarmState;
@@ -132,4 +134,66 @@ fn datapoints(m: &mut String, facts: &AlertFacts<'_>, view: &View) {
             rule.unit
         );
     }
+}
+
+/// A digest for people: what it carries, then each alert in a few lines, the most urgent
+/// first, numbered across the parts of a digest split in several.
+pub(super) fn digest(facts: &DigestFacts<'_>) -> String {
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "{}: {} alerts from lightsail-alerts: {}",
+        facts.tally.worst(),
+        facts.tally.count(),
+        facts.tally.words()
+    );
+    if facts.part.of > 1 {
+        let _ = writeln!(
+            m,
+            "Part {} of {}, alerts {} to {}.",
+            facts.part.number,
+            facts.part.of,
+            facts.part.first,
+            facts.part.first + facts.summaries.len() - 1
+        );
+    }
+    let _ = writeln!(m);
+    let _ = writeln!(
+        m,
+        "This run had more alerts for this topic than its groupAbove, so they come in one\n\
+         message, the most urgent first. Each is notified once: the next run sends only what\n\
+         changes."
+    );
+    let _ = writeln!(m, "Evaluated:   {}", time::rfc3339(facts.evaluated_at));
+    for (at, summary) in facts.summaries.iter().enumerate() {
+        let _ = writeln!(m);
+        m.push_str(&digest_entry(summary, facts.part.first + at));
+    }
+    let _ = writeln!(m);
+    let _ = write!(m, "Sent by lightsail-alerts.");
+    m
+}
+
+/// One alert of a digest: `12. ALARM  cpu-high: instance "web-1" (us-east-1), severity
+/// critical`, its value against the threshold, the reason and the console link.
+pub(super) fn digest_entry(summary: &Summary, number: usize) -> String {
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "{number}. {}  {}: {} \"{}\" ({}), severity {}",
+        summary.what(),
+        summary.rule,
+        summary.resource_type.noun(),
+        summary.resource,
+        summary.region,
+        summary.severity
+    );
+    let _ = writeln!(m, "   Value:   {}", summary.value_and_threshold());
+    let _ = writeln!(m, "   Reason:  {}", summary.reason);
+    let _ = writeln!(
+        m,
+        "   Metrics: {}",
+        console_url(summary.resource_type, &summary.region, &summary.resource)
+    );
+    m
 }
