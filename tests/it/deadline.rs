@@ -433,9 +433,11 @@ fn against_a_rate_limit_a_high_concurrency_gets_every_query_answered() {
     let (attempts, throttled) = (fake.attempts(), fake.throttled());
     eprintln!("{attempts} attempts, {throttled} throttled");
     // Unpaced, 32 callers at 20 ms each would offer 1,600 calls a second to a service
-    // that admits 100: most attempts would be throttled.
+    // that admits 100: most attempts (over nine in ten) would be throttled. Paced, about
+    // one in ten is alone on this machine and up to one in five while other suites load
+    // it; a third leaves room for a loaded machine and still tells the two apart.
     assert!(
-        throttled * 5 < attempts,
+        throttled * 3 < attempts,
         "{throttled} of {attempts} attempts were throttled: the client did not slow down"
     );
 }
