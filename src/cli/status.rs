@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::store;
 use super::{AwsArgs, EXIT_RUN_ERROR, Output, exit_status, output, read_rules};
+use super::{store, text};
 use crate::domain::evaluate::AlarmState;
 use crate::domain::silence::{Active, Matcher, Origin, SILENCE_UNTIL_TAG};
 use crate::domain::time::{self, rfc3339};
@@ -236,58 +236,7 @@ fn render(status: &Status) -> String {
     if status.alarms.is_empty() {
         let _ = writeln!(out, "No alarm states yet.");
     } else {
-        let headings = [
-            "RULE",
-            "RESOURCE",
-            "REGION",
-            "STATE",
-            "SINCE",
-            "LAST NOTICE",
-            "HELD",
-        ];
-        let rows: Vec<[String; 7]> = status
-            .alarms
-            .iter()
-            .map(|a| {
-                [
-                    a.rule.clone(),
-                    a.resource.clone(),
-                    a.region.clone(),
-                    a.state.as_str().to_owned(),
-                    rfc3339(a.since),
-                    a.last_notice.map_or("-".to_owned(), rfc3339),
-                    a.held.as_ref().map_or(String::new(), |h| {
-                        format!(
-                            "{} ({}, since {})",
-                            h.notice.as_str(),
-                            h.by,
-                            rfc3339(h.since)
-                        )
-                    }),
-                ]
-            })
-            .collect();
-        let widths: Vec<usize> = (0..headings.len())
-            .map(|i| {
-                rows.iter()
-                    .map(|r| r[i].chars().count())
-                    .chain([headings[i].len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let line = |cells: Vec<&str>| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            padded.join("  ").trim_end().to_owned()
-        };
-        let _ = writeln!(out, "{}", line(headings.to_vec()));
-        for row in &rows {
-            let _ = writeln!(out, "{}", line(row.iter().map(String::as_str).collect()));
-        }
+        table(&mut out, &status.alarms);
         let _ = writeln!(out);
         let _ = writeln!(out, "{}", summary(&status.alarms));
     }
@@ -310,19 +259,90 @@ fn render(status: &Status) -> String {
                 .as_deref()
                 .map(|c| format!(": {c}"))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {} ({origin}): {} until {}{comment}",
+            let line = format!(
+                "{} ({origin}): {} until {}{comment}",
                 s.name,
                 s.matcher.describe(),
                 rfc3339(s.until)
             );
+            text::wrapped(&mut out, &line, "  ", text::WIDTH);
         }
     }
     for note in &status.notes {
-        let _ = writeln!(out, "{note}");
+        text::wrapped(&mut out, note, "", text::WIDTH);
     }
     out
+}
+
+/// The narrowest RULE and RESOURCE get: the other columns take up to 81 characters with
+/// their gaps (`ap-southeast-2`, `INSUFFICIENT_DATA`, two times), which leaves 19.
+const MIN_NAME: usize = 9;
+
+/// The alarm states, one row each in [`text::WIDTH`] columns (RULE and RESOURCE, the
+/// wider first, shortened in the middle when a row would not fit), and a held notice on a
+/// line under its row: what it announces, what holds it, since when.
+fn table(out: &mut String, alarms: &[AlarmStatus]) {
+    const HEADINGS: [&str; 6] = [
+        "RULE",
+        "RESOURCE",
+        "REGION",
+        "STATE",
+        "SINCE",
+        "LAST NOTICE",
+    ];
+    let rows: Vec<[String; 6]> = alarms
+        .iter()
+        .map(|a| {
+            [
+                a.rule.clone(),
+                a.resource.clone(),
+                a.region.clone(),
+                a.state.as_str().to_owned(),
+                rfc3339(a.since),
+                a.last_notice.map_or("-".to_owned(), rfc3339),
+            ]
+        })
+        .collect();
+    let mut widths: [usize; 6] = std::array::from_fn(|i| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([HEADINGS[i].len()])
+            .max()
+            .unwrap_or(0)
+    });
+    let (rule, resource) = (0, 1);
+    while widths.iter().sum::<usize>() + 2 * (widths.len() - 1) > text::WIDTH {
+        let wider = if widths[rule] >= widths[resource] {
+            rule
+        } else {
+            resource
+        };
+        if widths[wider] <= MIN_NAME {
+            break;
+        }
+        widths[wider] -= 1;
+    }
+    let line = |cells: [&str; 6]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{:<width$}", text::shorten(cell, width)))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let _ = writeln!(out, "{}", line(HEADINGS));
+    for (row, alarm) in rows.iter().zip(alarms) {
+        let _ = writeln!(out, "{}", line(std::array::from_fn(|i| row[i].as_str())));
+        if let Some(held) = &alarm.held {
+            let what = format!(
+                "held: the {} notice, by {} since {}",
+                held.notice.as_str(),
+                held.by,
+                rfc3339(held.since)
+            );
+            text::wrapped(out, &what, "  ", text::WIDTH);
+        }
+    }
 }
 
 /// `3 alarm states: 1 ALARM, 2 OK; 1 notice held.`
@@ -350,4 +370,79 @@ fn summary(alarms: &[AlarmStatus]) -> String {
         alarms.len(),
         counts.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alarm(rule: &str, resource: &str, state: AlarmState, held: bool) -> AlarmStatus {
+        let at = "2026-11-24T13:10:00Z".parse().unwrap();
+        AlarmStatus {
+            key: format!("{rule}#us-east-1#{resource}"),
+            rule: rule.to_owned(),
+            region: "ap-southeast-2".to_owned(),
+            resource: resource.to_owned(),
+            state,
+            since: at,
+            last_notice: Some(at),
+            alarm_open: false,
+            reason: String::new(),
+            held: held.then(|| HeldStatus {
+                notice: AlarmState::Alarm,
+                from: Some(AlarmState::Ok),
+                since: at,
+                by: "silence deploys".to_owned(),
+            }),
+        }
+    }
+
+    #[test]
+    fn long_names_are_shortened_to_fit_and_a_held_notice_has_its_own_line() {
+        let long = "x".repeat(60);
+        let alarms = [
+            alarm(
+                &format!("rule-{long}"),
+                &format!("web-{long}-017"),
+                AlarmState::InsufficientData,
+                false,
+            ),
+            alarm("burst-low", "web-1", AlarmState::Alarm, true),
+        ];
+        let mut out = String::new();
+        table(&mut out, &alarms);
+        let lines: Vec<&str> = out.lines().collect();
+        for line in &lines {
+            assert!(line.chars().count() <= text::WIDTH, "{line}");
+        }
+        assert!(lines[0].starts_with("RULE "), "{out}");
+        // The end of a name tells it apart: it is kept.
+        assert!(lines[1].contains("…"), "{out}");
+        assert!(lines[1].contains("-017 "), "{out}");
+        assert!(
+            lines[1].contains("INSUFFICIENT_DATA  2026-11-24T13:10:00Z  2026-11-24T13:10:00Z"),
+            "{out}"
+        );
+        assert!(lines[2].starts_with("burst-low "), "{out}");
+        assert_eq!(
+            lines[3],
+            "  held: the ALARM notice, by silence deploys since 2026-11-24T13:10:00Z"
+        );
+        assert_eq!(lines.len(), 4, "{out}");
+    }
+
+    #[test]
+    fn short_names_are_shown_whole() {
+        let mut out = String::new();
+        table(
+            &mut out,
+            &[alarm("cpu-high", "web-1", AlarmState::Ok, false)],
+        );
+        assert_eq!(
+            out.lines().nth(1),
+            Some(
+                "cpu-high  web-1     ap-southeast-2  OK     2026-11-24T13:10:00Z  2026-11-24T13:10:00Z"
+            )
+        );
+    }
 }

@@ -382,7 +382,7 @@ fn pad(text: &str, width: usize, column: Column) -> String {
 
 /// `text` in at most `width` characters, the middle replaced by `…` when it is longer:
 /// the start and the end (`web-prod…-017`) are what tell names apart.
-fn shorten(text: &str, width: usize) -> String {
+pub(super) fn shorten(text: &str, width: usize) -> String {
     let count = text.chars().count();
     if count <= width {
         return text.to_owned();
@@ -398,7 +398,7 @@ fn shorten(text: &str, width: usize) -> String {
 /// `text` wrapped at spaces into lines of at most `width` characters (a word longer than
 /// a line gets a line of its own), each line starting with `indent`, later lines with two
 /// more spaces.
-fn wrapped(out: &mut String, text: &str, indent: &str, width: usize) {
+pub(super) fn wrapped(out: &mut String, text: &str, indent: &str, width: usize) {
     let mut line = String::from(indent);
     let mut empty = true;
     let continuation = format!("{indent}  ");

@@ -526,14 +526,21 @@ fn status_lists_the_alarm_states_what_is_held_and_the_silences_in_force() {
         lines[3].starts_with("burst-low  web-1     us-east-1  ALARM"),
         "{text}"
     );
-    assert!(
-        lines[3].contains("ALARM (silence maintenance, since"),
+    assert_eq!(
+        lines[4],
+        format!(
+            "  held: the ALARM notice, by silence maintenance since {}",
+            noise.at(1)
+        ),
         "{text}"
     );
     assert!(
-        lines[4].starts_with("status     web-1     us-east-1  OK"),
+        lines[5].starts_with("status     web-1     us-east-1  OK"),
         "{text}"
     );
+    for line in &lines {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
     assert!(
         text.contains("2 alarm states: 1 ALARM, 1 OK; 1 notice held."),
         "{text}"
