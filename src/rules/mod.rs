@@ -25,7 +25,7 @@ mod rule;
 mod schema;
 mod scope;
 mod selection;
-mod silences;
+pub(crate) mod silences;
 mod suggest;
 #[cfg(test)]
 pub(crate) mod test_support;

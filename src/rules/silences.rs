@@ -176,6 +176,22 @@ fn nested<'m, T>(
     lookup(map, key, check).map_err(|message| scope.error(at.key(key), message))
 }
 
+/// What is wrong with a silence's `rule` glob that covers none of the rules `names`: a
+/// name that is not a rule's (with "did you mean"), or a glob that matches none.
+pub(crate) fn matches_no_rule(rule: &Selector, names: &[&str]) -> Option<String> {
+    match rule {
+        Selector::Name(name) if !names.contains(&name.as_str()) => Some(with_suggestion(
+            format!("no rule is named `{name}`"),
+            name,
+            names.iter().copied(),
+        )),
+        Selector::Glob(_) if !names.iter().any(|name| rule.matches(name)) => {
+            Some(format!("`{rule}` matches no rule of the document"))
+        }
+        _ => None,
+    }
+}
+
 /// `match`: at least one field, each a valid glob; a `rule` that names no rule of the
 /// document, or a glob that matches none, is an error (the silence would never apply).
 fn check_match(scope: &mut Scope<'_>, map: &Mapping, rules: &[&RuleName]) -> Option<Matcher> {
@@ -195,17 +211,8 @@ fn check_match(scope: &mut Scope<'_>, map: &Mapping, rules: &[&RuleName]) -> Opt
     let resource = glob(scope, "resource");
     let region = glob(scope, "region");
     if let Some(rule) = &rule {
-        let names = rules.iter().map(|name| name.as_str());
-        let problem = match rule {
-            Selector::Name(name) if !rules.iter().any(|r| r.as_str() == name) => Some(
-                with_suggestion(format!("no rule is named `{name}`"), name, names),
-            ),
-            Selector::Glob(_) if !rules.iter().any(|r| rule.matches(r.as_str())) => {
-                Some(format!("`{rule}` matches no rule of the document"))
-            }
-            _ => None,
-        };
-        if let Some(problem) = problem {
+        let names: Vec<&str> = rules.iter().map(|name| name.as_str()).collect();
+        if let Some(problem) = matches_no_rule(rule, &names) {
             scope.error(
                 at.key("rule"),
                 format!("{problem}; the silence would never apply"),
