@@ -12,13 +12,16 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::store::{self, Store};
-use super::{AwsArgs, EXIT_INVALID_INPUT, EXIT_RUN_ERROR, Output, exit_status, output, parse_time};
+use super::{
+    AwsArgs, EXIT_INVALID_INPUT, EXIT_RUN_ERROR, Output, exit_status, output, parse_time,
+    read_rules,
+};
 use crate::domain::select::Selector;
 use crate::domain::silence::{AdHoc, Book, Duration, Matcher};
 use crate::domain::time::rfc3339;
 use crate::ports::{SILENCES_KEY, StateStore};
 use crate::rules;
-use crate::settings::{InputError, Settings};
+use crate::settings::{InputError, RulesFile, Settings};
 
 /// Attempts at a change when other writers keep getting there first.
 const ATTEMPTS: usize = 5;
@@ -65,6 +68,11 @@ pub(super) struct AddArgs {
     /// Why: shown in reports and by `silence list` and `status`.
     #[arg(long, value_name = "TEXT")]
     comment: String,
+    /// The rules document a `rule=` match is checked against (a file or
+    /// s3://BUCKET/KEY); else ALERT_RULES_FILE, else ALERT_RULES; with none of them it is
+    /// not checked.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<RulesFile>,
     #[command(flatten)]
     at: Where,
 }
@@ -155,7 +163,10 @@ pub(super) async fn silence(command: SilenceCommand) -> Result<ExitCode, InputEr
         SilenceCommand::List(args) => &args.at,
         SilenceCommand::Expire(args) => &args.at,
     };
-    let settings = Settings::from_env()?;
+    let mut settings = Settings::from_env()?;
+    if let SilenceCommand::Add(args) = &command {
+        check_rule(args, &mut settings).await?;
+    }
     let store = match store::open(at.state_file.as_deref(), &settings, &at.aws.chosen()).await? {
         Ok(store) => store,
         Err(refused) => return Ok(refused),
@@ -167,6 +178,47 @@ pub(super) async fn silence(command: SilenceCommand) -> Result<ExitCode, InputEr
         SilenceCommand::Add(args) => add(&store, args, now).await,
         SilenceCommand::List(args) => list(&store, &args, now).await,
         SilenceCommand::Expire(args) => expire(&store, &args.id, now).await,
+    }
+}
+
+/// A `rule=` match that covers none of the configured rules is refused, before anything
+/// is written: it would never silence anything, and whoever added it would think the
+/// rule quiet. Without rules configured there is nothing to check it against.
+async fn check_rule(args: &AddArgs, settings: &mut Settings) -> Result<(), InputError> {
+    let Some(rule) = args.matches.iter().find_map(|m| match m {
+        Match::Rule(glob) => Some(glob),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let configured =
+        args.rules.is_some() || settings.rules_file.is_some() || settings.rules_inline.is_some();
+    if !configured {
+        return Ok(());
+    }
+    let chosen = args.at.aws.chosen();
+    settings.fallbacks.region = chosen.region_or(settings.fallbacks.region.take()).await;
+    let (rules, _) = read_rules(settings, args.rules.as_ref(), &chosen).await?;
+    let names: Vec<&str> = rules.rules.iter().map(|r| r.name.as_str()).collect();
+    match rules::silences::matches_no_rule(rule, &names) {
+        None => Ok(()),
+        Some(problem) => Err(InputError::Other(format!(
+            "--match rule={rule} would never apply: {problem}{} The rules: {}. To silence \
+             a rule that is not deployed yet, leave out --rules, ALERT_RULES_FILE and \
+             ALERT_RULES",
+            if problem.ends_with('?') { "" } else { "." },
+            listed(&names)
+        ))),
+    }
+}
+
+/// At most ten names, and how many more.
+fn listed(names: &[&str]) -> String {
+    const SHOWN: usize = 10;
+    let shown = names[..names.len().min(SHOWN)].join(", ");
+    match names.len().saturating_sub(SHOWN) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
     }
 }
 

@@ -565,6 +565,66 @@ fn status_needs_a_state_table() {
     assert!(stderr.contains("set ALERT_STATE_TABLE"), "{stderr}");
 }
 
+#[test]
+fn silence_add_refuses_a_rule_match_that_covers_no_rule_of_the_rules_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "version: 1\nrules:\n  - name: burst-low\n    instances: [web-1]\n    region: us-east-1\n    metric: BurstCapacityPercentage\n    comparison: LessThanThreshold\n    threshold: 20\n    topicArn: arn:aws:sns:us-east-1:123456789012:alerts\n",
+    )
+    .unwrap();
+    let add = |rule: &str, with_rules: bool| {
+        let mut cmd = command();
+        cmd.args(["silence", "add", "--match", rule, "--for", "1h"])
+            .args(["--comment", "disk swap", "--state-file"])
+            .arg(&state);
+        if with_rules {
+            cmd.arg("--rules").arg(&rules);
+        }
+        cmd.output().unwrap()
+    };
+    let list = || {
+        let out = command()
+            .args(["silence", "list", "--output", "json", "--state-file"])
+            .arg(&state)
+            .output()
+            .unwrap();
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        listed["silences"].as_array().map_or(0, Vec::len)
+    };
+
+    for (typo, problem) in [
+        (
+            "rule=burst-lo",
+            "no rule is named `burst-lo`; did you mean `burst-low`?",
+        ),
+        ("rule=cpu-*", "`cpu-*` matches no rule of the document"),
+    ] {
+        let out = add(typo, true);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(problem), "{stderr}");
+        assert!(stderr.contains("would never apply: "), "{stderr}");
+        assert!(stderr.contains("The rules: burst-low."), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing printed as added");
+        assert_eq!(list(), 0, "nothing was written for {typo}");
+    }
+
+    // A rule it covers is added; without rules, any name is (a rule not deployed yet).
+    for (rule, with_rules) in [("rule=burst-*", true), ("rule=next-week", false)] {
+        let out = add(rule, with_rules);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(list(), 2);
+}
+
 const UNTIL_TAG: &str = "lightsail-alerts:silence-until";
 
 #[test]
