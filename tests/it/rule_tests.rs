@@ -233,11 +233,14 @@ fn the_example_rules_pass_their_own_tests() {
         "a reminder every hour while the alarm lasts",
         "a glob selects every running web server and nothing else",
         "a tag selects the production fleet but the bastion",
+        "a traffic burst in the backup window that ends in it sends nothing",
+        "a traffic burst that outlasts the backup window is sent when it ends",
+        "a failing status check holds the burst capacity alarm until it passes",
     ] {
         assert!(
             text.contains(&format!("ok      examples/rules.test.yaml: {name}\n")),
             "{name}: {text}"
         );
     }
-    assert!(text.ends_with("\n5 tests, 0 failed\n"), "{text}");
+    assert!(text.ends_with("\n8 tests, 0 failed\n"), "{text}");
 }
