@@ -310,18 +310,8 @@ fn table(out: &mut String, alarms: &[AlarmStatus]) {
             .max()
             .unwrap_or(0)
     });
-    let (rule, resource) = (0, 1);
-    while widths.iter().sum::<usize>() + 2 * (widths.len() - 1) > text::WIDTH {
-        let wider = if widths[rule] >= widths[resource] {
-            rule
-        } else {
-            resource
-        };
-        if widths[wider] <= MIN_NAME {
-            break;
-        }
-        widths[wider] -= 1;
-    }
+    let gaps = 2 * (widths.len() - 1);
+    text::narrow_names(&mut widths, gaps, MIN_NAME);
     let line = |cells: [&str; 6]| {
         let padded: Vec<String> = cells
             .iter()

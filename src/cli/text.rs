@@ -354,22 +354,26 @@ fn fit(columns: &[usize], rows: &[Row]) -> [usize; 8] {
             .max()
             .unwrap_or(0);
     }
-    let total = |widths: &[usize; 8]| {
-        columns.iter().map(|&i| widths[i]).sum::<usize>() + GAP.len() * (columns.len() - 1)
-    };
+    // A column not shown has width 0.
+    narrow_names(&mut widths, GAP.len() * (columns.len() - 1), MIN_NAME);
+    widths
+}
+
+/// Takes characters from the first two columns (RULE and RESOURCE), the wider first,
+/// until the widths and `gaps` fit [`WIDTH`], not below `min` each.
+pub(super) fn narrow_names(widths: &mut [usize], gaps: usize, min: usize) {
     let (rule, resource) = (0, 1);
-    while total(&widths) > WIDTH {
+    while widths.iter().sum::<usize>() + gaps > WIDTH {
         let wider = if widths[rule] >= widths[resource] {
             rule
         } else {
             resource
         };
-        if widths[wider] <= MIN_NAME {
+        if widths[wider] <= min {
             break;
         }
         widths[wider] -= 1;
     }
-    widths
 }
 
 fn pad(text: &str, width: usize, column: Column) -> String {
