@@ -4,7 +4,7 @@
 //! DynamoDB, at successive evaluation times.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::support::lightsail::FakeLightsail;
 use crate::support::moto::{Delivered, Moto};
 use crate::support::runtime::FakeRuntime;
-use crate::support::{AT, Spawned, T, at, command, schema_violations};
+use crate::support::{AT, Spawned, T, at, command, publishing_check, report_of, schema_violations};
 
 const TABLE: &str = "alarm-state";
 
@@ -64,33 +64,12 @@ impl Storm {
 
     /// `check --publish --output json` at run `run`'s time.
     fn command(&self, run: i64) -> Command {
-        let mut cmd = command();
-        cmd.args([
-            "check",
-            "--publish",
-            "--output",
-            "json",
-            "--at",
-            &at(run),
-            "--rules",
-        ])
-        .arg(&self.rules)
-        .env("ALERT_STATE_TABLE", TABLE)
-        .envs(self.fake.env())
-        .envs(self.moto.env());
-        cmd
+        publishing_check(&self.rules, &at(run), TABLE, &self.fake, &self.moto)
     }
 
     /// Runs run `run`, which must complete, and returns its report.
     fn run(&self, run: i64) -> Value {
-        let out: Output = self.command(run).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "run {run}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        report_of(&mut self.command(run), 0, &format!("run {run}"))
     }
 
     /// What each subscriber received since the last call: (mail, machines).

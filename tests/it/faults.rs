@@ -3,10 +3,8 @@
 //! the binary against a fake Lightsail and moto's SNS, SQS and DynamoDB, counting what
 //! the subscribers receive.
 
-use std::path::PathBuf;
-use std::process::Output;
+use std::path::{Path, PathBuf};
 
-use crate::support::command;
 use crate::support::lightsail::FakeLightsail;
 use crate::support::moto::Moto;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -14,7 +12,7 @@ use serde_json::Value;
 
 const TABLE: &str = "alarm-state";
 // The first evaluation time; run k evaluates at `T0 + k * 300`.
-use crate::support::{T as T0, at};
+use crate::support::{T as T0, at, publishing_check, report_of};
 
 struct Fleet {
     moto: Moto,
@@ -64,35 +62,13 @@ impl Fleet {
         path
     }
 
-    fn check(&self, rules: &PathBuf, run: i64) -> Output {
-        command()
-            .args([
-                "check",
-                "--publish",
-                "--output",
-                "json",
-                "--at",
-                &at(run),
-                "--rules",
-            ])
-            .arg(rules)
-            .env("ALERT_STATE_TABLE", TABLE)
-            .envs(self.fake.env())
-            .envs(self.moto.env())
-            .output()
-            .unwrap()
-    }
-
     /// Runs and expects exit `code`; the report.
-    fn run(&self, rules: &PathBuf, run: i64, code: i32) -> Value {
-        let out = self.check(rules, run);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "run {run}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+    fn run(&self, rules: &Path, run: i64, code: i32) -> Value {
+        report_of(
+            &mut publishing_check(rules, &at(run), TABLE, &self.fake, &self.moto),
+            code,
+            &format!("run {run}"),
+        )
     }
 
     fn put_item(&self, key: &str, attributes: &[(&str, AttributeValue)]) {

@@ -3,16 +3,15 @@
 //! SQS and DynamoDB, counting exactly what a subscriber receives after each run.
 
 use std::path::PathBuf;
-use std::process::Output;
 
+use crate::support::Spawned;
 use crate::support::lightsail::FakeLightsail;
 use crate::support::moto::Moto;
-use crate::support::{Spawned, command};
 use serde_json::Value;
 
 const TABLE: &str = "alarm-state";
 // The first evaluation time; run k evaluates at `T0 + k * 300`.
-use crate::support::{T as T0, at};
+use crate::support::{T as T0, at, publishing_check, report_of};
 
 struct Scenario {
     moto: Moto,
@@ -54,33 +53,12 @@ impl Scenario {
     }
 
     fn command(&self, run: i64) -> std::process::Command {
-        let mut cmd = command();
-        cmd.args([
-            "check",
-            "--publish",
-            "--output",
-            "json",
-            "--at",
-            &at(run),
-            "--rules",
-        ])
-        .arg(&self.rules)
-        .env("ALERT_STATE_TABLE", TABLE)
-        .envs(self.fake.env())
-        .envs(self.moto.env());
-        cmd
+        publishing_check(&self.rules, &at(run), TABLE, &self.fake, &self.moto)
     }
 
     /// Runs the check for run `run` and returns its report.
     fn run(&self, run: i64) -> Value {
-        let out: Output = self.command(run).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "run {run}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        report_of(&mut self.command(run), 0, &format!("run {run}"))
     }
 
     /// The subjects the subscriber received since the last call.

@@ -84,6 +84,40 @@ pub fn check_json(rules: &std::path::Path) -> Command {
     cmd
 }
 
+/// `check --publish --output json --at AT --rules RULES` against `fake` and `moto`,
+/// with the alarm state in `ALERT_STATE_TABLE=table`: one scheduled run of a sequence.
+pub fn publishing_check(
+    rules: &std::path::Path,
+    at: &str,
+    table: &str,
+    fake: &lightsail::FakeLightsail,
+    moto: &moto::Moto,
+) -> Command {
+    let mut cmd = command();
+    cmd.args([
+        "check",
+        "--publish",
+        "--output",
+        "json",
+        "--at",
+        at,
+        "--rules",
+    ])
+    .arg(rules)
+    .env("ALERT_STATE_TABLE", table)
+    .envs(fake.env())
+    .envs(moto.env());
+    cmd
+}
+
+/// Runs `cmd`, which must exit with `code` (the test fails showing `what` and standard
+/// error otherwise), and returns its JSON report.
+pub fn report_of(cmd: &mut Command, code: i32, what: &str) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{what}: {}", stderr(&out));
+    report(&out)
+}
+
 /// A finished command's standard error, for assertion messages.
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
