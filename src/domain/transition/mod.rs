@@ -77,6 +77,17 @@ pub struct Held {
     pub by: String,
 }
 
+impl Held {
+    /// What held it, as words to follow "held": `by silence deploys`, `while inhibited
+    /// by status-check-failed`.
+    pub fn by_words(&self) -> String {
+        match self.by.strip_prefix("inhibited by ") {
+            Some(rule) => format!("while inhibited by {rule}"),
+            None => format!("by {}", self.by),
+        }
+    }
+}
+
 /// What holds a result's notices in this run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hold {
@@ -251,6 +262,9 @@ pub struct Outcome {
     pub store: Option<Stored>,
     pub notice: Option<Notice>,
     pub why: Why,
+    /// On a `released` notice: the hold that held it (what, and since when), for the
+    /// alert to say so.
+    pub released: Option<Held>,
 }
 
 /// One evaluation of a rule on one resource, as [`decide`] weighs it.
@@ -333,6 +347,7 @@ pub fn decide_with(
     // whose notice is held was never heard of.
     let alarm_open =
         stored.is_some_and(|s| s.alarm_open || (s.state == AlarmState::Alarm && s.held.is_none()));
+    let mut released = None;
     let (mut notice, mut why) = if changed {
         if state == AlarmState::Ok && !alarm_open {
             (None, Why::InsufficientToOk)
@@ -401,6 +416,7 @@ pub fn decide_with(
                             to: held.to,
                         });
                         why = Why::Released;
+                        released = Some(held.clone());
                     }
                     _ => {}
                 }
@@ -430,6 +446,7 @@ pub fn decide_with(
         store: Some(new),
         notice,
         why,
+        released,
     }
 }
 
@@ -461,6 +478,7 @@ impl Outcome {
             store: None,
             notice: None,
             why,
+            released: None,
         }
     }
 }

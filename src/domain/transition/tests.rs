@@ -173,6 +173,7 @@ fn an_older_range_end_is_discarded() {
                 store: None,
                 notice: None,
                 why: Why::Stale,
+                released: None,
             };
             assert_eq!(outcome, expected, "{before} -> {state}");
         }
@@ -647,6 +648,29 @@ fn inhibition_holds_like_a_silence() {
         &Policy::default(),
     );
     assert_eq!(released.why, Why::Released);
+    let hold = released
+        .released
+        .expect("the released notice carries its hold");
+    assert_eq!(hold.by_words(), "while inhibited by status-check");
+}
+
+#[test]
+fn a_released_notice_carries_what_held_it_and_since_when() {
+    let ok = stored(Ok, 0, None);
+    let held = written(&step(Some(&ok), Alarm, 5, true), 5);
+    let still = step(Some(&held), Alarm, 10, true);
+    assert_eq!(still.released, None, "nothing is released while held");
+    let released = step(Some(&written(&still, 10)), Alarm, 15, false);
+    assert_eq!(released.why, Why::Released);
+    let hold = released
+        .released
+        .as_ref()
+        .expect("the hold it was released from");
+    assert_eq!((hold.since, hold.by.as_str()), (at(5), "silence nightly"));
+    assert_eq!(hold.by_words(), "by silence nightly");
+    // A plain transition, and what follows the release, carry none.
+    let after = step(Some(&written(&released, 15)), Ok, 20, false);
+    assert_eq!((after.why, after.released), (Why::Transition, None));
 }
 
 #[test]
