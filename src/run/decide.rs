@@ -96,8 +96,8 @@ pub(super) fn decide(
     };
     let hold = holding.as_ref().map(|h| &h.hold);
     let evaluation = evaluate_one(planned, points, previous.map(|p| p.state), t);
-    let (why, notice, write) = match states {
-        States::Unavailable(_) => (Why::StateUnavailable, None, None),
+    let (why, notice, write, released) = match states {
+        States::Unavailable(_) => (Why::StateUnavailable, None, None, None),
         States::Loaded(_) => {
             let evaluated = Evaluated {
                 state: evaluation.state,
@@ -120,16 +120,19 @@ pub(super) fn decide(
                     new,
                 }
             });
-            (outcome.why, outcome.notice, write)
+            (outcome.why, outcome.notice, write, outcome.released)
         }
         // Without a store there is nothing to hold a notice in: a silenced ALARM is
         // not sent, and the next run after the silence sends it (as it sends every ALARM).
         States::Stateless => match (evaluation.state, hold) {
-            (AlarmState::Alarm, Some(hold)) => (Why::from(hold), None, None),
-            (AlarmState::Alarm, None) => {
-                (Why::Stateless, Some(Notice::first(AlarmState::Alarm)), None)
-            }
-            _ => (Why::Stateless, None, None),
+            (AlarmState::Alarm, Some(hold)) => (Why::from(hold), None, None, None),
+            (AlarmState::Alarm, None) => (
+                Why::Stateless,
+                Some(Notice::first(AlarmState::Alarm)),
+                None,
+                None,
+            ),
+            _ => (Why::Stateless, None, None, None),
         },
     };
     let alarm = &planned.alarm;
@@ -142,6 +145,7 @@ pub(super) fn decide(
                 &evaluation,
                 t,
                 notice,
+                released.as_ref(),
             )
         })
         .unwrap_or_default();

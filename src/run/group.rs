@@ -314,6 +314,7 @@ rules:
             &evaluation,
             at,
             Notice::first(AlarmState::Alarm),
+            None,
         )
     }
 

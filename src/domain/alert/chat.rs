@@ -276,6 +276,14 @@ fn description(facts: &AlertFacts<'_>, view: &View) -> String {
         region,
         rule.severity
     );
+    if let Some(held) = facts.released {
+        let _ = writeln!(
+            d,
+            "*Held* {} since {}; sent when it ended",
+            held.by_words(),
+            time::rfc3339(held.since)
+        );
+    }
     if let Some(description) = &view.description {
         let _ = writeln!(d, "{description}");
     }

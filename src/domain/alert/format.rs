@@ -10,7 +10,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use crate::domain::catalog::{Format, ResourceType};
 use crate::domain::evaluate::{AlarmState, Datapoint, Evaluation};
 use crate::domain::rule::Rule;
-use crate::domain::transition::TEST_STATE;
+use crate::domain::transition::{Held, TEST_STATE};
 
 /// Everything one alert says, whatever its format.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +33,9 @@ pub struct AlertFacts<'a> {
     /// A test notice (`test-alert`): the rule and evaluation are placeholders, and each
     /// format says so instead of showing a condition and datapoints.
     pub test: bool,
+    /// Set on a notice a silence or an inhibition held, sent now that it ended: what
+    /// held it, and since when.
+    pub released: Option<&'a Held>,
 }
 
 impl AlertFacts<'_> {

@@ -19,7 +19,8 @@ pub const JSON_SOURCE: &str = "lightsail-alerts";
 const CONSOLE_HOME: &str = "https://lightsail.aws.amazon.com/ls/webapp/home";
 
 /// The `json` document, version 1 (`schemas/alert-v1.schema.json`). Every field is
-/// always present; `description`, `previousState` and `reminderSince` may be null.
+/// always present; `description`, `previousState`, `reminderSince` and `held` may be
+/// null.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonAlert<'a> {
@@ -31,6 +32,8 @@ struct JsonAlert<'a> {
     previous_state: Option<AlarmState>,
     /// Set on a reminder of a persisting ALARM: since when it has lasted.
     reminder_since: Option<String>,
+    /// Set on a notice a silence or an inhibition held, sent now that it ended.
+    held: Option<JsonHeld<'a>>,
     rule: &'a str,
     description: Option<&'a str>,
     severity: &'static str,
@@ -54,6 +57,15 @@ struct JsonAlert<'a> {
     evaluated_at: String,
     range_end: String,
     console_url: String,
+}
+
+/// What held a released notice, and since when.
+#[derive(Serialize)]
+struct JsonHeld<'a> {
+    /// `silence <name>` or `inhibited by <rule>`.
+    by: &'a str,
+    /// The evaluation time it was first held (RFC 3339).
+    since: String,
 }
 
 #[derive(Serialize)]
@@ -82,6 +94,10 @@ pub(super) fn json(facts: &AlertFacts<'_>, view: &View) -> String {
         state: facts.state(),
         previous_state,
         reminder_since: facts.reminder_since.map(time::rfc3339),
+        held: facts.released.map(|held| JsonHeld {
+            by: &held.by,
+            since: time::rfc3339(held.since),
+        }),
         rule: rule.name.as_str(),
         description: view.description.as_deref(),
         severity: rule.severity.as_str(),

@@ -28,7 +28,7 @@ use crate::domain::catalog::{Format, ResourceType};
 use crate::domain::evaluate::Evaluation;
 use crate::domain::rule::{Rule, TopicArn};
 use crate::domain::time;
-use crate::domain::transition::{Notice, TEST_STATE};
+use crate::domain::transition::{Held, Notice, TEST_STATE};
 use format::AlertFacts;
 
 /// SNS rejects subjects of 100 characters or more.
@@ -59,6 +59,8 @@ pub struct Alert {
 
 /// Renders the alerts for one rule, resource and evaluation: one per destination of the
 /// rule, each in its destination's format, with the same subject, attributes and ids.
+/// `released` is the hold a released notice was held by (SPEC §16): every format says
+/// so; it changes neither the subject nor the ids.
 pub fn render(
     rule: &Rule,
     region: &str,
@@ -66,6 +68,7 @@ pub fn render(
     evaluation: &Evaluation,
     evaluated_at: DateTime<Utc>,
     notice: Notice,
+    released: Option<&Held>,
 ) -> Vec<Alert> {
     let test = notice == Notice::Test;
     let state = if test {
@@ -85,15 +88,6 @@ pub fn render(
         time::rfc3339(evaluation.range_end)
     };
     let id = hex_sha256(&[rule.name.as_str(), region, resource, state, &range]);
-    let summary = Arc::new(Summary::of(
-        rule,
-        region,
-        resource,
-        evaluation,
-        evaluated_at,
-        notice,
-        &id,
-    ));
     let subject = if test {
         sns_subject(&format::test_headline(rule))
     } else {
@@ -116,7 +110,9 @@ pub fn render(
         reminder_since: notice.reminder_since(),
         id: &id,
         test,
+        released: released.filter(|_| !test),
     };
+    let summary = Arc::new(Summary::of(&facts));
     rule.destinations
         .iter()
         .map(|destination| {
@@ -296,7 +292,7 @@ rules:
         t: DateTime<Utc>,
         notice: Notice,
     ) -> Vec<Alert> {
-        render(rule, "us-east-1", "web-1", evaluation, t, notice)
+        render(rule, "us-east-1", "web-1", evaluation, t, notice, None)
     }
 
     fn golden_alerts() -> Vec<Alert> {
@@ -353,6 +349,118 @@ rules:
                 .ends_with("(reminder)"),
             "{chat:#}"
         );
+    }
+
+    /// A hold that ended: `by` since 13:00.
+    pub(super) fn held(by: &str, to: AlarmState) -> Held {
+        Held {
+            from: Some(AlarmState::Ok),
+            to,
+            since: "2026-11-24T13:00:00Z".parse().unwrap(),
+            by: by.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_released_notice_says_what_held_it_in_every_format_and_keeps_its_ids() {
+        let rule = golden_rule();
+        let evaluation = golden_evaluation(&rule);
+        let notice = Notice::Transition {
+            from: Some(AlarmState::Ok),
+            to: AlarmState::Alarm,
+        };
+        let silence = held("silence deploys", AlarmState::Alarm);
+        let plain = render_web_1(&rule, &evaluation, at(), notice);
+        let released = render(
+            &rule,
+            "us-east-1",
+            "web-1",
+            &evaluation,
+            at(),
+            notice,
+            Some(&silence),
+        );
+        for (plain, released) in plain.iter().zip(&released) {
+            assert_eq!(released.subject, plain.subject, "the subject is the same");
+            assert_eq!(released.attributes, plain.attributes);
+            assert_eq!(
+                released.message_deduplication_id,
+                plain.message_deduplication_id
+            );
+            assert_eq!(
+                released.summary.as_ref().unwrap().id,
+                plain.summary.as_ref().unwrap().id
+            );
+        }
+        let message = |alerts: &[Alert], f: Format| {
+            alerts
+                .iter()
+                .find(|a| a.format == f)
+                .unwrap()
+                .message
+                .clone()
+        };
+        let text = message(&released, Format::Text);
+        let line = "Held:        by silence deploys since 2026-11-24T13:00:00Z; sent when it ended";
+        assert!(
+            text.contains(&format!(
+                "State:       ALARM\nPrevious:    OK\n{line}\nSeverity:"
+            )),
+            "{text}"
+        );
+        assert!(!message(&plain, Format::Text).contains("Held:"));
+
+        let json: serde_json::Value =
+            serde_json::from_str(&message(&released, Format::Json)).unwrap();
+        assert_eq!(
+            json["held"],
+            serde_json::json!({"by": "silence deploys", "since": "2026-11-24T13:00:00Z"})
+        );
+        let plain_json: serde_json::Value =
+            serde_json::from_str(&message(&plain, Format::Json)).unwrap();
+        assert!(plain_json["held"].is_null() && plain_json.get("held").is_some());
+        assert_eq!(json["id"], plain_json["id"], "one notice, one id");
+
+        let chat: serde_json::Value =
+            serde_json::from_str(&message(&released, Format::Chat)).unwrap();
+        let description = chat["content"]["description"].as_str().unwrap();
+        assert!(
+            description.contains(
+                "\n*Held* by silence deploys since 2026-11-24T13:00:00Z; sent when it ended\n"
+            ),
+            "{description}"
+        );
+        assert_eq!(chat["id"], plain_json["id"]);
+        assert!(!message(&plain, Format::Chat).contains("*Held*"));
+
+        // An inhibition, on a released recovery.
+        let mut recovered = evaluation.clone();
+        recovered.state = AlarmState::Ok;
+        let inhibition = held("inhibited by status-check-failed", AlarmState::Ok);
+        let recovery = Notice::Transition {
+            from: Some(AlarmState::Alarm),
+            to: AlarmState::Ok,
+        };
+        let alerts = render(
+            &rule,
+            "us-east-1",
+            "web-1",
+            &recovered,
+            at(),
+            recovery,
+            Some(&inhibition),
+        );
+        let text = message(&alerts, Format::Text);
+        assert!(
+            text.contains(
+                "Previous:    ALARM (recovered)\nHeld:        while inhibited by \
+                 status-check-failed since 2026-11-24T13:00:00Z; sent when it ended\n"
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&message(&alerts, Format::Json)).unwrap();
+        assert_eq!(json["held"]["by"], "inhibited by status-check-failed");
     }
 
     #[test]
@@ -431,6 +539,7 @@ rules:
         ("state", "string"),
         ("previousState", "null"),
         ("reminderSince", "null"),
+        ("held", "null"),
         ("rule", "string"),
         ("description", "string"),
         ("severity", "string"),
@@ -644,7 +753,15 @@ rules:
             (reminder, " (reminder)"),
             (Notice::first(AlarmState::Alarm), ""),
         ] {
-            let alerts = render(&rule, "us-east-1", &instance, &evaluation, at(), notice);
+            let alerts = render(
+                &rule,
+                "us-east-1",
+                &instance,
+                &evaluation,
+                at(),
+                notice,
+                None,
+            );
             let subject = &alerts[0].subject;
             assert!(subject.len() <= 99, "{subject}");
             assert!(subject.starts_with("[ALARM] rrr"), "{subject}");
@@ -657,7 +774,15 @@ rules:
         }
         // A short name keeps all of itself; the long one gives way.
         rule.name = "cpu".parse().unwrap();
-        let alerts = render(&rule, "us-east-1", &instance, &evaluation, at(), reminder);
+        let alerts = render(
+            &rule,
+            "us-east-1",
+            &instance,
+            &evaluation,
+            at(),
+            reminder,
+            None,
+        );
         assert!(
             alerts[0].subject.starts_with("[ALARM] cpu: iii"),
             "{}",

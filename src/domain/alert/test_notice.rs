@@ -41,7 +41,15 @@ pub fn test_notices(targets: &[Destination], severity: Severity, at: DateTime<Ut
         .flat_map(|target| {
             let region = target.topic_arn.region();
             let rule = placeholder(target, severity);
-            render(&rule, region, TEST_RESOURCE, &evaluation, at, Notice::Test)
+            render(
+                &rule,
+                region,
+                TEST_RESOURCE,
+                &evaluation,
+                at,
+                Notice::Test,
+                None,
+            )
         })
         .collect()
 }

@@ -65,6 +65,14 @@ pub(super) fn text(facts: &AlertFacts<'_>, view: &View) -> String {
         }
         (None, None) => {}
     }
+    if let Some(held) = facts.released {
+        let _ = writeln!(
+            m,
+            "Held:        {} since {}; sent when it ended",
+            held.by_words(),
+            time::rfc3339(held.since)
+        );
+    }
     let _ = writeln!(m, "Severity:    {}", rule.severity);
     let _ = writeln!(m, "Condition:   {}", condition(rule));
     let _ = writeln!(

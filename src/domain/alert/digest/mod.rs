@@ -13,13 +13,13 @@ use std::ops::Range;
 
 use chrono::{DateTime, Utc};
 
+use super::format::AlertFacts;
 use super::{Alert, MAX_MESSAGE_BYTES, hex_sha256, publish_size, sns_subject, sns_text};
 use crate::domain::catalog::{
     Comparison, Format, MetricName, ResourceType, Severity, Statistic, Unit,
 };
-use crate::domain::evaluate::{AlarmState, Evaluation};
-use crate::domain::rule::Rule;
-use crate::domain::transition::Notice;
+use crate::domain::evaluate::AlarmState;
+use crate::domain::transition::Held;
 
 /// The `version` of the `json` digest document (`schemas/alert-digest-v1.schema.json`).
 pub const DIGEST_VERSION: &str = "1";
@@ -39,6 +39,8 @@ pub struct Summary {
     pub previous_state: Option<AlarmState>,
     /// On a reminder, since when the ALARM has lasted.
     pub reminder_since: Option<DateTime<Utc>>,
+    /// On a notice a silence or an inhibition held, sent now that it ended: the hold.
+    pub released: Option<Held>,
     pub metric: MetricName,
     pub statistic: Statistic,
     pub comparison: Comparison,
@@ -51,15 +53,16 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub(super) fn of(
-        rule: &Rule,
-        region: &str,
-        resource: &str,
-        evaluation: &Evaluation,
-        evaluated_at: DateTime<Utc>,
-        notice: Notice,
-        id: &str,
-    ) -> Summary {
+    pub(super) fn of(facts: &AlertFacts<'_>) -> Summary {
+        let AlertFacts {
+            rule,
+            region,
+            resource,
+            evaluation,
+            evaluated_at,
+            id,
+            ..
+        } = *facts;
         Summary {
             id: id.to_owned(),
             rule: rule.name.to_string(),
@@ -68,8 +71,9 @@ impl Summary {
             resource: resource.to_owned(),
             region: region.to_owned(),
             state: evaluation.state,
-            previous_state: notice.previous_state(),
-            reminder_since: notice.reminder_since(),
+            previous_state: facts.previous_state,
+            reminder_since: facts.reminder_since,
+            released: facts.released.cloned(),
             metric: rule.metric,
             statistic: rule.statistic,
             comparison: rule.comparison,
@@ -81,15 +85,20 @@ impl Summary {
         }
     }
 
-    /// `ALARM`, `ALARM (reminder, since ...)`, `OK (recovered)`, `INSUFFICIENT_DATA`.
+    /// `ALARM`, `ALARM (reminder, since ...)`, `OK (recovered)`, `INSUFFICIENT_DATA`;
+    /// a released notice says what held it: `ALARM (held by silence deploys)`, `OK
+    /// (recovered; held while inhibited by status-check-failed)`.
     pub(super) fn what(&self) -> String {
-        match (self.state, self.reminder_since, self.previous_state) {
-            (state, Some(since), _) => format!(
+        let held = self.released.as_ref().map(Held::by_words);
+        match (self.state, self.reminder_since, self.previous_state, held) {
+            (state, Some(since), _, _) => format!(
                 "{state} (reminder, since {})",
                 crate::domain::time::rfc3339(since)
             ),
-            (AlarmState::Ok, None, Some(_)) => "OK (recovered)".to_owned(),
-            (state, None, _) => state.to_string(),
+            (AlarmState::Ok, None, Some(_), None) => "OK (recovered)".to_owned(),
+            (AlarmState::Ok, None, Some(_), Some(held)) => format!("OK (recovered; held {held})"),
+            (state, None, _, None) => state.to_string(),
+            (state, None, _, Some(held)) => format!("{state} (held {held})"),
         }
     }
 

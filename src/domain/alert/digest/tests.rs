@@ -2,13 +2,25 @@
 //! split of a digest too large for one message.
 
 use super::super::render;
-use super::super::tests::{at, golden, golden_evaluation, golden_rule};
+use super::super::tests::{at, golden, golden_evaluation, golden_rule, held};
 use super::*;
-use crate::domain::evaluate::Datapoint;
+use crate::domain::evaluate::{Datapoint, Evaluation};
+use crate::domain::rule::Rule;
+use crate::domain::transition::{Held, Notice};
 
 /// The golden rule's alerts for `resource`: `state` (ALARM, a reminder of one, or a
 /// recovery), one per target (text, json, chat).
 fn alerts_for(rule: &Rule, resource: &str, notice: Notice) -> Vec<Alert> {
+    alerts_released(rule, resource, notice, None)
+}
+
+/// [`alerts_for`], of a notice held by `released` and sent now that it ended.
+fn alerts_released(
+    rule: &Rule,
+    resource: &str,
+    notice: Notice,
+    released: Option<&Held>,
+) -> Vec<Alert> {
     let mut evaluation = golden_evaluation(rule);
     if let Notice::Transition {
         to: AlarmState::Ok, ..
@@ -22,7 +34,15 @@ fn alerts_for(rule: &Rule, resource: &str, notice: Notice) -> Vec<Alert> {
             point.value += 20.0;
         }
     }
-    render(rule, "us-east-1", resource, &evaluation, at(), notice)
+    render(
+        rule,
+        "us-east-1",
+        resource,
+        &evaluation,
+        at(),
+        notice,
+        released,
+    )
 }
 
 /// Three alerts of the golden rule: web-3 recovered, web-2 in ALARM for the first
@@ -116,6 +136,60 @@ fn golden_chat_digest() {
     assert_eq!(
         card["content"]["title"],
         "[ALARM] 3 alerts: 2 ALARM, 1 OK (lightsail-alerts)"
+    );
+}
+
+#[test]
+fn a_digest_marks_the_notices_a_hold_released() {
+    let rule = golden_rule();
+    let alarm = Notice::Transition {
+        from: Some(AlarmState::Ok),
+        to: AlarmState::Alarm,
+    };
+    let recovery = Notice::Transition {
+        from: Some(AlarmState::Alarm),
+        to: AlarmState::Ok,
+    };
+    let silence = held("silence deploys", AlarmState::Alarm);
+    let inhibition = held("inhibited by status-check-failed", AlarmState::Ok);
+    let all = [
+        alerts_released(&rule, "web-1", alarm, Some(&silence)),
+        alerts_released(&rule, "web-2", recovery, Some(&inhibition)),
+        alerts_for(&rule, "web-3", alarm),
+    ];
+    let digest = |format: Format| {
+        let target: Vec<&Alert> = all
+            .iter()
+            .map(|alerts| alerts.iter().find(|a| a.format == format).unwrap())
+            .collect();
+        let mut digests = digests(&target);
+        assert_eq!(digests.len(), 1);
+        digests.remove(0).alert.message
+    };
+    let text = digest(Format::Text);
+    for line in [
+        "1. ALARM (held by silence deploys)  burst-capacity-low: instance \"web-1\"",
+        "2. ALARM  burst-capacity-low: instance \"web-3\"",
+        "3. OK (recovered; held while inhibited by status-check-failed)  burst-capacity-low: \
+         instance \"web-2\"",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let card: serde_json::Value = serde_json::from_str(&digest(Format::Chat)).unwrap();
+    let description = card["content"]["description"].as_str().unwrap();
+    assert!(
+        description.contains(
+            "• *ALARM (held by silence deploys)* `burst-capacity-low` on instance `web-1`"
+        ),
+        "{description}"
+    );
+    assert!(description.contains("• *ALARM* `burst-capacity-low` on instance `web-3`"));
+    let document: serde_json::Value = serde_json::from_str(&digest(Format::Json)).unwrap();
+    assert_eq!(document["alerts"][0]["held"]["by"], "silence deploys");
+    assert!(document["alerts"][1]["held"].is_null());
+    assert_eq!(
+        document["alerts"][2]["held"]["by"],
+        "inhibited by status-check-failed"
     );
 }
 
@@ -227,6 +301,7 @@ fn storm(count: usize, points: usize) -> Vec<Vec<Alert>> {
                 &evaluation,
                 end,
                 Notice::first(AlarmState::Alarm),
+                None,
             )
         })
         .collect()
