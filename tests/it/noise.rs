@@ -2,11 +2,12 @@
 //! through series of runs of the binary against a fake Lightsail and moto's SNS, SQS and
 //! DynamoDB, counting exactly what a subscriber receives after each run.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::Output;
 
 use crate::support::lightsail::FakeLightsail;
-use crate::support::moto::Moto;
+use crate::support::moto::{Delivered, Moto};
 use crate::support::{T as T0, at, command};
 use serde_json::Value;
 
@@ -21,6 +22,8 @@ struct Noise {
     dir: tempfile::TempDir,
     /// Run k evaluates at `t0 + k * 300` (epoch seconds).
     t0: i64,
+    /// Every message the subscriber received so far, oldest first.
+    log: RefCell<Vec<Delivered>>,
 }
 
 impl Noise {
@@ -47,6 +50,7 @@ impl Noise {
             queue,
             dir: tempfile::tempdir().unwrap(),
             t0,
+            log: RefCell::default(),
         })
     }
 
@@ -120,12 +124,26 @@ impl Noise {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// The subjects the subscriber received since the last call.
+    /// The subjects the subscriber received since the last call (the messages are
+    /// kept, in [`Noise::messages`]).
     fn received(&self) -> Vec<String> {
-        self.moto
-            .receive_all(&self.queue)
-            .into_iter()
-            .map(|d| d.subject.unwrap_or_default())
+        let delivered = self.moto.receive_all(&self.queue);
+        let subjects = delivered
+            .iter()
+            .map(|d| d.subject.clone().unwrap_or_default())
+            .collect();
+        self.log.borrow_mut().extend(delivered);
+        subjects
+    }
+
+    /// The bodies of every message received so far whose subject is `subject`, oldest
+    /// first.
+    fn messages(&self, subject: &str) -> Vec<String> {
+        self.log
+            .borrow()
+            .iter()
+            .filter(|d| d.subject.as_deref() == Some(subject))
+            .map(|d| d.message.clone())
             .collect()
     }
 }
@@ -196,6 +214,17 @@ fn an_alarm_in_a_cron_window_is_sent_once_after_it_if_still_alarm() {
         })
     );
     assert!(result(&reports[4], "burst-low").get("heldBy").is_none());
+    // The ALARM sent after the window says it was held, by what and since when.
+    let sent = noise.messages(ALARM);
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains(
+            "\nState:       ALARM\nPrevious:    OK\nHeld:        by silence deploys since \
+             2026-11-24T13:10:00Z; sent when it ended\n"
+        ),
+        "{}",
+        sent[0]
+    );
 }
 
 #[test]
@@ -240,6 +269,20 @@ fn a_recovery_in_a_cron_window_is_sent_after_it() {
             ("OK", "unchanged", &[]),
             ("OK", "released", &[RECOVERY]), // and closes the incident after the window
         ],
+    );
+    // The ALARM went out as it happened: nothing held it. The recovery says it was.
+    let alarm = noise.messages(ALARM);
+    assert_eq!(alarm.len(), 1);
+    assert!(!alarm[0].contains("Held:"), "{}", alarm[0]);
+    let recovery = noise.messages(RECOVERY);
+    assert_eq!(recovery.len(), 1);
+    assert!(
+        recovery[0].contains(
+            "\nPrevious:    ALARM (recovered)\nHeld:        by silence deploys since \
+             2026-11-24T13:15:00Z; sent when it ended\n"
+        ),
+        "{}",
+        recovery[0]
     );
 }
 
@@ -290,6 +333,16 @@ fn an_alarm_inhibited_by_a_failing_status_check_is_sent_when_the_check_recovers(
     );
     noise.run(&rules, 4);
     assert!(noise.received().is_empty());
+    // The ALARM says what held it; the status check's own, never held, does not.
+    let alarm = &noise.messages(ALARM)[0];
+    assert!(
+        alarm.contains(
+            "\nHeld:        while inhibited by status since 2026-11-24T13:10:00Z; sent when \
+             it ended\n"
+        ),
+        "{alarm}"
+    );
+    assert!(!noise.messages(status_alarm)[0].contains("Held:"));
 }
 
 #[test]
