@@ -13,7 +13,9 @@ use std::time::Duration;
 use crate::support::lightsail::FakeLightsail;
 use crate::support::moto::{Delivered, Moto};
 use crate::support::runtime::FakeRuntime;
-use crate::support::{AT, Spawned, T, at, command, publishing_check, report_of, schema_violations};
+use crate::support::{
+    AT, Spawned, T, at, command, publishing_check, report_of, schema_violations, sns_unreachable,
+};
 
 const TABLE: &str = "alarm-state";
 
@@ -244,19 +246,7 @@ fn a_digest_that_failed_releases_every_key_and_the_next_run_sends_it_once() {
     };
     s.run(0);
     // SNS unreachable for run 1: the invocation fails and every claim is released.
-    let out = s
-        .command(1)
-        .env("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let failed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = report_of(sns_unreachable(&mut s.command(1)), 1, "run 1");
     all_notified(&failed, false, "transition");
     let publish_errors = failed["errors"]
         .as_array()

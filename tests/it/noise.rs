@@ -3,12 +3,11 @@
 //! DynamoDB, counting exactly what a subscriber receives after each run.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
-use std::process::Output;
+use std::path::{Path, PathBuf};
 
 use crate::support::lightsail::FakeLightsail;
 use crate::support::moto::{Delivered, Moto};
-use crate::support::{T as T0, at, command};
+use crate::support::{T as T0, at, command, publishing_check, report_of};
 use serde_json::Value;
 
 const TABLE: &str = "alarm-state";
@@ -96,32 +95,10 @@ impl Noise {
         cmd
     }
 
-    fn check(&self, rules: &PathBuf, run: i64) -> Output {
-        self.command()
-            .args([
-                "check",
-                "--publish",
-                "--output",
-                "json",
-                "--at",
-                &self.at(run),
-                "--rules",
-            ])
-            .arg(rules)
-            .output()
-            .unwrap()
-    }
-
     /// Runs the check of run `run` (exit 0) and returns its report.
-    fn run(&self, rules: &PathBuf, run: i64) -> Value {
-        let out = self.check(rules, run);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "run {run}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+    fn run(&self, rules: &Path, run: i64) -> Value {
+        let mut check = publishing_check(rules, &self.at(run), TABLE, &self.fake, &self.moto);
+        report_of(&mut check, 0, &format!("run {run}"))
     }
 
     /// The subjects the subscriber received since the last call (the messages are
@@ -167,7 +144,7 @@ const DEPLOYS: &str = "silences:\n  - name: deploys\n    match: {rule: burst-low
 /// Runs 0.. and what each gives: (state, why, subjects received).
 type Expected<'a> = &'a [(&'a str, &'a str, &'a [&'a str])];
 
-fn expect_runs(noise: &Noise, rules: &PathBuf, expected: Expected<'_>) -> Vec<Value> {
+fn expect_runs(noise: &Noise, rules: &Path, expected: Expected<'_>) -> Vec<Value> {
     let mut reports = Vec::new();
     for (run, (state, why, subjects)) in expected.iter().enumerate() {
         let report = noise.run(rules, run as i64);

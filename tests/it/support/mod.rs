@@ -118,6 +118,12 @@ pub fn report_of(cmd: &mut Command, code: i32, what: &str) -> serde_json::Value 
     report(&out)
 }
 
+/// Points `cmd`'s SNS at a closed port, one attempt only: every publish fails at once.
+pub fn sns_unreachable(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9")
+        .env("AWS_MAX_ATTEMPTS", "1")
+}
+
 /// A finished command's standard error, for assertion messages.
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
