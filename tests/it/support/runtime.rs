@@ -21,6 +21,7 @@
 use super::http::{Background, Request, header, read_body, respond};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
+use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -263,6 +264,22 @@ impl FakeRuntime {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
+    }
+
+    /// Starts the function (`lambda`, given this runtime's environment) for the one event
+    /// this runtime holds, and returns its response, which must arrive before the
+    /// invocation's deadline (else the test fails showing the function's log).
+    pub fn answer_in_time(&self, lambda: &mut Command) -> Value {
+        let lambda = super::Spawned::start(lambda.envs(self.lambda_env()));
+        let outcomes = self.wait_outcomes(1, Duration::from_secs(60));
+        let logs = lambda.stop();
+        let outcome = &outcomes[0];
+        assert!(
+            outcome.margin().is_some(),
+            "the function answered after its deadline\n{}",
+            logs.stderr
+        );
+        outcome.response().clone()
     }
 
     /// Blocks until at least `n` invocations were answered, and returns every outcome so
