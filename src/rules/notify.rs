@@ -1,15 +1,14 @@
 //! Where a rule's alerts go: `topicArn` or `notify` (a list of topics and formats).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::domain::catalog::Format;
 
 use super::positions::Path;
-use super::scope::{Field, Scope};
-use super::suggest::closest;
-use super::values::{describe, key_text, lookup, mapping, parse_name, string};
+use super::scope::{self, Field, Scope};
+use super::values::{describe, lookup, mapping, parse_name, string};
 use crate::domain::rule::{Destination, InvalidValue, TopicArn};
 
 pub(super) const NOTIFY_FIELDS: &[&str] = &["topicArn", "format"];
@@ -107,24 +106,8 @@ fn check_target(
             return None;
         }
     };
-    let mut typos = HashSet::new();
-    for key in entry.keys() {
-        if key.as_str().is_some_and(|k| NOTIFY_FIELDS.contains(&k)) {
-            continue;
-        }
-        let key = key_text(key);
-        let suggestion = closest(&key, NOTIFY_FIELDS.iter().copied());
-        let hint = suggestion
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
-        typos.extend(suggestion);
-        scope.key_error(
-            at.key(key.as_str()),
-            format!(
-                "unknown field `{key}`{hint}; allowed: {}",
-                NOTIFY_FIELDS.join(", ")
-            ),
-        );
+    let typos = scope.unknown_keys(at, entry, NOTIFY_FIELDS);
+    if !scope::known_keys(entry, NOTIFY_FIELDS) {
         *valid = false;
     }
     let topic_arn = match lookup(entry, "topicArn", |v| check_topic_arn(string(v)?)) {

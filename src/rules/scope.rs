@@ -184,6 +184,37 @@ impl<'e> Scope<'e> {
         self.push(field.into(), Target::Key, message.into());
     }
 
+    /// The unknown keys of the mapping at `at` (a path from this mapping), each an error
+    /// with "did you mean"; returns the allowed keys they look like typos of (so that
+    /// those are not also "required").
+    pub(super) fn unknown_keys(
+        &mut self,
+        at: &Path,
+        map: &Mapping,
+        allowed: &[&'static str],
+    ) -> HashSet<&'static str> {
+        let mut typos = HashSet::new();
+        for key in map.keys() {
+            if key.as_str().is_some_and(|k| allowed.contains(&k)) {
+                continue;
+            }
+            let key = key_text(key);
+            let suggestion = closest(&key, allowed.iter().copied());
+            let hint = suggestion
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            typos.extend(suggestion);
+            self.key_error(
+                at.key(key.as_str()),
+                format!(
+                    "unknown field `{key}`{hint}; allowed: {}",
+                    allowed.join(", ")
+                ),
+            );
+        }
+        typos
+    }
+
     fn push(&mut self, field: Path, target: Target, message: String) {
         let path = self.path.join(&field);
         let shown = if self.rule.is_some() { &field } else { &path };
@@ -300,4 +331,10 @@ impl<'e> Scope<'e> {
             }
         }
     }
+}
+
+/// Every key of `map` is one of `allowed`.
+pub(super) fn known_keys(map: &Mapping, allowed: &[&str]) -> bool {
+    map.keys()
+        .all(|k| k.as_str().is_some_and(|k| allowed.contains(&k)))
 }

@@ -10,9 +10,9 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::errors::ValidationError;
 use super::positions::Path;
-use super::scope::Scope;
+use super::scope::{self, Scope};
 use super::selection::check_region;
-use super::suggest::{closest, with_suggestion};
+use super::suggest::with_suggestion;
 use super::values::{describe, key_text, lookup, mapping, string};
 use crate::domain::rule::RuleName;
 use crate::domain::select::Selector;
@@ -129,41 +129,6 @@ fn check_name(name: &str) -> Result<String, String> {
     ))
 }
 
-/// The unknown keys of the mapping at `at`, each an error with "did you mean"; returns
-/// the allowed keys they look like typos of (so that those are not also "required").
-fn unknown_keys(
-    scope: &mut Scope<'_>,
-    at: &Path,
-    map: &Mapping,
-    allowed: &[&'static str],
-) -> HashSet<&'static str> {
-    let mut typos = HashSet::new();
-    for key in map.keys() {
-        if key.as_str().is_some_and(|k| allowed.contains(&k)) {
-            continue;
-        }
-        let key = key_text(key);
-        let suggestion = closest(&key, allowed.iter().copied());
-        let hint = suggestion
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
-        typos.extend(suggestion);
-        scope.key_error(
-            at.key(key.as_str()),
-            format!(
-                "unknown field `{key}`{hint}; allowed: {}",
-                allowed.join(", ")
-            ),
-        );
-    }
-    typos
-}
-
-fn known_keys(map: &Mapping, allowed: &[&str]) -> bool {
-    map.keys()
-        .all(|k| k.as_str().is_some_and(|k| allowed.contains(&k)))
-}
-
 /// `key` of the mapping at `at`, checked: `Ok(None)` when absent, `Err(())` when wrong
 /// (its error recorded).
 fn nested<'m, T>(
@@ -196,8 +161,8 @@ pub(crate) fn matches_no_rule(rule: &Selector, names: &[&str]) -> Option<String>
 /// document, or a glob that matches none, is an error (the silence would never apply).
 fn check_match(scope: &mut Scope<'_>, map: &Mapping, rules: &[&RuleName]) -> Option<Matcher> {
     let at = Path::from("match");
-    let typos = unknown_keys(scope, &at, map, MATCH_FIELDS);
-    let mut valid = typos.is_empty() && known_keys(map, MATCH_FIELDS);
+    let typos = scope.unknown_keys(&at, map, MATCH_FIELDS);
+    let mut valid = typos.is_empty() && scope::known_keys(map, MATCH_FIELDS);
     let mut glob = |scope: &mut Scope<'_>, key: &str| -> Option<Selector> {
         match nested(scope, &at, map, key, |v| Selector::parse(string(v)?)) {
             Ok(selector) => selector,
@@ -288,13 +253,13 @@ fn scalar(value: &Value) -> Result<String, String> {
 /// `schedule`: `{cron, duration, timezone}` or `{start, end}`.
 fn check_schedule(scope: &mut Scope<'_>, map: &Mapping) -> Option<Schedule> {
     let at = Path::from("schedule");
-    let typos = unknown_keys(scope, &at, map, SCHEDULE_FIELDS);
+    let typos = scope.unknown_keys(&at, map, SCHEDULE_FIELDS);
     let present = |key: &str| !matches!(map.get(key), None | Some(Value::Null));
     let recurring = ["cron", "duration", "timezone"]
         .into_iter()
         .find(|k| present(k));
     let once = ["start", "end"].into_iter().find(|k| present(k));
-    let valid = known_keys(map, SCHEDULE_FIELDS);
+    let valid = scope::known_keys(map, SCHEDULE_FIELDS);
     let schedule = match (recurring, once) {
         (Some(recurring), Some(once)) => {
             scope.error(
