@@ -474,25 +474,10 @@ mod tests {
                 assert_eq!(format!("{before:?}"), format!("{after:?}"));
             }
         )*
-            #[test]
-            fn every_conformance_case_runs_on_the_file() {
-                assert_eq!(conformance::CASES, &[$(stringify!($case)),*]);
-            }
         };
     }
 
-    file_conformance!(
-        first_claim_on_a_missing_item_wins,
-        racing_claims_have_one_winner,
-        a_second_claim_on_the_same_version_loses,
-        confirm_needs_our_token,
-        release_lets_the_next_claim_win,
-        an_expired_claim_can_be_taken_over,
-        record_with_a_stale_version_fails,
-        load_many_keys,
-        a_held_notice_is_kept_until_a_write_clears_it,
-        silences_are_written_whole_on_their_version,
-    );
+    conformance::each_case!(file_conformance);
 
     #[tokio::test]
     async fn a_missing_file_is_an_empty_store_and_each_change_is_written_at_once() {

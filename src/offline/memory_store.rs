@@ -249,23 +249,8 @@ mod tests {
                 conformance::run(&MemoryStore::new(), stringify!($case)).await;
             }
         )*
-            #[test]
-            fn every_conformance_case_runs_on_memory() {
-                assert_eq!(conformance::CASES, &[$(stringify!($case)),*]);
-            }
         };
     }
 
-    memory_conformance!(
-        first_claim_on_a_missing_item_wins,
-        racing_claims_have_one_winner,
-        a_second_claim_on_the_same_version_loses,
-        confirm_needs_our_token,
-        release_lets_the_next_claim_win,
-        an_expired_claim_can_be_taken_over,
-        record_with_a_stale_version_fails,
-        load_many_keys,
-        a_held_notice_is_kept_until_a_write_clears_it,
-        silences_are_written_whole_on_their_version,
-    );
+    conformance::each_case!(memory_conformance);
 }

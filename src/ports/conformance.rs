@@ -7,19 +7,34 @@
 use super::*;
 use crate::domain::evaluate::AlarmState;
 
-/// The cases, by name.
-pub const CASES: &[&str] = &[
-    "first_claim_on_a_missing_item_wins",
-    "racing_claims_have_one_winner",
-    "a_second_claim_on_the_same_version_loses",
-    "confirm_needs_our_token",
-    "release_lets_the_next_claim_win",
-    "an_expired_claim_can_be_taken_over",
-    "record_with_a_stale_version_fails",
-    "load_many_keys",
-    "a_held_notice_is_kept_until_a_write_clears_it",
-    "silences_are_written_whole_on_their_version",
-];
+/// Calls `$suite!` with the name of every case: the one list that [`CASES`] and the
+/// stores' unit suites (a `#[tokio::test]` per case) are made from.
+macro_rules! each_case {
+    ($suite:ident) => {
+        $suite!(
+            first_claim_on_a_missing_item_wins,
+            racing_claims_have_one_winner,
+            a_second_claim_on_the_same_version_loses,
+            confirm_needs_our_token,
+            release_lets_the_next_claim_win,
+            an_expired_claim_can_be_taken_over,
+            record_with_a_stale_version_fails,
+            load_many_keys,
+            a_held_notice_is_kept_until_a_write_clears_it,
+            silences_are_written_whole_on_their_version,
+        );
+    };
+}
+#[cfg(test)]
+pub(crate) use each_case;
+
+macro_rules! names {
+    ($($case:ident),* $(,)?) => {
+        /// The cases, by name.
+        pub const CASES: &[&str] = &[$(stringify!($case)),*];
+    };
+}
+each_case!(names);
 
 /// Runs the case called `name` (one of [`CASES`]).
 pub async fn run(store: &impl StateStore, name: &str) {
