@@ -379,54 +379,26 @@ fn a_recording_replays_the_results_of_the_live_run() {
 
     // And those results are what the fleet says.
     let results = results_of(&live);
-    let has = |rule: &str, resource: &str, region: &str, state: &str| {
-        results.contains(&(rule.into(), resource.into(), region.into(), state.into()))
-    };
-    assert!(
-        has("cpu-high", "web-1", "us-east-1", "ALARM"),
-        "{results:?}"
-    );
-    assert!(
-        has("cpu-high", "web-eu-1", "eu-west-1", "OK"),
-        "{results:?}"
-    );
-    assert!(
-        has("cpu-high", "web-eu-2", "eu-west-1", "ALARM"),
-        "{results:?}"
-    );
-    assert!(
-        has("cpu-high", "ghost-1", "us-east-1", "ERROR"),
-        "{results:?}"
-    );
-    assert!(
-        has("cpu-high-slow", "web-1", "us-east-1", "ALARM"),
-        "{results:?}"
-    );
-    assert!(
-        has("cpu-high-slow", "web-9", "us-east-1", "ERROR"),
-        "{results:?}"
-    );
-    assert!(
-        has("database-storage-low", "orders-db", "us-east-1", "ALARM"),
-        "{results:?}"
-    );
-    assert!(
-        has(
+    for (rule, resource, region, state) in [
+        ("cpu-high", "web-1", "us-east-1", "ALARM"),
+        ("cpu-high", "web-eu-1", "eu-west-1", "OK"),
+        ("cpu-high", "web-eu-2", "eu-west-1", "ALARM"),
+        ("cpu-high", "ghost-1", "us-east-1", "ERROR"),
+        ("cpu-high-slow", "web-1", "us-east-1", "ALARM"),
+        ("cpu-high-slow", "web-9", "us-east-1", "ERROR"),
+        ("database-storage-low", "orders-db", "us-east-1", "ALARM"),
+        (
             "load-balancer-no-healthy-hosts",
             "web-lb",
             "eu-west-1",
-            "ALARM"
+            "ALARM",
         ),
-        "{results:?}"
-    );
-    assert!(
-        has("distribution-5xx-rate", "site-cdn", "us-east-1", "OK"),
-        "{results:?}"
-    );
-    assert!(
-        has("container-memory-high", "api", "eu-west-1", "ALARM"),
-        "{results:?}"
-    );
+        ("distribution-5xx-rate", "site-cdn", "us-east-1", "OK"),
+        ("container-memory-high", "api", "eu-west-1", "ALARM"),
+    ] {
+        let expected = (rule.into(), resource.into(), region.into(), state.into());
+        assert!(results.contains(&expected), "{expected:?} in {results:?}");
+    }
     for unselected in ["web-2", "web-3", "bastion", "reports-db"] {
         assert!(
             !results
