@@ -313,3 +313,82 @@ fn a_storm_held_for_a_digest_goes_out_when_fetching_stops_at_the_deadline() {
     assert_eq!(delivered.len(), 1, "{delivered:#?}");
     assert_eq!(delivered[0].attributes["count"], "14");
 }
+
+#[test]
+fn a_storm_in_a_silence_goes_out_as_one_digest_per_target_when_it_ends() {
+    // run:   0 (first, OK)  1 (ALARM, silenced)  2 (silence over)  3 (still ALARM)
+    let cpu = [20.0, 95.0, 95.0, 95.0];
+    let Some(s) = Storm::new(25, &cpu, "") else {
+        return;
+    };
+    let mut rules = std::fs::read_to_string(&s.rules).unwrap();
+    rules.push_str(&format!(
+        "silences:\n  - name: deploys\n    match: {{rule: cpu-high}}\n    schedule: {{start: '{}', end: '{}'}}\n",
+        at(1),
+        at(2)
+    ));
+    std::fs::write(&s.rules, rules).unwrap();
+    s.run(0);
+    let silenced = s.run(1);
+    assert_eq!(silenced["published"], 0);
+    all_notified(&silenced, false, "silenced");
+    let (mail, machines) = s.received();
+    assert!(mail.is_empty() && machines.is_empty(), "{mail:#?}");
+
+    // The window is over and the storm still on: each target gets it once, as one
+    // digest that says each alert was held.
+    let released = s.run(2);
+    assert_eq!(released["published"], 2, "{released:#}");
+    all_notified(&released, true, "released");
+    let (mail, machines) = s.received();
+    let text = one_digest(&mail, "ALARM", 25).message;
+    assert_eq!(
+        text.matches("held by silence deploys").count(),
+        25,
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&one_digest(&machines, "ALARM", 25).message).unwrap();
+    for alert in json["alerts"].as_array().unwrap() {
+        assert_eq!(alert["held"]["by"], "silence deploys", "{alert:#}");
+        assert_eq!(alert["held"]["since"], at(1), "{alert:#}");
+    }
+
+    // Released once: nothing more while it lasts.
+    assert_eq!(s.run(3)["published"], 0);
+    let (mail, machines) = s.received();
+    assert!(mail.is_empty() && machines.is_empty());
+}
+
+#[test]
+fn a_digest_that_reached_one_target_is_sent_again_to_the_other_alone() {
+    let cpu = [20.0, 95.0, 95.0];
+    let Some(s) = Storm::new(25, &cpu, "") else {
+        return;
+    };
+    // The json target's topic does not exist yet: its publish fails, the text one's not.
+    let rules = std::fs::read_to_string(&s.rules).unwrap();
+    assert!(rules.contains(":machines'"), "{rules}");
+    std::fs::write(&s.rules, rules.replace(":machines'", ":machines-later'")).unwrap();
+    s.run(0);
+    let failed = report_of(&mut s.command(1), 1, "run 1");
+    let publish_errors = failed["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stage"] == "publish")
+        .count();
+    assert_eq!(publish_errors, 25, "each key, the json target: {failed:#}");
+    let (mail, _) = s.received();
+    one_digest(&mail, "ALARM", 25);
+
+    // The topic is there now: run 2 sends the json digest alone, the text one not again.
+    let (_, later) = s.moto.topic_with_queue("machines-later");
+    let report = s.run(2);
+    assert_eq!(report["published"], 1, "{report:#}");
+    let (mail, _) = s.received();
+    assert!(mail.is_empty(), "the text target had it: {mail:#?}");
+    one_digest(&s.moto.receive_all(&later), "ALARM", 25);
+
+    // Run 2 retried sends nothing again.
+    assert_eq!(s.run(2)["published"], 0);
+}
