@@ -3,13 +3,16 @@
 //!
 //! A run streams, so it cannot know at a target's first notice whether more than
 //! `groupAbove` will follow. The [`Grouper`] holds a target's notices for a short wait
-//! ([`GROUP_WAIT`], Alertmanager's `group_wait` for one run): a storm arrives within it
-//! and goes as one digest, once no notice can come any more (every query answered and
-//! decided) or fetching stops at the deadline. A target that stays at `groupAbove` or
-//! fewer through the wait gets its notices one by one from then on, as they come — until
-//! it passes `groupAbove`, when the rest are held for one digest at the end. So a target
-//! never receives more than `groupAbove` single messages from one run, and a slow
-//! instance delays the others' alerts by the wait at most.
+//! ([`GROUP_WAIT`], Alertmanager's `group_wait` for one run). A target that stays at
+//! `groupAbove` or fewer through the wait gets its notices one by one from then on, as
+//! they come, until it passes `groupAbove`. A target past `groupAbove` has what comes
+//! held for digests: the first goes when the wait ends (a storm pages at once), the next
+//! once the storm has passed (no notice for the target for [`GROUP_WAIT`]), at the
+//! latest [`MAX_HOLD`] after its first notice, and whatever is held goes when no notice
+//! can come any more (every query answered and decided) or fetching stops at the
+//! deadline. So a target never receives more than `groupAbove` single messages from one
+//! run, a storm that comes at once goes as one digest, and a hung instance does not hold
+//! the others' alerts until the deadline.
 //!
 //! State stays per key: each notice is claimed before it is handed over here, and its
 //! outcome (the digest's, when it went in one) goes back to its key to be confirmed or
@@ -27,8 +30,13 @@ use crate::domain::catalog::Format;
 use crate::ports::{AlertSink, PublishError};
 
 /// How long a target's first notices are held to see whether more than `groupAbove`
-/// follow.
-pub(super) const GROUP_WAIT: Duration = Duration::from_secs(2);
+/// follow; and how long a target past `groupAbove` goes without a notice before what is
+/// held goes as a digest (the storm has passed).
+pub(super) const GROUP_WAIT: Duration = Duration::from_secs(1);
+
+/// The longest a notice waits for a digest while more keep coming, after a storm's first
+/// digest (Alertmanager's `group_interval`, for one run).
+pub(super) const MAX_HOLD: Duration = Duration::from_secs(10);
 
 /// One alert handed over to be published, and where its outcome goes.
 pub(super) struct Queued {
@@ -96,8 +104,11 @@ enum Mode {
     Collecting { until: Instant },
     /// At `groupAbove` or fewer after the wait: each notice goes as it comes.
     Streaming,
-    /// Past `groupAbove`: what comes is held for a digest at the end.
-    Grouping,
+    /// Past `groupAbove`: what comes is held for a digest, which goes at `due_by` (the
+    /// end of the first wait for the first digest, [`MAX_HOLD`] after its first notice
+    /// for the next), or earlier when no notice came since `last` for the wait, or at
+    /// the end.
+    Grouping { due_by: Instant, last: Instant },
 }
 
 struct Target {
@@ -162,37 +173,74 @@ impl Grouper {
         let past = target.count > above;
         match target.mode {
             Mode::Streaming if !past => return vec![Job::alone(queued)],
-            Mode::Streaming | Mode::Collecting { .. } if past => target.mode = Mode::Grouping,
+            Mode::Streaming | Mode::Collecting { .. } if past => {
+                // A storm's first digest goes when the first wait ends.
+                let due_by = match target.mode {
+                    Mode::Collecting { until } => until,
+                    _ => now + MAX_HOLD,
+                };
+                target.mode = Mode::Grouping { due_by, last: now };
+            }
+            Mode::Grouping { due_by, .. } => {
+                let due_by = if target.held.is_empty() {
+                    now + MAX_HOLD
+                } else {
+                    due_by
+                };
+                target.mode = Mode::Grouping { due_by, last: now };
+            }
             _ => {}
         }
         target.held.push(queued);
         Vec::new()
     }
 
+    /// When a target's held notices are due: the end of its first wait, or (past
+    /// `groupAbove`) the wait after its last notice, or its digest's `due_by` if sooner.
+    fn due(&self, target: &Target) -> Option<Instant> {
+        if target.held.is_empty() {
+            return None;
+        }
+        match target.mode {
+            Mode::Collecting { until } => Some(until),
+            Mode::Streaming => None,
+            Mode::Grouping { due_by, last } => Some((last + self.wait).min(due_by)),
+        }
+    }
+
     /// When [`Grouper::wake`] has something to do, if ever.
     pub fn next_wakeup(&self) -> Option<Instant> {
-        let collecting = self.targets.iter().filter_map(|t| match t.mode {
-            Mode::Collecting { until } if !t.held.is_empty() => Some(until),
-            _ => None,
-        });
+        let due = self.targets.iter().filter_map(|t| self.due(t));
         let holding = self.targets.iter().any(|t| !t.held.is_empty());
         let close = self.close_at.filter(|_| holding && !self.closed);
-        collecting.chain(close).min()
+        due.chain(close).min()
     }
 
     /// What is due at `now`: everything held once fetching has stopped; else the notices
-    /// of targets whose wait is over and that stayed at `groupAbove` or fewer.
+    /// of targets whose wait is over and that stayed at `groupAbove` or fewer (alone),
+    /// and the digests of targets past it that are due.
     pub fn wake(&mut self, now: Instant) -> Vec<Job> {
         if self.close_at.is_some_and(|close| close <= now) {
             return self.flush();
         }
+        let due: Vec<bool> = self
+            .targets
+            .iter()
+            .map(|t| self.due(t).is_some_and(|due| due <= now))
+            .collect();
         let mut jobs = Vec::new();
-        for target in &mut self.targets {
-            if let Mode::Collecting { until } = target.mode
-                && until <= now
-            {
-                target.mode = Mode::Streaming;
-                jobs.extend(target.held.drain(..).map(Job::alone));
+        for (target, due) in self.targets.iter_mut().zip(due) {
+            if !due {
+                continue;
+            }
+            let held = std::mem::take(&mut target.held);
+            match target.mode {
+                Mode::Collecting { .. } => {
+                    target.mode = Mode::Streaming;
+                    jobs.extend(held.into_iter().map(Job::alone));
+                }
+                Mode::Grouping { .. } => jobs.extend(digests(held)),
+                Mode::Streaming => {}
             }
         }
         jobs
@@ -206,7 +254,7 @@ impl Grouper {
         let mut jobs = Vec::new();
         for target in &mut self.targets {
             let held = std::mem::take(&mut target.held);
-            if target.mode == Mode::Grouping {
+            if let Mode::Grouping { .. } = target.mode {
                 jobs.extend(digests(held));
             } else {
                 jobs.extend(held.into_iter().map(Job::alone));
@@ -323,6 +371,9 @@ rules:
         (Queued { alert, reply }, receiver)
     }
 
+    /// A wait of two seconds, whatever [`GROUP_WAIT`] is.
+    const WAIT: Duration = Duration::from_secs(2);
+
     fn counts(jobs: &[Job]) -> Vec<usize> {
         jobs.iter().map(Job::count).collect()
     }
@@ -330,7 +381,7 @@ rules:
     #[test]
     fn a_storm_within_the_wait_goes_as_one_digest_per_target_when_nothing_more_can_come() {
         let now = Instant::now();
-        let mut grouper = Grouper::new(10, GROUP_WAIT, None);
+        let mut grouper = Grouper::new(10, WAIT, None);
         let mut receivers = Vec::new();
         for i in 0..25 {
             for alert in alerts(i) {
@@ -340,8 +391,8 @@ rules:
             }
         }
         assert!(
-            grouper.wake(now + GROUP_WAIT).is_empty(),
-            "past 10: held to the end"
+            grouper.wake(now + Duration::from_secs(1)).is_empty(),
+            "past 10: held for a digest"
         );
         let jobs = grouper.flush();
         assert_eq!(counts(&jobs), [25, 25]);
@@ -384,6 +435,53 @@ rules:
         assert!(grouper.push(mail(4), later).is_empty());
         let jobs = grouper.flush();
         assert_eq!(counts(&jobs), [2], "one digest of the rest");
+    }
+
+    #[test]
+    fn a_storms_first_digest_goes_when_the_wait_ends_and_the_next_once_it_has_passed() {
+        let start = Instant::now();
+        let mut grouper = Grouper::new(3, WAIT, None);
+        let mail = |i: usize| queued(alerts(i).remove(0)).0;
+        let second = Duration::from_secs(1);
+        for i in 0..5 {
+            assert!(grouper.push(mail(i), start).is_empty(), "held");
+        }
+        assert_eq!(grouper.next_wakeup(), Some(start + WAIT));
+        assert!(grouper.wake(start + second).is_empty());
+        let jobs = grouper.wake(start + WAIT);
+        assert_eq!(counts(&jobs), [5], "the storm pages when the wait ends");
+        assert_eq!(grouper.next_wakeup(), None, "nothing held");
+        // Two more: held until two seconds pass without another.
+        assert!(grouper.push(mail(5), start + second * 3).is_empty());
+        assert!(grouper.push(mail(6), start + second * 4).is_empty());
+        assert_eq!(grouper.next_wakeup(), Some(start + second * 6));
+        assert!(grouper.wake(start + second * 5).is_empty());
+        assert_eq!(counts(&grouper.wake(start + second * 6)), [2]);
+        // A straggler alone goes as itself.
+        let late = start + second * 40;
+        assert!(grouper.push(mail(7), late).is_empty());
+        let jobs = grouper.wake(late + WAIT);
+        assert_eq!(counts(&jobs), [1]);
+        assert_eq!(jobs[0].alert.attributes.get("digest"), None, "itself");
+    }
+
+    #[test]
+    fn a_storm_that_keeps_coming_goes_in_digests_at_most_max_hold_apart() {
+        let start = Instant::now();
+        let mut grouper = Grouper::new(3, WAIT, None);
+        let mail = |i: usize| queued(alerts(i).remove(0)).0;
+        let step = Duration::from_millis(500);
+        let mut jobs = Vec::new();
+        // A notice every half second for 15 s: never two seconds of quiet.
+        for i in 0..30 {
+            let at = start + step * u32::try_from(i).unwrap();
+            jobs.extend(grouper.wake(at));
+            jobs.extend(grouper.push(mail(i), at));
+        }
+        // The first four when the wait ends (2 s); the twenty of the next ten seconds at
+        // 12 s; the last six at the end.
+        assert_eq!(counts(&jobs), [4, 20]);
+        assert_eq!(counts(&grouper.flush()), [6]);
     }
 
     #[test]
