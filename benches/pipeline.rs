@@ -92,6 +92,12 @@ fn a_latency_bound_fleet() {
 }
 
 fn b_hung_instances() {
+    // Grouped as every run is by default (a storm goes as digests), and every alert alone.
+    b_hung_instances_grouped(None);
+    b_hung_instances_grouped(Some("none"));
+}
+
+fn b_hung_instances_grouped(group_above: Option<&str>) {
     let Some(moto) = Moto::start() else {
         println!("| (b) | skipped: MOTO_SERVER is not set | | |");
         return;
@@ -109,6 +115,15 @@ fn b_hung_instances() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = rules(&dir, &all, &topic);
+    if let Some(above) = group_above {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replacen(
+            "rules:",
+            &format!("defaults: {{groupAbove: {above}}}\nrules:"),
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+    }
     let started = SystemTime::now();
     let mut child = command()
         .args([
@@ -139,12 +154,15 @@ fn b_hung_instances() {
     });
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first: Option<Duration> = None;
-    let mut published = 0;
+    let (mut published, mut digests) = (0, 0);
     for line in stderr.lines().map_while(Result::ok) {
         let Ok(log) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
-        if log["message"] == "alert published" {
+        if log["message"] == "digest published" {
+            digests += 1;
+        }
+        if log["message"] == "alert published" || log["message"] == "alert published in a digest" {
             published += 1;
             if first.is_none() {
                 let at: chrono::DateTime<chrono::Utc> =
@@ -160,8 +178,11 @@ fn b_hung_instances() {
     let evaluated = report["results"]
         .as_array()
         .map_or(0, |r| r.iter().filter(|r| r["state"] == "ALARM").count());
+    let grouping = group_above.map_or("grouped (default)".to_owned(), |above| {
+        format!("groupAbove: {above}")
+    });
     println!(
-        "| (b) {n} targets, 10% hung, concurrency 8 | first ALARM published {:.2?} after the start | {evaluated} evaluated by the deadline, {published} published, run {total:.2?} (--timeout 10) | |",
+        "| (b) {n} targets, 10% hung, concurrency 8, {grouping} | first ALARM published {:.2?} after the start | {evaluated} evaluated by the deadline, {published} alerts published ({digests} digests), run {total:.2?} (--timeout 10) | |",
         first.unwrap_or_default()
     );
 }
