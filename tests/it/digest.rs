@@ -95,6 +95,16 @@ fn all_notified(report: &Value, notified: bool, why: &str) {
     }
 }
 
+/// How many of `report`'s errors are of `stage`.
+fn errors_of_stage(report: &Value, stage: &str) -> usize {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stage"] == stage)
+        .count()
+}
+
 /// The one message `delivered` must hold: a digest of `count` alerts in `state`.
 fn one_digest(delivered: &[Delivered], state: &str, count: usize) -> Delivered {
     assert_eq!(delivered.len(), 1, "one message: {delivered:#?}");
@@ -248,12 +258,7 @@ fn a_digest_that_failed_releases_every_key_and_the_next_run_sends_it_once() {
     // SNS unreachable for run 1: the invocation fails and every claim is released.
     let failed = report_of(sns_unreachable(&mut s.command(1)), 1, "run 1");
     all_notified(&failed, false, "transition");
-    let publish_errors = failed["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["stage"] == "publish")
-        .count();
+    let publish_errors = errors_of_stage(&failed, "publish");
     assert_eq!(publish_errors, 50, "each key, each target: {failed:#}");
     let (mail, machines) = s.received();
     assert!(mail.is_empty() && machines.is_empty());
@@ -372,12 +377,7 @@ fn a_digest_that_reached_one_target_is_sent_again_to_the_other_alone() {
     std::fs::write(&s.rules, rules.replace(":machines'", ":machines-later'")).unwrap();
     s.run(0);
     let failed = report_of(&mut s.command(1), 1, "run 1");
-    let publish_errors = failed["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["stage"] == "publish")
-        .count();
+    let publish_errors = errors_of_stage(&failed, "publish");
     assert_eq!(publish_errors, 25, "each key, the json target: {failed:#}");
     let (mail, _) = s.received();
     one_digest(&mail, "ALARM", 25);
