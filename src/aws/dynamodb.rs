@@ -13,7 +13,7 @@ use crate::domain::evaluate::AlarmState;
 use crate::domain::select::Selector;
 use crate::domain::silence::{AdHoc, Book, Matcher};
 use crate::domain::transition::{Delivered, Held, Stored};
-use crate::ports::{self, Loaded, StateStore, StoreError, Unreadable};
+use crate::ports::{self, ClaimRequest, Loaded, StateStore, StoreError, Unreadable};
 
 /// How far apart the clocks of two runs may be: a claim's expiry further ahead than a
 /// lease and this is not one this program wrote.
@@ -226,15 +226,15 @@ impl StateStore for DynamoStore {
         Ok(loaded)
     }
 
-    async fn claim(
-        &self,
-        key: &str,
-        expected_version: Option<u64>,
-        token: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        pending: &Stored,
-    ) -> Result<bool, StoreError> {
+    async fn claim(&self, claim: ClaimRequest<'_>) -> Result<bool, StoreError> {
+        let ClaimRequest {
+            key,
+            expected_version,
+            token,
+            now,
+            lease_until,
+            pending,
+        } = claim;
         let mut expression = Expression::default();
         expression.set("claimToken", AttributeValue::S(token.to_owned()));
         expression.set("claimExpiresAt", seconds(lease_until));

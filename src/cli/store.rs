@@ -10,7 +10,7 @@ use crate::aws::{self, DynamoStore};
 use crate::domain::silence::Book;
 use crate::domain::transition::{Delivered, Stored};
 use crate::offline::FileStore;
-use crate::ports::{Loaded, StateStore, StoreError};
+use crate::ports::{ClaimRequest, Loaded, StateStore, StoreError};
 use crate::settings::{InputError, Settings};
 
 /// The state store of one `check`.
@@ -86,25 +86,10 @@ impl StateStore for Store {
         }
     }
 
-    async fn claim(
-        &self,
-        key: &str,
-        expected_version: Option<u64>,
-        token: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        pending: &Stored,
-    ) -> Result<bool, StoreError> {
+    async fn claim(&self, claim: ClaimRequest<'_>) -> Result<bool, StoreError> {
         match self {
-            Store::Table(table) => {
-                table
-                    .claim(key, expected_version, token, now, lease_until, pending)
-                    .await
-            }
-            Store::File(file) => {
-                file.claim(key, expected_version, token, now, lease_until, pending)
-                    .await
-            }
+            Store::Table(table) => table.claim(claim).await,
+            Store::File(file) => file.claim(claim).await,
         }
     }
 

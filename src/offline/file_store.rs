@@ -22,7 +22,7 @@ use crate::domain::evaluate::AlarmState;
 use crate::domain::select::Selector;
 use crate::domain::silence::{AdHoc, Book, Matcher};
 use crate::domain::transition::{Delivered, Held, Stored};
-use crate::ports::{Loaded, StateStore, StoreError};
+use crate::ports::{ClaimRequest, Loaded, StateStore, StoreError};
 
 /// The version of the file's format; another is refused by name.
 const FORMAT_VERSION: u32 = 1;
@@ -403,20 +403,9 @@ impl StateStore for FileStore {
         self.memory.load(keys).await
     }
 
-    async fn claim(
-        &self,
-        key: &str,
-        expected_version: Option<u64>,
-        token: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        pending: &Stored,
-    ) -> Result<bool, StoreError> {
-        let won = self
-            .memory
-            .claim(key, expected_version, token, now, lease_until, pending)
-            .await;
-        self.saved(key, won)
+    async fn claim(&self, claim: ClaimRequest<'_>) -> Result<bool, StoreError> {
+        let won = self.memory.claim(claim).await;
+        self.saved(claim.key, won)
     }
 
     async fn confirm(&self, key: &str, token: &str, new: &Stored) -> Result<(), StoreError> {
@@ -497,7 +486,14 @@ mod tests {
         let alarm = state(AlarmState::Alarm, 0, 1);
         assert!(
             store
-                .claim(key, None, "run", at(0), at(5), &alarm)
+                .claim(ClaimRequest {
+                    key,
+                    expected_version: None,
+                    token: "run",
+                    now: at(0),
+                    lease_until: at(5),
+                    pending: &alarm,
+                })
                 .await
                 .unwrap()
         );
@@ -506,7 +502,14 @@ mod tests {
         assert!(claimed.memory.read(|items, _| items[key].claim.is_some()));
         assert!(
             !claimed
-                .claim(key, None, "other", at(1), at(6), &alarm)
+                .claim(ClaimRequest {
+                    key,
+                    expected_version: None,
+                    token: "other",
+                    now: at(1),
+                    lease_until: at(6),
+                    pending: &alarm,
+                })
                 .await
                 .unwrap()
         );

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::evaluate::AlarmState;
 use crate::domain::silence::Book;
 use crate::domain::transition::{Delivered, Stored};
-use crate::ports::{Loaded, SILENCES_KEY, StateStore, StoreError};
+use crate::ports::{ClaimRequest, Loaded, SILENCES_KEY, StateStore, StoreError};
 
 /// The store in memory, with the same conditions as [`DynamoStore`](crate::aws::DynamoStore): for tests and
 /// offline runs (state lasts as long as the process).
@@ -157,13 +157,16 @@ impl StateStore for MemoryStore {
 
     fn claim(
         &self,
-        key: &str,
-        expected_version: Option<u64>,
-        token: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        pending: &Stored,
+        claim: ClaimRequest<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let ClaimRequest {
+            key,
+            expected_version,
+            token,
+            now,
+            lease_until,
+            pending,
+        } = claim;
         let mut items = self.items();
         let won = Self::writable(items.get(key), expected_version, now);
         if won {

@@ -97,7 +97,14 @@ async fn claim(
     pending: &Stored,
 ) -> bool {
     store
-        .claim(key, expected, token, now, now + LEASE, pending)
+        .claim(ClaimRequest {
+            key,
+            expected_version: expected,
+            token,
+            now,
+            lease_until: now + LEASE,
+            pending,
+        })
         .await
         .unwrap_or_else(|e| panic!("claim {key} as {token}: {e}"))
 }

@@ -203,6 +203,22 @@ pub struct Unreadable {
     pub problem: String,
 }
 
+/// What [`StateStore::claim`] is asked: a run's claim on one item's notice.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    pub key: &'a str,
+    /// The version the run read: `None` = no readable version (no item, an item only
+    /// ever claimed, or one whose version is not a number).
+    pub expected_version: Option<u64>,
+    /// This run's claim token.
+    pub token: &'a str,
+    pub now: DateTime<Utc>,
+    /// When the claim lapses if the run never confirms or releases it.
+    pub lease_until: DateTime<Utc>,
+    /// The state the notice announces.
+    pub pending: &'a Stored,
+}
+
 /// Where alarm states live. `DynamoStore` in the function, `MemoryStore` in tests and
 /// offline runs, `FileStore` for `check --state-file`; [`conformance`] holds the
 /// behaviour each must show.
@@ -212,20 +228,14 @@ pub trait StateStore: Sync {
     /// Duplicate keys are fine.
     fn load(&self, keys: &[String]) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
 
-    /// Claims the notice for `key`: succeeds only if the item still holds what the run
-    /// read (`expected_version`; `None` = no readable version: no item, an item only
-    /// ever claimed, or one whose version is not a number) and carries no claim whose
-    /// lease is still running at `now`. Records the claim (`token`, `lease_until`) and
-    /// the pending state. `Ok(true)` = this run owns the notice; `Ok(false)` = another
-    /// run changed or claimed the item (do not publish).
+    /// Claims the notice for `claim.key`: succeeds only if the item still holds what
+    /// the run read (`expected_version`) and carries no claim whose lease is still
+    /// running at `now`. Records the claim (`token`, `lease_until`) and the pending
+    /// state. `Ok(true)` = this run owns the notice; `Ok(false)` = another run changed
+    /// or claimed the item (do not publish).
     fn claim(
         &self,
-        key: &str,
-        expected_version: Option<u64>,
-        token: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        pending: &Stored,
+        claim: ClaimRequest<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// After a successful publish: writes `new` (its `version` being the claimed

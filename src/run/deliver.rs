@@ -176,14 +176,14 @@ async fn take<D: StateStore>(
     }
     let token = claim_token(&write.key);
     match store
-        .claim(
-            &write.key,
-            write.expected_version,
-            &token,
+        .claim(ports::ClaimRequest {
+            key: &write.key,
+            expected_version: write.expected_version,
+            token: &token,
             now,
-            now + ports::LEASE,
-            &write.new,
-        )
+            lease_until: now + ports::LEASE,
+            pending: &write.new,
+        })
         .await
     {
         Ok(true) => {}

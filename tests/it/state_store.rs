@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lightsail_alerts::aws::DynamoStore;
 use lightsail_alerts::domain::evaluate::AlarmState;
-use lightsail_alerts::ports::{LEASE, StateStore, StoreError, conformance};
+use lightsail_alerts::ports::{ClaimRequest, LEASE, StateStore, StoreError, conformance};
 
 const TABLE: &str = "lightsail-alerts-state";
 
@@ -112,8 +112,15 @@ fn items_hold_the_documented_attributes() {
     let now = conformance::at(5);
     let pending = conformance::state(AlarmState::Alarm, 5, 2);
     assert!(
-        moto.block_on(store.claim(key, Some(1), "run-a", now, now + LEASE, &pending))
-            .unwrap()
+        moto.block_on(store.claim(ClaimRequest {
+            key,
+            expected_version: Some(1),
+            token: "run-a",
+            now,
+            lease_until: now + LEASE,
+            pending: &pending,
+        }))
+        .unwrap()
     );
     let (item, names) = get();
     assert_eq!(
@@ -319,8 +326,14 @@ fn a_claim_this_program_cannot_have_written_does_not_silence_the_key() {
         .unwrap_or_else(|e| panic!("UpdateItem: {}", DisplayErrorContext(&e)));
         let pending = conformance::state(AlarmState::Alarm, 5, 2);
         let later = conformance::at(5);
-        let claimed =
-            moto.block_on(store.claim(key, Some(1), "run-a", later, later + LEASE, &pending));
+        let claimed = moto.block_on(store.claim(ClaimRequest {
+            key,
+            expected_version: Some(1),
+            token: "run-a",
+            now: later,
+            lease_until: later + LEASE,
+            pending: &pending,
+        }));
         assert!(claimed.unwrap(), "{key}: the hostile claim is no claim");
         moto.block_on(store.confirm(key, "run-a", &pending))
             .unwrap();
