@@ -159,22 +159,14 @@ impl StateStore for MemoryStore {
         &self,
         claim: ClaimRequest<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let ClaimRequest {
-            key,
-            expected_version,
-            token,
-            now,
-            lease_until,
-            pending,
-        } = claim;
         let mut items = self.items();
-        let won = Self::writable(items.get(key), expected_version, now);
+        let won = Self::writable(items.get(claim.key), claim.expected_version, claim.now);
         if won {
-            items.entry(key.to_owned()).or_default().claim = Some(Claim {
-                token: token.to_owned(),
-                expires_at: lease_until.timestamp(),
-                pending_state: pending.state,
-                pending_range_end: pending.range_end,
+            items.entry(claim.key.to_owned()).or_default().claim = Some(Claim {
+                token: claim.token.to_owned(),
+                expires_at: claim.lease_until.timestamp(),
+                pending_state: claim.pending.state,
+                pending_range_end: claim.pending.range_end,
             });
         }
         std::future::ready(Ok(won))
