@@ -41,6 +41,18 @@ fn write_rules(dir: &tempfile::TempDir, yaml: &str) -> std::path::PathBuf {
 }
 
 /// The one message a queue received.
+/// `test-alert --rules RULES` against moto: the finished command and its standard output.
+fn test_alert(rules: &std::path::Path, moto: &Moto) -> (std::process::Output, String) {
+    let out = command()
+        .args(["test-alert", "--rules"])
+        .arg(rules)
+        .envs(moto.env())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out, stdout)
+}
+
 fn one(moto: &Moto, queue: &str) -> Delivered {
     let mut delivered = moto.receive_all(queue);
     assert_eq!(delivered.len(), 1, "{delivered:#?}");
@@ -67,13 +79,7 @@ fn test_alert_sends_each_target_a_test_notice_in_its_format() {
     let (pager, pager_queue) = moto.topic_with_queue("watch-pager.fifo");
     let dir = tempfile::tempdir().unwrap();
     let rules = write_rules(&dir, &rules_for(&[mail.as_str(), &bus, &chat, &pager]));
-    let out = command()
-        .args(["test-alert", "--rules"])
-        .arg(&rules)
-        .envs(moto.env())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, stdout) = test_alert(&rules, &moto);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", stderr(&out));
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
@@ -153,13 +159,7 @@ fn a_topic_that_does_not_exist_fails_alone_and_is_named() {
     let gone = "arn:aws:sns:us-east-1:123456789012:watch-gone";
     let dir = tempfile::tempdir().unwrap();
     let rules = write_rules(&dir, &rules_for(&[gone, topic.as_str()]));
-    let out = command()
-        .args(["test-alert", "--rules"])
-        .arg(&rules)
-        .envs(moto.env())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, stdout) = test_alert(&rules, &moto);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", stderr(&out));
     let failed: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED")).collect();
     assert_eq!(failed.len(), 1, "{stdout}");
